@@ -310,3 +310,20 @@ func TestTrain_LinearRegression(t *testing.T) {
 	// of a mean of n squared Gaussians (sd of σ²χ²₁/n is σ²√(2/n)).
 	require.InDelta(t, sigma*sigma, loss, 4*sigma*sigma*math.Sqrt(2.0/float64(n))+sigma*sigma*3/float64(n))
 }
+
+// TestGrad_FusedDerivatives checks the one-pass backward helpers of SiLU and
+// Tanh, whose own backward serves higher-order gradients.
+func TestGrad_FusedDerivatives(t *testing.T) {
+	rng := newRNG(7)
+	g := Normal(3, 4, 0, 1, rng)
+	a := Normal(3, 4, 0, 2, rng)
+	require.NoError(t, GradCheck(func(x []*Tensor) *Tensor { return siluGrad(x[0], x[1]) }, []*Tensor{g, a}, nil))
+	y := Uniform(3, 4, -0.9, 0.9, rng)
+	require.NoError(t, GradCheck(func(x []*Tensor) *Tensor { return tanhGrad(x[0], x[1]) }, []*Tensor{g, y}, nil))
+	// Third order through SiLU: GradCheck of a second derivative.
+	require.NoError(t, GradCheck(func(x []*Tensor) *Tensor {
+		ones := Full(x[0].Rows, x[0].Cols, 1)
+		d1 := GradGraph(SiLU(x[0]), ones, x[0])[0]
+		return GradGraph(d1, ones, x[0])[0]
+	}, []*Tensor{a}, nil))
+}
