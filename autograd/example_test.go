@@ -331,3 +331,62 @@ func ExampleSlice() {
 	show(ag.Slice(ag.FromSlice(2, 3, []float64{1, 2, 3, 4, 5, 6}), 1, 3))
 	// Output: [2 2] [2 3 5 6]
 }
+
+func ExampleTensor_Shape() {
+	fmt.Println(ag.Zeros(256, 2).Shape())
+	// Output: [256 2]
+}
+
+func ExampleTensor_At() {
+	fmt.Println(ag.FromSlice(2, 2, []float64{1, 2, 3, 4}).At(0, 1))
+	// Output: 2
+}
+
+func ExampleTensor_Item() {
+	fmt.Println(ag.Mean(ag.FromSlice(1, 4, []float64{1, 2, 3, 4})).Item())
+	// Output: 2.5
+}
+
+func ExampleTensor_Row() {
+	x := ag.FromSlice(2, 2, []float64{1, 2, 3, 4})
+	x.Row(0)[1] = 20 // a view into Data
+	fmt.Println(x.Data)
+	// Output: [1 20 3 4]
+}
+
+func ExampleTensor_SetRequiresGrad() {
+	w := ag.Scalar(3).SetRequiresGrad(true)
+	y := ag.Square(w)
+	fmt.Println(w.RequiresGrad(), y.RequiresGrad(), y.Op())
+	// Output: true true Square
+}
+
+func ExampleTensor_RequiresGrad() {
+	fmt.Println(ag.Scalar(1).RequiresGrad(), ag.Scalar(1).SetRequiresGrad(true).RequiresGrad())
+	// Output: false true
+}
+
+func ExampleTensor_IsNoGraph() {
+	x := ag.Scalar(1)
+	fmt.Println(x.IsNoGraph(), x.NoGraph().IsNoGraph(), ag.Exp(x.NoGraph()).IsNoGraph())
+	// Output: false true true
+}
+
+func ExampleNonFiniteError() {
+	err := ag.DetectAnomaly(func() { ag.Div(ag.Scalar(1), ag.Scalar(0)) })
+	nf := err.(*ag.NonFiniteError)
+	fmt.Println(nf.Op, nf.Value)
+	// Output: Div +Inf
+}
+
+func ExampleGradCheckError() {
+	// A wrong backward (the factor 2 of d(x²)/dx forgotten) is caught.
+	wrong := func(x []*ag.Tensor) *ag.Tensor {
+		out := ag.Square(x[0].Detach())
+		return ag.Custom("WrongSquare", out, x, func(g *ag.Tensor) []*ag.Tensor { return []*ag.Tensor{ag.Mul(g, x[0])} })
+	}
+	err := ag.GradCheck(wrong, []*ag.Tensor{ag.Scalar(1.5)}, nil)
+	ge := err.(*ag.GradCheckError)
+	fmt.Printf("want/got = %.4f\n", ge.Want/ge.Got)
+	// Output: want/got = 2.0000
+}
