@@ -3,12 +3,18 @@
 // reductions. Every function's doc comment is its naive reference loop; the
 // tests compare each fast kernel with that loop.
 //
-// All matrices are dense, row-major and contiguous. No function allocates.
+// All matrices are dense, row-major and contiguous. No function allocates,
+// except that Gemm allocates its packing buffers (about 1.3 MB) the first
+// time they are needed and then keeps them for later calls.
 // Slices must have exactly the documented lengths; kernels do not check
 // shapes (the autograd ops do, and panic with a typed error).
 package kernels
 
-import "math"
+import (
+	"math"
+
+	"gonum.org/v1/gonum/floats"
+)
 
 // Gemm computes C = alpha·op(A)·op(B) + beta·C, with C of shape [m, n],
 // op(A) of shape [m, k] and op(B) of shape [k, n]. op(A) is A when transA is
@@ -27,109 +33,178 @@ import "math"
 //			c[i*n+j] = alpha*s + beta*c[i*n+j]
 //		}
 //	}
+//
+// The implementation (gemm.go) packs panels of A and B and runs an AVX2/FMA
+// micro-kernel on amd64 (a portable Go one under -tags purego or without
+// AVX2); each element's rounding error obeys the same bound as the loop's,
+// |Δ| ≤ k·u·Σ_p |opA(i, p)·opB(p, j)| to first order, u = 2⁻⁵³, and results
+// depend on nothing but the arguments.
 func Gemm(transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64) {
 	gemm(transA, transB, m, n, k, alpha, a, b, beta, c)
 }
 
-// Add computes dst[i] = a[i] + b[i].
+// Add computes dst = a + b:
+//
+//	for i := range dst {
+//		dst[i] = a[i] + b[i]
+//	}
 func Add(dst, a, b []float64) {
-	for i := range dst {
-		dst[i] = a[i] + b[i]
-	}
+	floats.AddTo(dst, a, b)
 }
 
-// Sub computes dst[i] = a[i] - b[i].
+// Sub computes dst = a − b:
+//
+//	for i := range dst {
+//		dst[i] = a[i] - b[i]
+//	}
 func Sub(dst, a, b []float64) {
-	for i := range dst {
-		dst[i] = a[i] - b[i]
-	}
+	floats.SubTo(dst, a, b)
 }
 
-// Mul computes dst[i] = a[i] * b[i].
+// Mul computes dst = a ⊙ b:
+//
+//	for i := range dst {
+//		dst[i] = a[i] * b[i]
+//	}
 func Mul(dst, a, b []float64) {
-	for i := range dst {
-		dst[i] = a[i] * b[i]
-	}
+	floats.MulTo(dst, a, b)
 }
 
-// Div computes dst[i] = a[i] / b[i].
+// Div computes dst = a ⊘ b:
+//
+//	for i := range dst {
+//		dst[i] = a[i] / b[i]
+//	}
 func Div(dst, a, b []float64) {
-	for i := range dst {
-		dst[i] = a[i] / b[i]
-	}
+	floats.DivTo(dst, a, b)
 }
 
-// Scale computes dst[i] = s * a[i].
+// Scale computes dst = s·a:
+//
+//	for i := range dst {
+//		dst[i] = s * a[i]
+//	}
 func Scale(dst []float64, s float64, a []float64) {
-	for i := range dst {
-		dst[i] = s * a[i]
-	}
+	floats.ScaleTo(dst, s, a)
 }
 
-// AddConst computes dst[i] = a[i] + c.
+// AddConst computes dst = a + c:
+//
+//	for i := range dst {
+//		dst[i] = a[i] + c
+//	}
 func AddConst(dst, a []float64, c float64) {
-	for i := range dst {
-		dst[i] = a[i] + c
-	}
-}
-
-// Axpy computes dst[i] += alpha * x[i].
-func Axpy(dst []float64, alpha float64, x []float64) {
-	for i := range dst {
-		dst[i] += alpha * x[i]
-	}
-}
-
-// AddRow computes dst[i*cols+j] = a[i*cols+j] + row[j] (a bias broadcast over rows).
-func AddRow(dst, a, row []float64, cols int) {
-	for i := range dst {
-		dst[i] = a[i] + row[i%cols]
-	}
-}
-
-// MulCol computes dst[i*cols+j] = a[i*cols+j] * col[i] (each row scaled by its own factor).
-func MulCol(dst, a, col []float64, cols int) {
-	for i := range dst {
-		dst[i] = a[i] * col[i/cols]
-	}
-}
-
-// SumRows computes dst[j] = Σ_i a[i*cols+j]: the sum over rows, len(dst) = cols.
-func SumRows(dst, a []float64, cols int) {
-	for j := range dst {
-		dst[j] = 0
-	}
+	a = a[:len(dst)]
 	for i, v := range a {
-		dst[i%cols] += v
+		dst[i] = v + c
 	}
 }
 
-// SumCols computes dst[i] = Σ_j a[i*cols+j]: the sum of each row, len(dst) = rows.
+// Axpy computes dst += alpha·x:
+//
+//	for i := range dst {
+//		dst[i] += alpha * x[i]
+//	}
+func Axpy(dst []float64, alpha float64, x []float64) {
+	floats.AddScaled(dst, alpha, x)
+}
+
+// AddRow adds row to every row of the [len(dst)/cols, cols] matrix a (a bias
+// broadcast over rows):
+//
+//	for i := range dst {
+//		dst[i] = a[i] + row[i%cols]
+//	}
+func AddRow(dst, a, row []float64, cols int) {
+	row = row[:cols]
+	for i := 0; i < len(dst); i += cols {
+		floats.AddTo(dst[i:i+cols], a[i:i+cols], row)
+	}
+}
+
+// MulCol scales row i of the [len(dst)/cols, cols] matrix a by col[i]:
+//
+//	for i := range dst {
+//		dst[i] = a[i] * col[i/cols]
+//	}
+func MulCol(dst, a, col []float64, cols int) {
+	for r, i := 0, 0; i < len(dst); r, i = r+1, i+cols {
+		floats.ScaleTo(dst[i:i+cols], col[r], a[i:i+cols])
+	}
+}
+
+// SumRows sums the rows of the [len(a)/cols, cols] matrix a, len(dst) = cols:
+//
+//	for j := range dst {
+//		dst[j] = 0
+//	}
+//	for i, v := range a {
+//		dst[i%cols] += v
+//	}
+func SumRows(dst, a []float64, cols int) {
+	dst = dst[:cols]
+	clear(dst)
+	for i := 0; i < len(a); i += cols {
+		floats.Add(dst, a[i:i+cols])
+	}
+}
+
+// SumCols sums each row of the [len(dst), cols] matrix a:
+//
+//	for i := range dst {
+//		s := 0.0
+//		for j := 0; j < cols; j++ {
+//			s += a[i*cols+j]
+//		}
+//		dst[i] = s
+//	}
+//
+// The sums are formed in a different order (see Sum).
 func SumCols(dst, a []float64, cols int) {
 	for i := range dst {
-		s := 0.0
-		for _, v := range a[i*cols : (i+1)*cols] {
-			s += v
-		}
-		dst[i] = s
+		dst[i] = floats.Sum(a[i*cols : (i+1)*cols])
 	}
 }
 
-// Sum returns Σ_i a[i].
+// Sum returns Σ_i a[i]:
+//
+//	s := 0.0
+//	for _, v := range a {
+//		s += v
+//	}
+//	return s
+//
+// The terms are added in several interleaved partial sums, so the result
+// may differ from the loop's by rounding: both are within
+// (len(a)−1)·u·Σ|a[i]| of the exact sum (u = 2⁻⁵³).
 func Sum(a []float64) float64 {
-	s := 0.0
-	for _, v := range a {
-		s += v
-	}
-	return s
+	return floats.Sum(a)
 }
 
 // Transpose writes the [cols, rows] transpose of the [rows, cols] matrix a:
-// dst[j*rows+i] = a[i*cols+j].
+//
+//	for i := 0; i < rows; i++ {
+//		for j := 0; j < cols; j++ {
+//			dst[j*rows+i] = a[i*cols+j]
+//		}
+//	}
+//
+// It works in square tiles so that both matrices are accessed a few cache
+// lines at a time.
 func Transpose(dst, a []float64, rows, cols int) {
-	for i := 0; i < rows; i++ {
-		for j := 0; j < cols; j++ {
-			dst[j*rows+i] = a[i*cols+j]
+	const tile = 16
+	a = a[:rows*cols]
+	dst = dst[:rows*cols]
+	for i0 := 0; i0 < rows; i0 += tile {
+		i1 := min(i0+tile, rows)
+		for j0 := 0; j0 < cols; j0 += tile {
+			j1 := min(j0+tile, cols)
+			for i := i0; i < i1; i++ {
+				ar := a[i*cols+j0 : i*cols+j1]
+				for j, v := range ar {
+					dst[(j0+j)*rows+i] = v
+				}
+			}
 		}
 	}
 }
@@ -176,4 +251,24 @@ func sigmoid(x float64) float64 {
 	}
 	e := math.Exp(x)
 	return e / (1 + e)
+}
+
+// Adam applies one Adam step (Kingma & Ba 2015, arXiv:1412.6980, Algorithm 1)
+// to param, given the gradient grad and the moment estimates m and v, which
+// it updates; bc1 = 1 − β₁ᵗ and bc2 = 1 − β₂ᵗ are the bias corrections:
+//
+//	for i := range param {
+//		g := grad[i]
+//		m[i] = beta1*m[i] + (1-beta1)*g
+//		v[i] = beta2*v[i] + (1-beta2)*g*g
+//		param[i] -= lr * (m[i] / bc1) / (math.Sqrt(v[i]/bc2) + eps)
+//	}
+func Adam(param, grad, m, v []float64, lr, beta1, beta2, eps, bc1, bc2 float64) {
+	grad, m, v = grad[:len(param)], m[:len(param)], v[:len(param)]
+	for i, g := range grad {
+		mi := beta1*m[i] + (1-beta1)*g
+		vi := beta2*v[i] + (1-beta2)*g*g
+		m[i], v[i] = mi, vi
+		param[i] -= lr * (mi / bc1) / (math.Sqrt(vi/bc2) + eps)
+	}
 }

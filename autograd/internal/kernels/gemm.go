@@ -1,0 +1,431 @@
+package kernels
+
+/*
+Blocked GEMM.
+
+Gemm follows the Goto–van de Geijn scheme (Goto & van de Geijn 2008, "Anatomy
+of high-performance matrix multiplication", ACM TOMS 34(3)). With op(A) of
+shape [m, k] and op(B) of shape [k, n]:
+
+	for jc in steps of nc over n:             B block  [kc, nc] packed once, stays in L3
+	  for pc in steps of kc over k:
+	    pack op(B)[pc:pc+kc, jc:jc+nc] into panels of nr columns
+	    for ic in steps of mc over m:           A block [mc, kc] packed, stays in L2
+	      pack op(A)[ic:ic+mc, pc:pc+kc] into panels of mr rows
+	      for jr in steps of nr:                B micro-panel [kc, nr] stays in L1
+	        for ir in steps of mr:
+	          C[mr, nr] tile = alpha·Ã·B̃ + β'·C tile     (micro-kernel)
+
+where β' is beta for the first k block and 1 after it. Packing absorbs the
+four transA/transB layouts, so the micro-kernel sees one layout only: a packed
+A micro-panel is k columns of mr consecutive values, a packed B micro-panel is
+k rows of nr consecutive values; panels at the edges are zero-padded, and
+their tiles are computed into a scratch tile and merged into C.
+
+The summation order for each C element is a plain left-to-right sum over each
+k block (the micro-kernel keeps one accumulator per element), so results are
+deterministic and their rounding error is bounded, as for the reference loop,
+by |Δ| ≤ k·u·Σ_p |op(A)_ip|·|op(B)_pj| (u = 2⁻⁵³), to first order.
+*/
+
+const (
+	gemmMC = 120 // rows of an A block: a multiple of every kernel's mr
+	gemmKC = 256 // depth of a block
+	gemmNC = 512 // columns of a B block: a multiple of every kernel's nr
+
+	// Below this many multiply-adds (m·n·k) Gemm runs the unpacked loop:
+	// packing and a pool round trip cost more than they save.
+	gemmSmall = 4 * 4 * 16
+)
+
+// A microKernel computes an mr×nr tile from micro-panels whose k steps lie
+// lda and ldb elements apart (mr and nr when packed):
+//
+//	c[r*ldc+j] = alpha·Σ_p a[p*lda+r]·b[p*ldb+j] + beta·c[r*ldc+j],  r < mr, j < nr
+//
+// reading no element of c when beta is 0. run is the packed case
+// (lda = mr, ldb = nr); strided is the general one, used to read an operand
+// in place when its layout already has contiguous k steps and it would be
+// read only once.
+type microKernel struct {
+	mr, nr  int
+	run     func(k int, a, b, c []float64, ldc int, alpha, beta float64)
+	strided func(k int, a []float64, lda int, b []float64, ldb int, c []float64, ldc int, alpha, beta float64)
+}
+
+// goKernel is the portable micro-kernel; gemm_amd64.go replaces it at init
+// with an AVX2/FMA one when the CPU has them.
+var goKernel = microKernel{
+	mr: 4, nr: 4,
+	run: func(k int, a, b, c []float64, ldc int, alpha, beta float64) {
+		kern4x4(k, a, 4, b, 4, c, ldc, alpha, beta)
+	},
+	strided: kern4x4,
+}
+
+var gemmKernel = &goKernel
+
+// availableKernels returns the micro-kernels this machine can run, the
+// portable one first.
+func availableKernels() []*microKernel {
+	if gemmKernel == &goKernel {
+		return []*microKernel{&goKernel}
+	}
+	return []*microKernel{&goKernel, gemmKernel}
+}
+
+type gemmScratch struct {
+	a   [gemmMC * gemmKC]float64
+	b   [gemmKC * gemmNC]float64
+	tmp [64]float64 // one edge tile, mr·nr ≤ 64
+	dot [8]float64  // dotKernel's output
+}
+
+// gemmFree holds packing buffers between calls. Unlike a sync.Pool it is not
+// emptied by the garbage collector, so steady-state calls never allocate.
+var gemmFree = make(chan *gemmScratch, 4)
+
+func getScratch() *gemmScratch {
+	select {
+	case s := <-gemmFree:
+		return s
+	default:
+		return new(gemmScratch)
+	}
+}
+
+func putScratch(s *gemmScratch) {
+	select {
+	case gemmFree <- s:
+	default:
+	}
+}
+
+func gemm(transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64) {
+	if m == 0 || n == 0 {
+		return
+	}
+	c = c[:m*n]
+	if k == 0 {
+		for i, v := range c {
+			if beta == 0 {
+				c[i] = alpha * 0
+			} else {
+				c[i] = alpha*0 + beta*v
+			}
+		}
+		return
+	}
+	a = a[:m*k]
+	b = b[:k*n]
+	if m*n*k < gemmSmall {
+		gemmUnpacked(transA, transB, m, n, k, alpha, a, b, beta, c)
+		return
+	}
+	s := getScratch()
+	if !transA && n <= 4 && k >= 8 && n*k <= len(s.b) {
+		gemmDot(s, transB, m, n, k, alpha, a, b, beta, c)
+	} else {
+		gemmBlocked(gemmKernel, s, transA, transB, m, n, k, alpha, a, b, beta, c)
+	}
+	putScratch(s)
+}
+
+// gemmBlocked is the blocked GEMM described at the top of this file, with
+// micro-kernel kn and packing buffers s.
+//
+// When op(B) has contiguous rows (transB false) and m ≤ mr, each element of B
+// is read once, so B is read in place rather than packed; likewise op(A)
+// when it has contiguous columns (transA true) and n ≤ nr. Only edge panels
+// are packed then.
+func gemmBlocked(kn *microKernel, s *gemmScratch, transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64) {
+	mr, nr := kn.mr, kn.nr
+	inplaceA := transA && n <= nr
+	inplaceB := !transB && m <= mr
+	for jc := 0; jc < n; jc += gemmNC {
+		nc := min(gemmNC, n-jc)
+		for pc := 0; pc < k; pc += gemmKC {
+			kc := min(gemmKC, k-pc)
+			bet := beta
+			if pc > 0 {
+				bet = 1
+			}
+			if !inplaceB {
+				packB(s.b[:], transB, b, n, k, pc, jc, kc, nc, nr)
+			}
+			for ic := 0; ic < m; ic += gemmMC {
+				mc := min(gemmMC, m-ic)
+				if !inplaceA {
+					packA(s.a[:], transA, a, m, k, ic, pc, mc, kc, mr)
+				}
+				for jr := 0; jr < nc; jr += nr {
+					nrb := min(nr, nc-jr)
+					bp, ldb := s.b[jr*kc:(jr+nr)*kc], nr
+					if inplaceB {
+						if nrb == nr {
+							off := pc*n + jc + jr
+							bp, ldb = b[off:off+(kc-1)*n+nr], n
+						} else {
+							packB(s.b[:], transB, b, n, k, pc, jc+jr, kc, nrb, nr)
+							bp = s.b[:nr*kc]
+						}
+					}
+					for ir := 0; ir < mc; ir += mr {
+						mrb := min(mr, mc-ir)
+						ap, lda := s.a[ir*kc:(ir+mr)*kc], mr
+						if inplaceA {
+							if mrb == mr {
+								off := pc*m + ic + ir
+								ap, lda = a[off:off+(kc-1)*m+mr], m
+							} else {
+								packA(s.a[:], transA, a, m, k, ic+ir, pc, mrb, kc, mr)
+								ap = s.a[:mr*kc]
+							}
+						}
+						ci := (ic+ir)*n + jc + jr
+						full := mrb == mr && nrb == nr
+						tile, ldc, tb := s.tmp[:mr*nr], nr, 0.0
+						if full {
+							tile, ldc, tb = c[ci:ci+(mr-1)*n+nr], n, bet
+						}
+						if lda == mr && ldb == nr {
+							kn.run(kc, ap, bp, tile, ldc, alpha, tb)
+						} else {
+							kn.strided(kc, ap, lda, bp, ldb, tile, ldc, alpha, tb)
+						}
+						if full {
+							continue
+						}
+						for r := 0; r < mrb; r++ {
+							cr := c[ci+r*n : ci+r*n+nrb]
+							tr := tile[r*nr : r*nr+nrb]
+							if bet == 0 {
+								copy(cr, tr)
+								continue
+							}
+							for j, v := range tr {
+								cr[j] = v + bet*cr[j]
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// dotKernel computes out[2r+j] = Σ_{p<kd} a[r*lda+p]·bj[p] for the rows
+// r < 4 of a and the vectors b0, b1, and returns kd: the leading part of the
+// k steps it summed (all of them, or a multiple of a vector width). The
+// caller adds the remaining terms. gemm_amd64.go replaces it with an AVX2 one.
+var dotKernel = func(k int, a []float64, lda int, b0, b1 []float64, out *[8]float64) int {
+	b0, b1 = b0[:k], b1[:k]
+	for r := 0; r < 4; r++ {
+		ar := a[r*lda : r*lda+k]
+		var s0, s1 float64
+		for p, v := range ar {
+			s0 += v * b0[p]
+			s1 += v * b1[p]
+		}
+		out[2*r], out[2*r+1] = s0, s1
+	}
+	return k
+}
+
+// gemmDot computes Gemm for a row-major A (transA false) and narrow C
+// (n ≤ 4): each c[i, j] is the dot product of row i of A with column j of
+// op(B), which is copied into s.b first unless B is stored transposed. A is
+// read once, in place; the blocked path would pack all of it and pad n to nr.
+func gemmDot(s *gemmScratch, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64) {
+	var bt [4][]float64 // bt[j][p] = op(B)[p, j]
+	for j := 0; j < n; j++ {
+		if transB {
+			bt[j] = b[j*k : (j+1)*k]
+			continue
+		}
+		col := s.b[j*k : (j+1)*k]
+		for p := range col {
+			col[p] = b[p*n+j]
+		}
+		bt[j] = col
+	}
+	store := func(i int, v float64) {
+		if beta == 0 {
+			c[i] = alpha * v
+		} else {
+			c[i] = alpha*v + beta*c[i]
+		}
+	}
+	out := &s.dot
+	i := 0
+	for ; i+4 <= m; i += 4 {
+		for j := 0; j < n; j += 2 {
+			j1 := min(j+1, n-1)
+			kd := dotKernel(k, a[i*k:], k, bt[j], bt[j1], out)
+			for r := 0; r < 4; r++ {
+				ar := a[(i+r)*k : (i+r+1)*k]
+				s0, s1 := out[2*r], out[2*r+1]
+				for p := kd; p < k; p++ {
+					s0 += ar[p] * bt[j][p]
+					s1 += ar[p] * bt[j1][p]
+				}
+				store((i+r)*n+j, s0)
+				if j+1 < n {
+					store((i+r)*n+j+1, s1)
+				}
+			}
+		}
+	}
+	for ; i < m; i++ {
+		ar := a[i*k : (i+1)*k]
+		for j := 0; j < n; j++ {
+			v := 0.0
+			for p, x := range ar {
+				v += x * bt[j][p]
+			}
+			store(i*n+j, v)
+		}
+	}
+}
+
+// packA copies op(A)[i0:i0+mc, p0:p0+kc] into dst as panels of mr rows:
+// dst[ip*kc + p*mr + r] = op(A)[i0+ip+r, p0+p] for panel ip (a multiple of
+// mr), zero for rows past mc. A is [m, k], or [k, m] when trans is true.
+func packA(dst []float64, trans bool, a []float64, m, k, i0, p0, mc, kc, mr int) {
+	for ip := 0; ip < mc; ip += mr {
+		rows := min(mr, mc-ip)
+		d := dst[ip*kc : (ip+mr)*kc]
+		if trans {
+			// op(A)[i, p] = a[p*m+i]: each k step is a contiguous run.
+			for p := 0; p < kc; p++ {
+				src := a[(p0+p)*m+i0+ip:]
+				dp := d[p*mr : p*mr+mr]
+				copy(dp, src[:rows])
+				clear(dp[rows:])
+			}
+			continue
+		}
+		// op(A)[i, p] = a[i*k+p]: read each row contiguously.
+		for r := 0; r < rows; r++ {
+			src := a[(i0+ip+r)*k+p0:]
+			src = src[:kc]
+			for p, v := range src {
+				d[p*mr+r] = v
+			}
+		}
+		for r := rows; r < mr; r++ {
+			for p := 0; p < kc; p++ {
+				d[p*mr+r] = 0
+			}
+		}
+	}
+}
+
+// packB copies op(B)[p0:p0+kc, j0:j0+nc] into dst as panels of nr columns:
+// dst[jp*kc + p*nr + j] = op(B)[p0+p, j0+jp+j] for panel jp (a multiple of
+// nr), zero for columns past nc. B is [k, n], or [n, k] when trans is true.
+func packB(dst []float64, trans bool, b []float64, n, k, p0, j0, kc, nc, nr int) {
+	for jp := 0; jp < nc; jp += nr {
+		cols := min(nr, nc-jp)
+		d := dst[jp*kc : (jp+nr)*kc]
+		if !trans {
+			// op(B)[p, j] = b[p*n+j]: each k step is a contiguous run.
+			for p := 0; p < kc; p++ {
+				src := b[(p0+p)*n+j0+jp:]
+				dp := d[p*nr : p*nr+nr]
+				copy(dp, src[:cols])
+				clear(dp[cols:])
+			}
+			continue
+		}
+		// op(B)[p, j] = b[j*k+p]: read each row of the stored B contiguously.
+		for j := 0; j < cols; j++ {
+			src := b[(j0+jp+j)*k+p0:]
+			src = src[:kc]
+			for p, v := range src {
+				d[p*nr+j] = v
+			}
+		}
+		for j := cols; j < nr; j++ {
+			for p := 0; p < kc; p++ {
+				d[p*nr+j] = 0
+			}
+		}
+	}
+}
+
+// kern4x4 is the portable micro-kernel, mr = nr = 4 (see microKernel).
+func kern4x4(k int, a []float64, lda int, b []float64, ldb int, c []float64, ldc int, alpha, beta float64) {
+	var c00, c01, c02, c03 float64
+	var c10, c11, c12, c13 float64
+	var c20, c21, c22, c23 float64
+	var c30, c31, c32, c33 float64
+	a = a[:(k-1)*lda+4]
+	b = b[:(k-1)*ldb+4]
+	for p := 0; p < k; p++ {
+		ap := a[p*lda : p*lda+4 : p*lda+4]
+		bp := b[p*ldb : p*ldb+4 : p*ldb+4]
+		a0, a1, a2, a3 := ap[0], ap[1], ap[2], ap[3]
+		b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		c20 += a2 * b0
+		c21 += a2 * b1
+		c22 += a2 * b2
+		c23 += a2 * b3
+		c30 += a3 * b0
+		c31 += a3 * b1
+		c32 += a3 * b2
+		c33 += a3 * b3
+	}
+	storeRow4(c[0*ldc:0*ldc+4], alpha, beta, c00, c01, c02, c03)
+	storeRow4(c[1*ldc:1*ldc+4], alpha, beta, c10, c11, c12, c13)
+	storeRow4(c[2*ldc:2*ldc+4], alpha, beta, c20, c21, c22, c23)
+	storeRow4(c[3*ldc:3*ldc+4], alpha, beta, c30, c31, c32, c33)
+}
+
+func storeRow4(c []float64, alpha, beta, s0, s1, s2, s3 float64) {
+	c = c[:4]
+	if beta == 0 {
+		c[0], c[1], c[2], c[3] = alpha*s0, alpha*s1, alpha*s2, alpha*s3
+		return
+	}
+	c[0] = alpha*s0 + beta*c[0]
+	c[1] = alpha*s1 + beta*c[1]
+	c[2] = alpha*s2 + beta*c[2]
+	c[3] = alpha*s3 + beta*c[3]
+}
+
+// gemmUnpacked is the reference loop with the layout tests hoisted out of
+// the inner loop, for products too small to be worth packing.
+func gemmUnpacked(transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64) {
+	// Strides of op(A) and op(B): op(A)[i, p] = a[i*ai + p*ap], op(B)[p, j] = b[p*bp + j*bj].
+	ai, ap := k, 1
+	if transA {
+		ai, ap = 1, m
+	}
+	bp, bj := n, 1
+	if transB {
+		bp, bj = 1, k
+	}
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			s := 0.0
+			ia, jb := i*ai, j*bj
+			for p := 0; p < k; p++ {
+				s += a[ia+p*ap] * b[p*bp+jb]
+			}
+			if beta == 0 {
+				c[i*n+j] = alpha * s
+			} else {
+				c[i*n+j] = alpha*s + beta*c[i*n+j]
+			}
+		}
+	}
+}

@@ -1,0 +1,78 @@
+//go:build !purego
+
+package kernels
+
+// kern6x8 computes the 6×8 tile c[r*ldc+j] = alpha·Σ_p a[p*6+r]·b[p*8+j] + beta·c[r*ldc+j]
+// from a packed A micro-panel (k columns of 6) and a packed B micro-panel
+// (k rows of 8). When beta is 0, c is not read. Implemented with AVX2 and
+// FMA in gemm_amd64.s.
+//
+//go:noescape
+func kern6x8(k int, a, b, c *float64, ldc int, alpha, beta float64)
+
+// kern6x8s is kern6x8 with A's k steps lda elements apart and B's ldb apart.
+//
+//go:noescape
+func kern6x8s(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, alpha, beta float64)
+
+// dot4x2 computes out[2r+j] = Σ_{p < k−k%4} a[r*lda+p]·bj[p] for rows r < 4
+// of a and the vectors b0, b1, in four interleaved partial sums per element.
+//
+//go:noescape
+func dot4x2(k int, a *float64, lda int, b0, b1 *float64, out *[8]float64)
+
+func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
+
+func xgetbv() (eax, edx uint32)
+
+// hasAVX2FMA reports whether the CPU has AVX2 and FMA and the OS saves the
+// YMM registers on context switches.
+func hasAVX2FMA() bool {
+	maxID, _, _, _ := cpuid(0, 0)
+	if maxID < 7 {
+		return false
+	}
+	_, _, ecx1, _ := cpuid(1, 0)
+	const (
+		fma     = 1 << 12
+		osxsave = 1 << 27
+		avx     = 1 << 28
+	)
+	if ecx1&(fma|osxsave|avx) != fma|osxsave|avx {
+		return false
+	}
+	if xcr0, _ := xgetbv(); xcr0&6 != 6 { // XMM and YMM state enabled
+		return false
+	}
+	_, ebx7, _, _ := cpuid(7, 0)
+	const avx2 = 1 << 5
+	return ebx7&avx2 != 0
+}
+
+var asmKernel = microKernel{
+	mr: 6,
+	nr: 8,
+	run: func(k int, a, b, c []float64, ldc int, alpha, beta float64) {
+		kern6x8(k, &a[0], &b[0], &c[0], ldc, alpha, beta)
+	},
+	strided: func(k int, a []float64, lda int, b []float64, ldb int, c []float64, ldc int, alpha, beta float64) {
+		kern6x8s(k, &a[0], lda, &b[0], ldb, &c[0], ldc, alpha, beta)
+	},
+}
+
+func init() {
+	if hasAVX2FMA() {
+		gemmKernel = &asmKernel
+		dotKernel = func(k int, a []float64, lda int, b0, b1 []float64, out *[8]float64) int {
+			k4 := k &^ 3
+			if k4 == 0 {
+				*out = [8]float64{}
+				return 0
+			}
+			_ = a[3*lda+k4-1]
+			_, _ = b0[k4-1], b1[k4-1]
+			dot4x2(k, &a[0], lda, &b0[0], &b1[0], out)
+			return k4
+		}
+	}
+}
