@@ -327,3 +327,18 @@ func TestGrad_FusedDerivatives(t *testing.T) {
 		return GradGraph(d1, ones, x[0])[0]
 	}, []*Tensor{a}, nil))
 }
+
+// TestGrad_IntermediateTargets: gradients with respect to tensors inside the
+// graph are total derivatives, with one target or several.
+func TestGrad_IntermediateTargets(t *testing.T) {
+	w := FromSlice(1, 2, []float64{0.5, -1.5}).SetRequiresGrad(true)
+	x := Square(w)      // x = w²
+	y := Sum(Mul(x, w)) // y = Σ w³ = Σ x ⊙ w
+	gx := Grad(y, nil, x)[0]
+	require.Equal(t, w.Data, gx.Data) // ∂y/∂x = w
+	g := Grad(y, nil, x, w)
+	require.Equal(t, w.Data, g[0].Data)
+	for i, v := range w.Data {
+		require.InDelta(t, 3*v*v, g[1].Data[i], 1e-15) // total: through x too
+	}
+}

@@ -291,6 +291,14 @@ func propagate(y, seed *Tensor, targets map[*Tensor]bool) map[*Tensor]*Tensor {
 		}
 		visited[n] = true
 		u := targets[n] || (targets == nil && n.op == "" && n.requiresGrad)
+		if u && len(targets) == 1 {
+			// The only target: nothing below it is needed. This keeps a
+			// divergence at step k of a recorded ODE solve from walking the
+			// k steps before it.
+			useful[n] = true
+			order = append(order, n)
+			return true
+		}
 		for _, in := range n.inputs {
 			if in.requiresGrad && visit(in) {
 				u = true
@@ -305,7 +313,7 @@ func propagate(y, seed *Tensor, targets map[*Tensor]bool) map[*Tensor]*Tensor {
 	for i := len(order) - 1; i >= 0; i-- {
 		n := order[i]
 		g := grads[n]
-		if g == nil || n.backward == nil || !useful[n] {
+		if g == nil || n.backward == nil || !useful[n] || (len(targets) == 1 && targets[n]) {
 			continue
 		}
 		for j, gi := range n.backward(g) {

@@ -1,0 +1,27 @@
+package cnf
+
+import "github.com/flowmatch/flowmatch/autograd"
+
+// MaxLikelihoodLoss is the training objective of a CNF fitted by maximum
+// likelihood (Chen et al. 2018; Grathwohl et al. 2018), the slow baseline
+// that Flow Matching replaces:
+//
+//	L(θ) = −(1/n)·Σᵢ log p₁(x₁ᵢ),
+//
+// with log p₁ from LogLikelihood integrated through the solver. x1 must be a
+// plain batch (not NoGraph) so that every solver step is recorded; the
+// divergence (nil: exact, by GradGraph) is recorded too, so loss.Backward()
+// reaches the field's parameters through the trajectory and through
+// ∂v/∂x — this needs second-order gradients. Each training step costs a
+// full ODE solve plus d (or K) backward passes per evaluation, and the
+// backward pass over the whole recorded trajectory, where a flow-matching
+// step costs one forward and one backward pass of the network
+// (BenchmarkCNFMaxLikelihoodStep against BenchmarkRegressionStep).
+// TestMaxLikelihood_NLLDecreases trains one on moons.
+func MaxLikelihoodLoss(f Field, x1 *autograd.Tensor, logp0 LogDensity, div DivergenceFunc, opts SolveOptions) (*autograd.Tensor, Stats, error) {
+	lp, st, err := LogLikelihood(f, x1, logp0, div, opts)
+	if err != nil {
+		return nil, st, err
+	}
+	return autograd.Neg(autograd.Mean(lp)), st, nil
+}
