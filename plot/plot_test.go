@@ -1,0 +1,160 @@
+package plot
+
+import (
+	"bytes"
+	"image"
+	"image/png"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/flowmatch/flowmatch/autograd"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func newRNG(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed^0x5eed)) }
+
+// checkPNG decodes the PNG at path, checks its size and that it is not one flat colour.
+func checkPNG(t *testing.T, path string, w, h int) image.Image {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	img, err := png.Decode(bytes.NewReader(b))
+	require.NoError(t, err, "%s is a valid PNG", path)
+	assert.Equal(t, image.Rect(0, 0, w, h), img.Bounds())
+	colours := map[[4]uint32]bool{}
+	for y := 0; y < h; y += 3 {
+		for x := 0; x < w; x += 3 {
+			r, g, b, a := img.At(x, y).RGBA()
+			colours[[4]uint32{r, g, b, a}] = true
+		}
+	}
+	assert.Greater(t, len(colours), 3, "%s has more than a few colours", path)
+	return img
+}
+
+func checkSVG(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "<svg")
+	assert.True(t, strings.HasSuffix(strings.TrimSpace(string(b)), "</svg>"))
+}
+
+// each draws one figure of every kind into dir with the given extension.
+func each(t *testing.T, dir, ext string) map[string]error {
+	rng := newRNG(1)
+	data := autograd.Normal(500, 2, 0, 1, rng)
+	samples := autograd.Normal(500, 2, 1, 0.5, rng)
+	traj := make([]*autograd.Tensor, 11)
+	x0 := autograd.Normal(300, 2, 0, 1, rng)
+	for k := range traj {
+		tk := float64(k) / 10
+		traj[k] = autograd.Zeros(300, 2)
+		for i := range 300 {
+			ang := 2 * math.Pi * float64(i%8) / 8
+			traj[k].Row(i)[0] = (1-tk)*x0.At(i, 0) + tk*3*math.Cos(ang)
+			traj[k].Row(i)[1] = (1-tk)*x0.At(i, 1) + tk*3*math.Sin(ang)
+		}
+	}
+	logp := func(x, y float64) float64 { return -0.5*(x*x+y*y) - math.Log(2*math.Pi) }
+	field := func(x, y float64) (float64, float64) { return -y, x }
+	loss := map[string][]float64{"train": make([]float64, 300), "val": make([]float64, 300)}
+	for i := range 300 {
+		loss["train"][i] = 5*math.Exp(-float64(i)/60) + 0.3*rng.Float64()
+		loss["val"][i] = 5.2*math.Exp(-float64(i)/60) + 0.3*rng.Float64()
+	}
+	loss["val"][7] = math.NaN()
+	return map[string]error{
+		"samples":  Samples(filepath.Join(dir, "samples"+ext), "8 gaussians", data, samples),
+		"traj":     Trajectories(filepath.Join(dir, "traj"+ext), "trajectories", traj),
+		"density":  Density(filepath.Join(dir, "density"+ext), "N(0, I)", logp, -3, 3, -3, 3, 60),
+		"field":    VectorField(filepath.Join(dir, "field"+ext), "rotation", field, -2, 2, -2, 2, 15),
+		"loss":     LossCurves(filepath.Join(dir, "loss"+ext), "loss", loss, 20),
+		"grid":     DensityGrid(filepath.Join(dir, "grid"+ext), "grid", [][]float64{{0, -1, math.Inf(-1)}, {-2, math.NaN(), 0}}, 0, 3, 0, 2),
+		"only-one": Samples(filepath.Join(dir, "only-one"+ext), "data only", data, nil),
+	}
+}
+
+func TestFigures_PNG(t *testing.T) {
+	dir := t.TempDir()
+	for name, err := range each(t, dir, ".png") {
+		require.NoError(t, err, name)
+		w, h := 576, 576
+		if name == "loss" {
+			w, h = 768, 432
+		}
+		checkPNG(t, filepath.Join(dir, name+".png"), w, h)
+	}
+	ents, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Len(t, ents, 7, "only the figures, no temporary files")
+}
+
+func TestFigures_SVG(t *testing.T) {
+	dir := t.TempDir()
+	for name, err := range each(t, dir, ".svg") {
+		require.NoError(t, err, name)
+		checkSVG(t, filepath.Join(dir, name+".svg"))
+	}
+}
+
+// TestDensityGrid_Orientation: a density that is high only in the top-right cell colours the
+// top-right of the picture, not another corner (negative control: the bottom-left stays dark).
+func TestDensityGrid_Orientation(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "o.png")
+	inf := math.Inf(-1)
+	require.NoError(t, DensityGrid(p, "", [][]float64{{inf, inf}, {inf, 0}}, 0, 1, 0, 1))
+	img := checkPNG(t, p, 576, 576)
+	bright := func(x, y int) uint32 { r, g, b, _ := img.At(x, y).RGBA(); return r + g + b }
+	// The data area spans roughly the middle; sample well inside each quadrant.
+	b := img.Bounds()
+	tr := bright(b.Dx()*3/4, b.Dy()/4)
+	bl := bright(b.Dx()*2/5, b.Dy()*3/4)
+	assert.Greater(t, tr, bl, "top-right brighter than bottom-left")
+}
+
+func TestFigures_BadInput(t *testing.T) {
+	dir := t.TempDir()
+	x := autograd.Normal(10, 2, 0, 1, newRNG(2))
+	bad := filepath.Join(dir, "no", "such", "dir", "a.png")
+	for _, err := range []error{
+		Samples(bad, "", x, x),
+		Trajectories(bad, "", []*autograd.Tensor{x, x}),
+		Density(bad, "", func(x, y float64) float64 { return 0 }, 0, 1, 0, 1, 4),
+		VectorField(bad, "", func(x, y float64) (float64, float64) { return 1, 0 }, 0, 1, 0, 1, 4),
+		LossCurves(bad, "", map[string][]float64{"a": {1, 2}}, 0),
+	} {
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), bad)
+	}
+	for _, err := range []error{
+		Samples(filepath.Join(dir, "a.jpg"), "", x, x),
+		Samples(filepath.Join(dir, "a.png"), "", autograd.Zeros(3, 1), nil),
+		Samples(filepath.Join(dir, "a.png"), "", autograd.FromSlice(1, 2, []float64{math.NaN(), 0}), nil),
+		Trajectories(filepath.Join(dir, "a.png"), "", []*autograd.Tensor{x}),
+		Trajectories(filepath.Join(dir, "a.png"), "", []*autograd.Tensor{x, autograd.Zeros(3, 2)}),
+		Density(filepath.Join(dir, "a.png"), "", func(x, y float64) float64 { return 0 }, 0, 1, 0, 1, 1),
+		DensityGrid(filepath.Join(dir, "a.png"), "", [][]float64{{0, 0}, {0}}, 0, 1, 0, 1),
+		DensityGrid(filepath.Join(dir, "a.png"), "", [][]float64{{0}}, 1, 1, 0, 1),
+		VectorField(filepath.Join(dir, "a.png"), "", func(x, y float64) (float64, float64) { return math.NaN(), 0 }, 0, 1, 0, 1, 4),
+		LossCurves(filepath.Join(dir, "a.png"), "", nil, 0),
+	} {
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), dir)
+	}
+	ents, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Empty(t, ents, "nothing written, no temporary files")
+}
+
+func TestSmooth(t *testing.T) {
+	assert.Equal(t, []float64{1, 1.5, 2.5, 3.5}, Smooth([]float64{1, 2, 3, 4}, 2))
+	assert.Equal(t, []float64{1, 2, 3}, Smooth([]float64{1, 2, 3}, 1))
+	assert.Equal(t, []float64{2, 3, 3}, Smooth([]float64{2, 4, 3}, 5))
+}
