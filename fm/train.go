@@ -2,6 +2,7 @@ package fm
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"github.com/flowmatch/flowmatch/autograd"
@@ -31,6 +32,22 @@ type TrainConfig struct {
 	// Callback, if set, is called after every step with the step number
 	// (1-based) and that step's batch CFM loss.
 	Callback func(step int, loss float64)
+	// LRSchedule, if set, scales LR at each step: the step uses
+	// LR·LRSchedule(step, Steps) (e.g. CosineSchedule).
+	LRSchedule func(step, steps int) float64
+	// EMA, if set, is updated after every optimizer step (an exponential
+	// moving average of the model's parameters; nn.NewEMA).
+	EMA *nn.EMA
+	// Autograd forces the generic autograd step even where the fused step
+	// of nn (nn.NewTrainStep) applies; both compute the same gradients.
+	Autograd bool
+}
+
+// CosineSchedule decays the learning rate from 1 to 0 along a half cosine,
+// 0.5·(1 + cos(π·(step−1)/steps)) (Loshchilov & Hutter 2017, without
+// restarts).
+func CosineSchedule(step, steps int) float64 {
+	return 0.5 * (1 + math.Cos(math.Pi*float64(step-1)/float64(steps)))
 }
 
 // NewRand returns the generator Train uses for a seed (PCG).
@@ -53,6 +70,13 @@ func Train(model *nn.VelocityMLP, cfg TrainConfig) []float64 {
 	if coupling == nil {
 		coupling = Independent{}
 	}
+	// The fused, allocation-free step of nn computes the same loss and
+	// gradients as CFMLoss + Backward (TestTrain_FusedMatchesAutograd); it
+	// serves SiLU and tanh models, the rest take the autograd path.
+	var fused *nn.TrainStep
+	if !cfg.Autograd {
+		fused, _ = nn.NewTrainStep(model, cfg.BatchSize) // nil: not fusable
+	}
 	losses := make([]float64, 0, cfg.Steps)
 	for step := 1; step <= cfg.Steps; step++ {
 		var x0, x1 *autograd.Tensor
@@ -68,13 +92,28 @@ func Train(model *nn.VelocityMLP, cfg TrainConfig) []float64 {
 			x0, x1 = coupling.Pair(x0, x1, rng)
 		}
 		t := autograd.Uniform(x1.Rows, 1, 0, 1, rng)
-		loss := CFMLoss(model.Forward, cfg.Path, t, x0, x1)
 		opt.ZeroGrad()
-		loss.Backward()
+		var loss float64
+		if fused != nil && x1.Rows <= cfg.BatchSize {
+			x0, x1 := x0.NoGraph(), x1.NoGraph()
+			xt := FlowBatch(cfg.Path, t, x0, x1)
+			u := CondFieldBatch(cfg.Path, t, xt, x1)
+			loss = fused.LossGrad(xt.Data, t.Data, u.Data)
+		} else {
+			l := CFMLoss(model.Forward, cfg.Path, t, x0, x1)
+			l.Backward()
+			loss = l.Item()
+		}
+		if cfg.LRSchedule != nil {
+			opt.LR = cfg.LR * cfg.LRSchedule(step, cfg.Steps)
+		}
 		opt.Step()
-		losses = append(losses, loss.Item())
+		if cfg.EMA != nil {
+			cfg.EMA.Update()
+		}
+		losses = append(losses, loss)
 		if cfg.Callback != nil {
-			cfg.Callback(step, loss.Item())
+			cfg.Callback(step, loss)
 		}
 	}
 	return losses

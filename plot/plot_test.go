@@ -158,3 +158,15 @@ func TestSmooth(t *testing.T) {
 	assert.Equal(t, []float64{1, 2, 3}, Smooth([]float64{1, 2, 3}, 1))
 	assert.Equal(t, []float64{2, 3, 3}, Smooth([]float64{2, 4, 3}, 5))
 }
+
+func TestLines(t *testing.T) {
+	dir := t.TempDir()
+	x := []float64{1, 2, 4, 8}
+	path := filepath.Join(dir, "lines.png")
+	require.NoError(t, Lines(path, "errors", Axes{X: "steps", Y: "error", LogX: true, LogY: true},
+		[]Curve{{Name: "euler", X: x, Y: []float64{1, 0.5, 0.25, 0.125}, Dots: true}, {Name: "rk4", X: x, Y: []float64{1, 0.06, 0.004, 0}, Dashed: true}}))
+	checkPNG(t, path, 672, 432)
+	err := Lines(filepath.Join(dir, "bad.png"), "", Axes{LogY: true}, []Curve{{Name: "neg", X: x, Y: []float64{-1, -1, -1, -1}}})
+	require.ErrorContains(t, err, `curve "neg" has no drawable point`)
+	require.Error(t, Lines(filepath.Join(dir, "bad.png"), "", Axes{}, []Curve{{Name: "ragged", X: x, Y: x[:2]}}))
+}

@@ -20,6 +20,7 @@ type trainSpec struct {
 	Steps    int
 	Batch    int
 	LR       float64
+	Schedule string // "constant" or "cosine"
 	Seed     uint64
 }
 
@@ -42,6 +43,14 @@ func trainModel(spec trainSpec, w io.Writer) (*nn.VelocityMLP, []float64, error)
 	if spec.Steps <= 0 || spec.Batch <= 0 || !(spec.LR > 0) {
 		return nil, nil, usagef("-steps %d -batch %d -lr %g: all must be positive", spec.Steps, spec.Batch, spec.LR)
 	}
+	var schedule func(step, steps int) float64
+	switch spec.Schedule {
+	case "constant", "":
+	case "cosine":
+		schedule = fm.CosineSchedule
+	default:
+		return nil, nil, usagef("-lr-schedule %q: want constant or cosine", spec.Schedule)
+	}
 	draw, dim, err := sampler(spec.Data, newRand(spec.Seed, 1))
 	if err != nil {
 		return nil, nil, err
@@ -52,7 +61,7 @@ func trainModel(spec trainSpec, w io.Writer) (*nn.VelocityMLP, []float64, error)
 	every := max(spec.Steps/10, 1)
 	losses := fm.Train(model, fm.TrainConfig{
 		Path: path, Data: draw, Coupling: coup,
-		BatchSize: spec.Batch, Steps: spec.Steps, LR: spec.LR, Seed: spec.Seed,
+		BatchSize: spec.Batch, Steps: spec.Steps, LR: spec.LR, LRSchedule: schedule, Seed: spec.Seed,
 		Callback: func(step int, loss float64) {
 			if bad == nil && (math.IsNaN(loss) || math.IsInf(loss, 0)) {
 				bad = fmt.Errorf("training diverged: loss %v at step %d (lower -lr?)", loss, step)
@@ -80,6 +89,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	steps := fs.Int("steps", 3000, "training steps")
 	batch := fs.Int("batch", 256, "batch size")
 	lr := fs.Float64("lr", 1e-3, "Adam learning rate")
+	schedule := fs.String("lr-schedule", "cosine", "learning-rate schedule: constant or cosine (decay to 0 over the run)")
 	seed := fs.Uint64("seed", 0, "random seed (the same seed gives the same model)")
 	out := fs.String("out", "", "checkpoint to write (.safetensors)")
 	if err := parse(fs, args); err != nil {
@@ -93,7 +103,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	spec := trainSpec{Data: *dataSpec, Path: pathSpec{*pathName, *sigmaMin, *sigmaMax}, Coupling: *coup,
-		Hidden: sizes, Act: *act, Steps: *steps, Batch: *batch, LR: *lr, Seed: *seed}
+		Hidden: sizes, Act: *act, Steps: *steps, Batch: *batch, LR: *lr, Schedule: *schedule, Seed: *seed}
 	model, losses, err := trainModel(spec, stdout)
 	if err != nil {
 		return err

@@ -1,0 +1,143 @@
+package nb
+
+import (
+	"context"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func mustProgram(t *testing.T, cell int, src string) (*code, *program) {
+	t.Helper()
+	c, err := splitCell(cell, src)
+	require.NoError(t, err)
+	p, err := parseCode(c)
+	require.NoError(t, err)
+	return c, p
+}
+
+func names(ds []*decl) []string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, strings.Join(d.names, ","))
+	}
+	return out
+}
+
+func TestMerge_LaterReplacesEarlier(t *testing.T) {
+	_, p1 := mustProgram(t, 1, "import \"fmt\"\n\ntype T int\n\nfunc (T) M() {}\n\nfunc f() int { return 1 }\n\nvar a, b = 1, 2\n\nconst (\n\tX = iota\n\tY\n)")
+	_, p2 := mustProgram(t, 2, "var f = 3\n\nfunc (t *T) M() {}\n\nvar b = 4")
+	m := merge(merge(nil, p1.decls), p2.decls)
+	// f (a func) is replaced by the var f, T.M by the new method (pointer receiver, same key),
+	// and a, b by b alone: a decl sharing any name goes.
+	assert.Equal(t, []string{"import  fmt", "T", "X,Y", "f", "T.M", "b"}, names(m))
+	assert.Equal(t, "var f = 3", m[3].text)
+	assert.Equal(t, 2, m[3].cell)
+	assert.Equal(t, 1, m[3].line)
+}
+
+func TestParseCode_GroupsAndDocs(t *testing.T) {
+	_, p := mustProgram(t, 1, "// T is a type.\ntype T int\n\ntype (\n\tA int\n\tB string\n)\n\nvar _ = 1\nvar _ = 2")
+	assert.Equal(t, []string{"T", "A", "B", "_ cell 1 line 9", "_ cell 1 line 10"}, names(p.decls))
+	assert.Equal(t, "// T is a type.\ntype T int", p.decls[0].text)
+	assert.Equal(t, "type A int", p.decls[1].text)
+	assert.Equal(t, 5, p.decls[1].line)
+	assert.Equal(t, 6, p.decls[2].line)
+}
+
+func TestSplitCell_MainAndSpecials(t *testing.T) {
+	src := "!echo a \\\nb\n!*go mod tidy\n%env K V W\n%env L=x y\nfunc f() {}\n%% -n=3 x\nf()\n//gonb:!ls"
+	c, p := mustProgram(t, 4, src)
+	require.Len(t, c.shell, 3)
+	assert.Equal(t, shellCmd{cmd: "echo a \nb", line: 1}, c.shell[0])
+	assert.Equal(t, shellCmd{cmd: "go mod tidy", inModule: true, line: 3}, c.shell[1])
+	assert.Equal(t, "ls", c.shell[2].cmd)
+	assert.Equal(t, [][2]string{{"K", "V W"}, {"L", "x y"}}, c.env)
+	assert.Equal(t, []string{"-n=3", "x"}, c.mainArgs)
+	assert.Equal(t, []string{"f"}, names(p.decls))
+	assert.Equal(t, "\nf()\n\n", p.mainText)
+	assert.Equal(t, 7, p.mainLine) // the line of %%; the body starts on the next
+
+	prog := compose(p.decls, p, 4, nil)
+	assert.Contains(t, prog, "func main() {\n\tflag.Parse()\n//line cell4.go:7:1\n\nf()\n\n\n}\n")
+	assert.Contains(t, prog, "//line cell4.go:6:1\nfunc f() {}\n")
+	assert.Contains(t, prog, "import \"flag\"")
+}
+
+func TestSplitCell_Errors(t *testing.T) {
+	_, err := splitCell(2, "x := 1\n%wasm")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "cell 2, line 2: unsupported magic %wasm")
+	_, err = splitCell(2, "%%\n%main")
+	assert.ErrorContains(t, err, "second %main")
+
+	c, err := splitCell(3, "func f() {\n\treturn 1 +\n}")
+	require.NoError(t, err)
+	_, err = parseCode(c)
+	assert.ErrorContains(t, err, "cell 3, line 3: ")
+
+	c, err = splitCell(3, "x := 1")
+	require.NoError(t, err)
+	_, err = parseCode(c)
+	assert.ErrorContains(t, err, "cell 3, line 1: ")
+}
+
+func TestCompose_InitAndUserMain(t *testing.T) {
+	_, p := mustProgram(t, 1, "import \"flag\"\n\nfunc init_setup() {}\n\nfunc main() {}")
+	prog := compose(p.decls, p, 1, map[string]bool{})
+	assert.Contains(t, prog, "func init() {}")
+	assert.Equal(t, 1, strings.Count(prog, "import \"flag\""))
+	assert.Contains(t, prog, "var _ = flag.Parse\n\n//line cell1.go:5:1\nfunc main() {}\n")
+	assert.NotContains(t, compose(p.decls, p, 1, map[string]bool{"flag as ": true}), "//line cell1.go:1:1\nimport \"flag\"")
+}
+
+func TestUnusedImportsAndErrorMapping(t *testing.T) {
+	out := "# nbrun_notebook\ncell2.go:3:2: \"strings\" imported and not used\ncell2.go:4:2: \"math/rand/v2\" imported as mr and not used\n./cell5.go:7:12: undefined: y\n"
+	assert.Equal(t, []string{"strings as ", "math/rand/v2 as mr"}, unusedImports(out))
+	assert.Equal(t, "math/rand/v2 as ", importKey("math/rand/v2", "rand"))
+	assert.Equal(t, "gonum.org/v1/plot as ", importKey("gonum.org/v1/plot", "plot"))
+	assert.Equal(t, "cell 2, line 3:2: \"strings\" imported and not used\ncell 2, line 4:2: \"math/rand/v2\" imported as mr and not used\ncell 5, line 7:12: undefined: y",
+		mapCompileErrors(out))
+}
+
+func TestSplitLines_AsPython(t *testing.T) {
+	// Python: "a\nb\r\nc\rd\x0ce\u2028f".splitlines(True)
+	assert.Equal(t, []string{"a\n", "b\r\n", "c\r", "d\f", "e\u2028", "f"}, SplitLines("a\nb\r\nc\rd\fe\u2028f"))
+	assert.Equal(t, []string{}, SplitLines(""))
+	assert.Equal(t, []string{"x\n"}, SplitLines("x\n"))
+}
+
+func TestReadDisplay_FramesBetweenText(t *testing.T) {
+	rec := func(payload string) string { return displayMarker + strconv.Itoa(len(payload)) + "\n" + payload }
+	in := "before " + rec(`{"text/plain":"<HTML>","text/html":"<b>x</b>"}`) + "after\x1e not a marker\n"
+	col := &collector{}
+	require.NoError(t, readDisplay(strings.NewReader(in), col))
+	require.Len(t, col.outs, 3)
+	assert.Equal(t, "before ", col.outs[0].Text)
+	assert.Equal(t, "<b>x</b>", col.outs[1].Data["text/html"])
+	assert.Equal(t, "after\x1e not a marker\n", col.outs[2].Text)
+}
+
+// TestSession_FailedCellIsNotRemembered: a cell that does not compile leaves the remembered
+// declarations as they were (GoNB keeps a cell's declarations only if it compiles).
+func TestSession_FailedCellIsNotRemembered(t *testing.T) {
+	repo, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	s := &session{opts: Options{Repo: repo, Timeout: time.Minute, BuildTimeout: 5 * time.Minute}, nbDir: t.TempDir(), modDir: t.TempDir()}
+	require.NoError(t, s.writeModule())
+	ctx := context.Background()
+	_, err = s.runCell(ctx, 1, "import \"fmt\"\n\nfunc f() string { return \"kept\" }")
+	require.NoError(t, err)
+	_, err = s.runCell(ctx, 2, "func f() string { return 1 }\n\nfunc g() {}")
+	require.ErrorContains(t, err, "cell 2, line 1:")
+	outs, err := s.runCell(ctx, 3, "%%\nfmt.Println(f())")
+	require.NoError(t, err)
+	require.Len(t, outs, 1)
+	assert.Equal(t, "kept\n", outs[0].Text)
+	assert.Equal(t, []string{"import  fmt", "f"}, names(s.memory))
+}

@@ -1,0 +1,94 @@
+package plot
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+
+	gplot "gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+// Curve is one named series y(x) for Lines. Dashed draws it dashed; Dots
+// adds a marker at every point.
+type Curve struct {
+	Name         string
+	X, Y         []float64
+	Dashed, Dots bool
+}
+
+// Axes labels the axes of Lines and chooses logarithmic scales.
+type Axes struct {
+	X, Y       string // labels
+	LogX, LogY bool
+}
+
+// Lines draws 1-D curves (densities, errors against step counts, …) into a
+// PNG or SVG file, written atomically. Points that cannot be drawn (NaN,
+// ±Inf, or ≤ 0 on a log axis) are skipped; a curve with none left is an
+// error naming it.
+func Lines(path, title string, axes Axes, curves []Curve) error {
+	p := gplot.New()
+	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, axes.X, axes.Y
+	p.Add(plotter.NewGrid())
+	if axes.LogX {
+		p.X.Scale, p.X.Tick.Marker = gplot.LogScale{}, shortLogTicks{}
+	}
+	if axes.LogY {
+		p.Y.Scale, p.Y.Tick.Marker = gplot.LogScale{}, shortLogTicks{}
+	}
+	for i, c := range curves {
+		if len(c.X) != len(c.Y) {
+			return fmt.Errorf("plot: %s: curve %q has %d x and %d y values", path, c.Name, len(c.X), len(c.Y))
+		}
+		pts := make(plotter.XYs, 0, len(c.X))
+		for j := range c.X {
+			x, y := c.X[j], c.Y[j]
+			if math.IsNaN(x+y) || math.IsInf(x+y, 0) || (axes.LogY && y <= 0) || (axes.LogX && x <= 0) {
+				continue
+			}
+			pts = append(pts, plotter.XY{X: x, Y: y})
+		}
+		if len(pts) == 0 {
+			return fmt.Errorf("plot: %s: curve %q has no drawable point", path, c.Name)
+		}
+		l, s, err := plotter.NewLinePoints(pts)
+		if err != nil {
+			return fmt.Errorf("plot: %s: %w", path, err)
+		}
+		col := lineColors[i%len(lineColors)]
+		l.Color, l.Width = col, vg.Points(1.6)
+		if c.Dashed {
+			l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+		}
+		p.Add(l)
+		if c.Dots {
+			s.Color, s.Radius, s.Shape = col, vg.Points(2.5), draw.CircleGlyph{}
+			p.Add(s)
+			p.Legend.Add(c.Name, l, s)
+		} else {
+			p.Legend.Add(c.Name, l)
+		}
+	}
+	p.Legend.Top = true
+	if !axes.LogY {
+		p.Y.Max += 0.3 * (p.Y.Max - p.Y.Min) // room for the legend
+	}
+	return save(p, path, 7*vg.Inch, 4.5*vg.Inch)
+}
+
+// shortLogTicks are gonum's logarithmic ticks labelled with two significant
+// digits (gonum's own labels read 9.999999999999999e-05).
+type shortLogTicks struct{}
+
+func (shortLogTicks) Ticks(lo, hi float64) []gplot.Tick {
+	ts := gplot.LogTicks{Prec: -1}.Ticks(lo, hi)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = strconv.FormatFloat(ts[i].Value, 'g', 2, 64)
+		}
+	}
+	return ts
+}
