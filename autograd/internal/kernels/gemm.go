@@ -122,13 +122,23 @@ func gemm(transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta 
 		gemmUnpacked(transA, transB, m, n, k, alpha, a, b, beta, c)
 		return
 	}
-	s := getScratch()
-	if !transA && n <= 4 && k >= 8 && n*k <= len(s.b) {
-		gemmDot(s, transB, m, n, k, alpha, a, b, beta, c)
-	} else {
-		gemmBlocked(gemmKernel, s, transA, transB, m, n, k, alpha, a, b, beta, c)
+	if m*n*k >= gemmParallelMin && Threads() > 1 && gemmParallel(transA, transB, m, n, k, alpha, a, b, beta, c) {
+		return
 	}
+	s := getScratch()
+	gemmRows(s, transA, transB, m, n, k, alpha, a, b, beta, c, 0, m)
 	putScratch(s)
+}
+
+// gemmRows computes rows [i0, i1) of C with packing buffers s. For any
+// i0 that is a multiple of gemmRowAlign, each element is computed by the same
+// operations as when all rows are computed at once (see gemmParallel).
+func gemmRows(s *gemmScratch, transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64, i0, i1 int) {
+	if !transA && n <= 4 && k >= 8 && n*k <= len(s.b) {
+		gemmDot(s, transB, i1-i0, n, k, alpha, a[i0*k:i1*k], b, beta, c[i0*n:i1*n])
+		return
+	}
+	gemmBlockedRows(gemmKernel, s, transA, transB, m, n, k, alpha, a, b, beta, c, i0, i1)
 }
 
 // gemmBlocked is the blocked GEMM described at the top of this file, with
@@ -139,7 +149,18 @@ func gemm(transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta 
 // when it has contiguous columns (transA true) and n ≤ nr. Only edge panels
 // are packed then.
 func gemmBlocked(kn *microKernel, s *gemmScratch, transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64) {
+	gemmBlockedRows(kn, s, transA, transB, m, n, k, alpha, a, b, beta, c, 0, m)
+}
+
+// gemmBlockedRows is gemmBlocked restricted to rows [i0, i1) of C; the row
+// tiles start at i0, so they are those of gemmBlocked when i0 is a multiple
+// of mr.
+func gemmBlockedRows(kn *microKernel, s *gemmScratch, transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64, i0, i1 int) {
 	mr, nr := kn.mr, kn.nr
+	// A blocks of equal height mcb ≤ gemmMC, a multiple of mr: a short
+	// last block would stream all of B̃ from L2 for few rows.
+	nb := (i1 - i0 + gemmMC - 1) / gemmMC
+	mcb := ((i1-i0+nb-1)/nb + mr - 1) / mr * mr
 	inplaceA := transA && n <= nr
 	inplaceB := !transB && m <= mr
 	for jc := 0; jc < n; jc += gemmNC {
@@ -153,8 +174,8 @@ func gemmBlocked(kn *microKernel, s *gemmScratch, transA, transB bool, m, n, k i
 			if !inplaceB {
 				packB(s.b[:], transB, b, n, k, pc, jc, kc, nc, nr)
 			}
-			for ic := 0; ic < m; ic += gemmMC {
-				mc := min(gemmMC, m-ic)
+			for ic := i0; ic < i1; ic += mcb {
+				mc := min(mcb, i1-ic)
 				if !inplaceA {
 					packA(s.a[:], transA, a, m, k, ic, pc, mc, kc, mr)
 				}

@@ -5,9 +5,17 @@
 //
 // All matrices are dense, row-major and contiguous. No function allocates,
 // except that Gemm allocates its packing buffers (about 1.3 MB) the first
-// time they are needed and then keeps them for later calls.
+// time they are needed and then keeps them for later calls, and SetThreads
+// starts worker goroutines with their own buffers.
 // Slices must have exactly the documented lengths; kernels do not check
 // shapes (the autograd ops do, and panic with a typed error).
+//
+// On amd64 with AVX2 and FMA, Gemm and the activations (Exp, Sigmoid, SiLU,
+// Tanh and their fused and backward forms, activation.go) run assembly
+// kernels; with -tags purego or elsewhere they run portable Go, the
+// activations their reference loops. Gemm may split large products across
+// goroutines (SetThreads, gemm_parallel.go) without changing any bit of the
+// result.
 package kernels
 
 import (
@@ -38,7 +46,9 @@ import (
 // micro-kernel on amd64 (a portable Go one under -tags purego or without
 // AVX2); each element's rounding error obeys the same bound as the loop's,
 // |Δ| ≤ k·u·Σ_p |opA(i, p)·opB(p, j)| to first order, u = 2⁻⁵³, and results
-// depend on nothing but the arguments.
+// depend on nothing but the arguments — not on Threads(): with SetThreads(n),
+// n > 1, products of at least 2²¹ multiply-adds are split into row bands
+// computed concurrently, bit-identically (gemm_parallel.go).
 func Gemm(transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64) {
 	gemm(transA, transB, m, n, k, alpha, a, b, beta, c)
 }
@@ -214,43 +224,6 @@ func Map(dst, a []float64, f func(float64) float64) {
 	for i := range dst {
 		dst[i] = f(a[i])
 	}
-}
-
-// Exp computes dst[i] = e^{a[i]}.
-func Exp(dst, a []float64) {
-	for i := range dst {
-		dst[i] = math.Exp(a[i])
-	}
-}
-
-// Sigmoid computes dst[i] = 1/(1+e^{−a[i]}), evaluated without overflow for
-// either sign of a[i].
-func Sigmoid(dst, a []float64) {
-	for i := range dst {
-		dst[i] = sigmoid(a[i])
-	}
-}
-
-// SiLU computes dst[i] = a[i]·σ(a[i]).
-func SiLU(dst, a []float64) {
-	for i := range dst {
-		dst[i] = a[i] * sigmoid(a[i])
-	}
-}
-
-// Tanh computes dst[i] = tanh(a[i]).
-func Tanh(dst, a []float64) {
-	for i := range dst {
-		dst[i] = math.Tanh(a[i])
-	}
-}
-
-func sigmoid(x float64) float64 {
-	if x >= 0 {
-		return 1 / (1 + math.Exp(-x))
-	}
-	e := math.Exp(x)
-	return e / (1 + e)
 }
 
 // Adam applies one Adam step (Kingma & Ba 2015, arXiv:1412.6980, Algorithm 1)

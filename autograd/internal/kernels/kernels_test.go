@@ -157,8 +157,8 @@ func TestElementwise(t *testing.T) {
 		runElementwise(t, "Scale", d, func(dst []float64) { Scale(dst, s, a) }, func(dst []float64) { scaleRef(dst, s, a) })
 		runElementwise(t, "AddConst", d, func(dst []float64) { AddConst(dst, a, s) }, func(dst []float64) { addConstRef(dst, a, s) })
 		runElementwise(t, "Axpy", d, func(dst []float64) { Axpy(dst, s, a) }, func(dst []float64) { axpyRef(dst, s, a) })
-		runElementwise(t, "Exp", d, func(dst []float64) { Exp(dst, a) }, func(dst []float64) { Map(dst, a, math.Exp) })
-		runElementwise(t, "Tanh", d, func(dst []float64) { Tanh(dst, a) }, func(dst []float64) { Map(dst, a, math.Tanh) })
+		// Exp, Tanh and the other activations round differently from their
+		// loops; activation_test.go compares them within ulp bounds.
 
 		// Adam updates three slices; run it on concatenated copies.
 		g, m0, v0 := randSlice(rnd, n), randSlice(rnd, n), randSlice(rnd, n)

@@ -1,0 +1,78 @@
+//go:build !purego
+
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// withAVX512 runs f with the 8-lane kernels switched on or off.
+func withAVX512(on bool, f func()) {
+	old := useAVX512
+	useAVX512 = on
+	defer func() { useAVX512 = old }()
+	f()
+}
+
+// TestActivations_AVX512MatchesAVX2 checks that the 8-lane kernels give
+// the same bits as the 4-lane ones, which the other tests check against the
+// reference loops, on special and random inputs of every length 0–17 and
+// a few larger ones (every lane and every tail of both widths).
+func TestActivations_AVX512MatchesAVX2(t *testing.T) {
+	if !hasAVX512F() {
+		t.Skip("CPU lacks AVX-512F")
+	}
+	rnd := rand.New(rand.NewPCG(41, 42))
+	inputs := activationInputs(rnd, 20000)
+	lengths := []int{63, 64, 65, 257, len(inputs)}
+	for n := 0; n <= 17; n++ {
+		lengths = append(lengths, n)
+	}
+	for _, op := range activations() {
+		for _, n := range lengths {
+			for off := 0; off+n <= len(inputs); off += max(n, 1) * 97 {
+				xs, gs := inputs[off:off+n], randSlice(rnd, n)
+				want, got := make([]float64, n), make([]float64, n)
+				withAVX512(false, func() { op.fast(want, gs, xs) })
+				withAVX512(true, func() { op.fast(got, gs, xs) })
+				require.NoError(t, sameBits(got, want), "%s (len %d, offset %d): AVX-512 vs AVX2", op.name, n, off)
+			}
+		}
+	}
+	// AddRowSiLU, with rows of every length 1–17.
+	for cols := 1; cols <= 17; cols++ {
+		a, row := inputs[:3*cols], randSlice(rnd, cols)
+		var pre, out [2][]float64
+		for i, on := range []bool{false, true} {
+			pre[i], out[i] = make([]float64, len(a)), make([]float64, len(a))
+			withAVX512(on, func() { AddRowSiLU(pre[i], out[i], a, row, cols) })
+		}
+		require.NoError(t, sameBits(pre[1], pre[0]), "AddRowSiLU cols=%d: pre, AVX-512 vs AVX2", cols)
+		require.NoError(t, sameBits(out[1], out[0]), "AddRowSiLU cols=%d: out, AVX-512 vs AVX2", cols)
+	}
+}
+
+// BenchmarkActivationWidth compares the 4- and 8-lane kernels.
+func BenchmarkActivationWidth(b *testing.B) {
+	if !hasAVX512F() {
+		b.Skip("CPU lacks AVX-512F")
+	}
+	ops := []struct {
+		name string
+		f    func(dst, g, a []float64)
+	}{
+		{"Exp", unaryBench(Exp)}, {"Sigmoid", unaryBench(Sigmoid)}, {"SiLU", unaryBench(SiLU)}, {"SiLUGrad", SiLUGrad},
+	}
+	for _, op := range ops {
+		for _, avx512 := range []bool{false, true} {
+			lanes := map[bool]int{false: 4, true: 8}[avx512]
+			b.Run(fmt.Sprintf("%s/lanes=%d", op.name, lanes), func(b *testing.B) {
+				withAVX512(avx512, func() { benchActivation(b, 65536, op.f) })
+			})
+		}
+	}
+}

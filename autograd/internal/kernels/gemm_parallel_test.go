@@ -1,0 +1,181 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// withThreads runs f with SetThreads(n) and restores the previous setting.
+func withThreads(n int, f func()) {
+	old := Threads()
+	SetThreads(n)
+	defer SetThreads(old)
+	f()
+}
+
+// TestGemm_ThreadsBitIdentical checks that splitting C into row bands
+// changes no bit of any result, for every layout, for shapes whose bands end
+// inside and at the edge of micro-tiles, and for the narrow-C (gemmDot)
+// path. gemmParallel is called directly, so that the small shapes, which
+// Gemm would not split, are split too.
+func TestGemm_ThreadsBitIdentical(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(31, 32))
+	shapes := [][3]int{
+		{24, 8, 5}, {25, 9, 17}, {36, 17, 3}, {47, 13, 40}, {60, 2, 33}, {61, 4, 8}, {97, 3, 64},
+		{121, 33, 300}, {255, 256, 257}, {256, 2, 256}, {300, 513, 20},
+	}
+	for _, threads := range []int{2, 3, 4} {
+		withThreads(threads, func() {
+			for _, tA := range []bool{false, true} {
+				for _, tB := range []bool{false, true} {
+					for i, mnk := range shapes {
+						m, n, k := mnk[0], mnk[1], mnk[2]
+						sc := gemmScalars[i%len(gemmScalars)]
+						a, b, c0 := randSlice(rnd, m*k), randSlice(rnd, k*n), randSlice(rnd, m*n)
+						want := append([]float64(nil), c0...)
+						s := new(gemmScratch)
+						gemmRows(s, tA, tB, m, n, k, sc.alpha, a, b, sc.beta, want, 0, m)
+						got, intact := guarded(m * n)
+						copy(got, c0)
+						split := gemmParallel(tA, tB, m, n, k, sc.alpha, a, b, sc.beta, got)
+						require.True(t, split, "m=%d: not split", m)
+						require.True(t, intact(), "threads=%d m=%d n=%d k=%d: wrote outside C", threads, m, n, k)
+						require.NoError(t, sameBits(got, want), "threads=%d transA=%v transB=%v m=%d n=%d k=%d",
+							threads, tA, tB, m, n, k)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestGemm_ThreadsMisalignedDiffers is the negative control of
+// TestGemm_ThreadsBitIdentical: bands starting at a row that is not a
+// multiple of mr move elements between full tiles (c = acc + β·c in one FMA)
+// and edge tiles (two roundings), so some bits must change.
+func TestGemm_ThreadsMisalignedDiffers(t *testing.T) {
+	if gemmKernel.mr == 4 {
+		t.Skip("the portable kernel rounds full and edge tiles alike")
+	}
+	rnd := rand.New(rand.NewPCG(39, 40))
+	const m, n, k, alpha, beta = 60, 32, 50, 1.0, 0.3
+	a, b, c0 := randSlice(rnd, m*k), randSlice(rnd, k*n), randSlice(rnd, m*n)
+	want := append([]float64(nil), c0...)
+	gemmRows(new(gemmScratch), false, false, m, n, k, alpha, a, b, beta, want, 0, m)
+	got := append([]float64(nil), c0...)
+	for _, band := range [][2]int{{0, 27}, {27, m}} {
+		gemmRows(new(gemmScratch), false, false, m, n, k, alpha, a, b, beta, got, band[0], band[1])
+	}
+	require.Error(t, sameBits(got, want), "a split at row 27 left every bit unchanged")
+}
+
+// TestGemm_ThreadsLarge runs Gemm itself above gemmParallelMin with 2
+// threads, against the one-thread result (bit-identical) and the reference
+// loop (within checkGemm's bound).
+func TestGemm_ThreadsLarge(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(33, 34))
+	const m, n, k = 300, 130, 120
+	require.GreaterOrEqual(t, m*n*k, gemmParallelMin)
+	for _, tA := range []bool{false, true} {
+		for _, tB := range []bool{false, true} {
+			a, b := randSlice(rnd, m*k), randSlice(rnd, k*n)
+			one, two := make([]float64, m*n), make([]float64, m*n)
+			Gemm(tA, tB, m, n, k, 1, a, b, 0, one)
+			withThreads(2, func() {
+				Gemm(tA, tB, m, n, k, 1, a, b, 0, two)
+				require.NoError(t, checkGemm(rnd, gemmImpl{"Gemm/threads=2", Gemm}, tA, tB, m, n, k, 0.5, -2))
+			})
+			require.NoError(t, sameBits(two, one), "transA=%v transB=%v", tA, tB)
+		}
+	}
+}
+
+// TestGemm_ThreadsConcurrent runs parallel Gemms from several goroutines at
+// once (for the race detector): each must still get the one-thread result.
+func TestGemm_ThreadsConcurrent(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(35, 36))
+	const m, n, k = 240, 128, 72
+	a, b := randSlice(rnd, m*k), randSlice(rnd, k*n)
+	want := make([]float64, m*n)
+	Gemm(false, false, m, n, k, 1, a, b, 0, want)
+	withThreads(2, func() {
+		errs := make(chan error, 4)
+		for range 4 {
+			go func() {
+				c := make([]float64, m*n)
+				for range 3 {
+					Gemm(false, false, m, n, k, 1, a, b, 0, c)
+					if err := sameBits(c, want); err != nil {
+						errs <- err
+						return
+					}
+				}
+				errs <- nil
+			}()
+		}
+		for range 4 {
+			require.NoError(t, <-errs)
+		}
+	})
+}
+
+func TestGemm_ThreadsNoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	rnd := rand.New(rand.NewPCG(37, 38))
+	const m, n, k = 256, 256, 256
+	a, b, c := randSlice(rnd, m*k), randSlice(rnd, k*n), make([]float64, m*n)
+	withThreads(2, func() {
+		Gemm(false, true, m, n, k, 1, a, b, 0, c) // start the workers, fill the pool
+		allocs := testing.AllocsPerRun(20, func() { Gemm(false, true, m, n, k, 1, a, b, 0, c) })
+		require.Zero(t, allocs, "Gemm with 2 threads: got %v allocations per call, want 0", allocs)
+	})
+}
+
+func TestSetThreads(t *testing.T) {
+	withThreads(1, func() {
+		require.Equal(t, 1, Threads())
+		SetThreads(0)
+		require.Equal(t, 1, Threads())
+		SetThreads(3)
+		require.Equal(t, 3, Threads())
+		SetThreads(1000)
+		require.Equal(t, maxThreads, Threads())
+	})
+}
+
+// BenchmarkMatMulThreads compares one and two threads on square products.
+func BenchmarkMatMulThreads(b *testing.B) {
+	for _, n := range []int{64, 128, 256, 1024} {
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("n=%d/threads=%d", n, threads), func(b *testing.B) {
+				withThreads(threads, func() { benchGemm(b, Gemm, false, false, n, n, n) })
+			})
+		}
+	}
+}
+
+// BenchmarkGemmTraining1024Threads runs the large products of a training
+// step at batch 1024 (see BenchmarkGemmTraining) with one and two threads.
+func BenchmarkGemmTraining1024Threads(b *testing.B) {
+	cases := []struct {
+		name           string
+		transA, transB bool
+		m, n, k        int
+	}{
+		{"NN/[1024,256]x[256,256]", false, false, 1024, 256, 256},
+		{"NT/[1024,256]x[256,256]T", false, true, 1024, 256, 256},
+		{"TN/[1024,256]Tx[1024,256]", true, false, 256, 256, 1024},
+	}
+	for _, c := range cases {
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/threads=%d", c.name, threads), func(b *testing.B) {
+				withThreads(threads, func() { benchGemm(b, Gemm, c.transA, c.transB, c.m, c.n, c.k) })
+			})
+		}
+	}
+}
