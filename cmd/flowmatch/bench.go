@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	ag "github.com/flowmatch/flowmatch/autograd"
 	"github.com/flowmatch/flowmatch/fm"
 	"github.com/flowmatch/flowmatch/nn"
 )
@@ -41,7 +40,10 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	for _, w := range strings.Split(*what, ",") {
 		switch strings.TrimSpace(w) {
 		case "train":
-			step := newTrainer(model, p, draw, *batch, 1e-3, *seed)
+			step, err := newTrainer(model, p, draw, *batch, 1e-3, *seed)
+			if err != nil {
+				return err
+			}
 			for range *warmup {
 				step()
 			}
@@ -73,26 +75,45 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// newTrainer returns one CFM training step of the workload (data, noise,
-// t, target, forward, backward, Adam), as the PyTorch peer times it.
-func newTrainer(model *nn.VelocityMLP, p fm.Path, draw fm.Sampler, batch int, lr float64, seed uint64) func() {
+// newTrainer returns one CFM training step of the workload as the PyTorch
+// peer times it: x₁ drawn with replacement from a pool of 2¹⁷ data points,
+// x₀ ~ N(0, I), t ~ U[0, 1], x_t = (1 − (1 − σ_min)t)x₀ + t·x₁ and
+// u = x₁ − (1 − σ_min)x₀ written into preallocated buffers, then the fused
+// loss and gradient (nn.TrainStep) and an Adam step: no allocation per step.
+func newTrainer(model *nn.VelocityMLP, p fm.CondOT, draw fm.Sampler, batch int, lr float64, seed uint64) (func(), error) {
 	rng := newRand(seed, 11)
+	pool := draw(1<<17, rng)
 	opt := nn.NewAdam(model.Params(), lr)
-	return func() {
-		x1 := draw(batch, rng)
-		x0 := ag.Normal(batch, x1.Cols, 0, 1, rng)
-		t := ag.Uniform(batch, 1, 0, 1, rng)
-		loss := fm.CFMLoss(model.Forward, p, t, x0, x1)
-		opt.ZeroGrad()
-		loss.Backward()
-		opt.Step()
+	step, err := nn.NewTrainStep(model, batch)
+	if err != nil {
+		return nil, err
 	}
+	d := model.Dim()
+	xt, t, u := make([]float64, d*batch), make([]float64, batch), make([]float64, d*batch)
+	c := 1 - p.SigmaMin
+	return func() {
+		for i := range batch {
+			x1 := pool.Row(rng.IntN(pool.Rows))
+			ti := rng.Float64()
+			t[i] = ti
+			for j := range d {
+				x0 := rng.NormFloat64()
+				xt[d*i+j] = (1-c*ti)*x0 + ti*x1[j]
+				u[d*i+j] = x1[j] - c*x0
+			}
+		}
+		opt.ZeroGrad()
+		step.LossGrad(xt, t, u)
+		opt.Step()
+	}, nil
 }
 
-// setThreads sets the kernels' thread count (1 until parallel kernels land).
+// setThreads sets the number of threads the kernels' matrix products use;
+// results do not depend on it.
 func setThreads(n int) error {
-	if n != 1 {
-		return usagef("-threads %d: only 1 is supported so far", n)
+	if n < 1 || n > 64 {
+		return usagef("-threads %d: want 1 to 64", n)
 	}
+	nn.SetThreads(n)
 	return nil
 }

@@ -50,12 +50,13 @@ type demoReport struct {
 func runDemo(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("demo", "[-out dir] [flags]", stderr)
 	out := fs.String("out", "flowmatch-demo", "output directory for the pictures, the report and the checkpoint")
-	steps := fs.Int("steps", 3000, "training steps")
+	steps := fs.Int("steps", 4000, "training steps")
 	batch := fs.Int("batch", 256, "batch size")
 	evalN := fs.Int("n", 2000, "held-out points for NLL and samples for W2")
-	grid := fs.Int("grid", 60, "density picture grid points per axis")
+	grid := fs.Int("grid", 50, "density picture grid points per axis")
 	seed := fs.Uint64("seed", 0, "random seed")
-	schedule := fs.String("lr-schedule", "cosine", "learning-rate schedule: constant or cosine")
+	schedule := fs.String("lr-schedule", "constant", "learning-rate schedule: constant or cosine")
+	ema := fs.Float64("ema", 0, "EMA decay of the weights (0: off)")
 	dataSpec := fs.String("data", "8gaussians", "dataset (a built-in name with a known entropy gives the KL)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -68,7 +69,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	spec := trainSpec{Data: *dataSpec, Path: pathSpec{Name: "condot", SigmaMin: 1e-4}, Coupling: "independent",
-		Hidden: []int{256, 256, 256}, Act: "silu", Steps: *steps, Batch: *batch, LR: 1e-3, Schedule: *schedule, Seed: *seed}
+		Hidden: []int{256, 256, 256}, Act: "silu", Steps: *steps, Batch: *batch, LR: 1e-3, Schedule: *schedule, EMA: *ema, Seed: *seed}
 	fmt.Fprintf(stdout, "demo: training a %v SiLU velocity MLP on %s with the CondOT path (σ_min = %g), %d steps of batch %d\n",
 		spec.Hidden, spec.Data, spec.Path.SigmaMin, spec.Steps, spec.Batch)
 	t0 := time.Now()

@@ -206,7 +206,7 @@ func drawAll(m *nn.VelocityMLP, ps pathSpec, dataSpec, dir, ext string, n, grid 
 				r[0], r[1] = lo+(float64(ix)+0.5)*cell, lo+(float64(iy)+0.5)*cell
 			}
 		}
-		lopts, _ := solveOptions("rk4", 50, 0)
+		lopts, _ := solveOptions("rk4", 25, 0) // a picture: 25 RK4 steps are plenty
 		lp, _, err := logLikelihood(m, p, pts, lopts)
 		if err != nil {
 			return nil, err

@@ -20,7 +20,8 @@ type trainSpec struct {
 	Steps    int
 	Batch    int
 	LR       float64
-	Schedule string // "constant" or "cosine"
+	Schedule string  // "constant" or "cosine"
+	EMA      float64 // decay of an exponential moving average of the weights (0: none); the model returned holds the average
 	Seed     uint64
 }
 
@@ -56,12 +57,19 @@ func trainModel(spec trainSpec, w io.Writer) (*nn.VelocityMLP, []float64, error)
 		return nil, nil, err
 	}
 	model := nn.NewVelocityMLP(dim, spec.Hidden, act, newRand(spec.Seed, 2))
+	var ema *nn.EMA
+	if spec.EMA > 0 {
+		if spec.EMA >= 1 {
+			return nil, nil, usagef("-ema %g: want a decay in (0, 1), e.g. 0.999", spec.EMA)
+		}
+		ema = nn.NewEMA(model.Params(), spec.EMA)
+	}
 	start := time.Now()
 	var bad error
 	every := max(spec.Steps/10, 1)
 	losses := fm.Train(model, fm.TrainConfig{
 		Path: path, Data: draw, Coupling: coup,
-		BatchSize: spec.Batch, Steps: spec.Steps, LR: spec.LR, LRSchedule: schedule, Seed: spec.Seed,
+		BatchSize: spec.Batch, Steps: spec.Steps, LR: spec.LR, LRSchedule: schedule, EMA: ema, Seed: spec.Seed,
 		Callback: func(step int, loss float64) {
 			if bad == nil && (math.IsNaN(loss) || math.IsInf(loss, 0)) {
 				bad = fmt.Errorf("training diverged: loss %v at step %d (lower -lr?)", loss, step)
@@ -73,6 +81,9 @@ func trainModel(spec trainSpec, w io.Writer) (*nn.VelocityMLP, []float64, error)
 	})
 	if bad != nil {
 		return nil, nil, bad
+	}
+	if ema != nil {
+		ema.CopyTo(model.Params())
 	}
 	return model, losses, nil
 }
@@ -89,7 +100,8 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	steps := fs.Int("steps", 3000, "training steps")
 	batch := fs.Int("batch", 256, "batch size")
 	lr := fs.Float64("lr", 1e-3, "Adam learning rate")
-	schedule := fs.String("lr-schedule", "cosine", "learning-rate schedule: constant or cosine (decay to 0 over the run)")
+	schedule := fs.String("lr-schedule", "constant", "learning-rate schedule: constant or cosine (decay to 0 over the run)")
+	ema := fs.Float64("ema", 0, "decay of an exponential moving average of the weights saved instead of the last ones (0: off; e.g. 0.999)")
 	seed := fs.Uint64("seed", 0, "random seed (the same seed gives the same model)")
 	out := fs.String("out", "", "checkpoint to write (.safetensors)")
 	if err := parse(fs, args); err != nil {
@@ -103,7 +115,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	spec := trainSpec{Data: *dataSpec, Path: pathSpec{*pathName, *sigmaMin, *sigmaMax}, Coupling: *coup,
-		Hidden: sizes, Act: *act, Steps: *steps, Batch: *batch, LR: *lr, Schedule: *schedule, Seed: *seed}
+		Hidden: sizes, Act: *act, Steps: *steps, Batch: *batch, LR: *lr, Schedule: *schedule, EMA: *ema, Seed: *seed}
 	model, losses, err := trainModel(spec, stdout)
 	if err != nil {
 		return err
