@@ -41,4 +41,28 @@
 //	Exact minibatch OT (assignment)          | Tong et al. arXiv:2302.00482            | fm.ExactOT, fm.Assignment              | fm: TestAssignment_MatchesBruteForce, TestCoupling_OTLowersPathEnergy
 //	Entropic OT (log-domain Sinkhorn)        | Tong et al.; Cuturi 2013                | fm.SinkhornOT, fm.Sinkhorn             | fm: TestSinkhorn_Marginals, TestSinkhorn_NearExactOT
 //	Reflow, straightness                     | seed comments; Liu et al. arXiv:2209.03003 | fm.Reflow, fm.MeasurePaths          | fm: TestReflow_Straightens, TestMeasurePaths_StraightField
+//
+// The same index for the layers underneath (their tests live beside the code):
+//
+//	Result                                   | Source                                  | Code                                   | Test
+//	-----------------------------------------|-----------------------------------------|----------------------------------------|------------------------------------------
+//	Reverse mode: backward of every op       | Griewank & Walther 2008                 | autograd ops (backward under forward)  | autograd: TestGrad/<Op>, TestBackward_Diamond
+//	Central differences, derived tolerance   | Richardson extrapolation                | autograd.GradCheck                     | autograd: TestGradCheck_WrongBackwardFails
+//	Gradients of gradients (create_graph)    | Paszke et al. 2017                      | autograd.GradGraph                     | autograd: TestGradGraph_SecondOrder, TestGradGraph_ThirdOrder
+//	Fused MLP backward = autograd's          | Higham 2002 §3 (error bound)            | autograd/fused, nn.TrainStep           | nn: TestTrainStep_MatchesAutograd, fm: TestTrain_FusedMatchesAutograd
+//	Adam (bias-corrected moments)            | Kingma & Ba 2015; PyTorch               | nn.Adam                                | nn: TestAdam_HandComputedTwoSteps
+//	Change of variables, 1-D and affine case | seed §1                                 | cnf.TransformedLogDensity1D            | cnf: TestChangeOfVariables_Affine1D, TestChangeOfVariables_Histogram
+//	log p(x) = log π(z) − Σ log|det ∂fᵢ|     | seed §2; Rezende & Mohamed 2015; Dinh et al. 2016 | cnf.Flow, Planar, Radial, Coupling | cnf: TestLayers_LogDet, TestLayers_Inverse, TestFlow_TrainMoons
+//	Runge–Kutta orders 1, 2, 2, 4; Dopri5    | seed §3; Hairer, Nørsett & Wanner       | cnf.Integrate                          | cnf: TestIntegrate_ConvergenceOrder, TestDopri5_MeetsTolerance, TestIntegrate_NFE
+//	Instantaneous change of variables        | seed §3–4; Chen et al. 2018 Thm 1       | cnf.LogLikelihood                      | cnf: TestLogLikelihood_LinearField, TestLogLikelihood_GaussianCondOT, TestLogLikelihood_IntegratesToOne
+//	  d log p/dt = −div v                    |                                         |                                        |
+//	Forward-mode divergence = exact trace    | Griewank & Walther 2008                 | cnf.FastDivergence, autograd/fused     | cnf: TestFastDivergence_MatchesExact
+//	Hutchinson: E[εᵀJε] = tr J, Var ∝ 1/K    | Hutchinson 1989; Grathwohl et al. 2018  | cnf.HutchinsonDivergence               | cnf: TestHutchinson_Unbiased, TestHutchinson_VarianceShrinksAsOneOverK
+//	Continuity equation ∂ₜp + div(p v) = 0   | seed §4                                 | cnf.ContinuityResidual                 | cnf: TestContinuityResidual_GaussianPath
+//	Maximum-likelihood CNF training          | Chen et al. 2018; Grathwohl et al. 2018 | cnf.MaxLikelihoodLoss                  | cnf: TestMaxLikelihood_Gradient, TestMaxLikelihood_NLLDecreases
+//	Differential entropies of the toy sets   | REFERENCE; FFJORD toy data              | data.Entropy                           | data: TestEntropy_KnownValues
+//	Exact W2 (assignment), MMD, sliced W2    | Peyré & Cuturi 2019; Gretton et al. 2012 | metrics                               | metrics: TestAssign_BruteForce, TestMMD2_SameAndDifferent
+//
+// Tutorials that walk through these results step by step, each with a test
+// of what it prints, are indexed in tutorials/README.md.
 package tests
