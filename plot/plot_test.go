@@ -170,3 +170,16 @@ func TestLines(t *testing.T) {
 	require.ErrorContains(t, err, `curve "neg" has no drawable point`)
 	require.Error(t, Lines(filepath.Join(dir, "bad.png"), "", Axes{}, []Curve{{Name: "ragged", X: x, Y: x[:2]}}))
 }
+
+func TestMontage(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.png"), filepath.Join(dir, "b.png")
+	x := []float64{1, 2, 3}
+	require.NoError(t, Lines(a, "a", Axes{}, []Curve{{Name: "a", X: x, Y: x}}))
+	require.NoError(t, Lines(b, "b", Axes{}, []Curve{{Name: "b", X: x, Y: []float64{3, 1, 2}}}))
+	out := filepath.Join(dir, "m.png")
+	require.NoError(t, Montage(out, a, b))
+	checkPNG(t, out, 672, 216) // two half-size 672×432 panels side by side
+	require.Error(t, Montage(filepath.Join(dir, "none.png")))
+	require.ErrorContains(t, Montage(out, filepath.Join(dir, "missing.png")), "missing.png")
+}
