@@ -52,6 +52,19 @@ func StandardNormalLogProb(x *autograd.Tensor) *autograd.Tensor {
 	return autograd.AddScalar(autograd.Scale(sq, -0.5), -0.5*float64(x.Cols)*math.Log(2*math.Pi))
 }
 
+// NormalLogProb returns the log-density of N(0, s²I), row by row: the base
+// density of a path whose samplers start from noise of scale s (fm.VE
+// starts from σ_max):
+//
+//	log N(x; 0, s²I) = log N(x/s; 0, I) − d·log s.
+//
+// TestNormalLogProb_Scaled.
+func NormalLogProb(s float64) LogDensity {
+	return func(x *autograd.Tensor) *autograd.Tensor {
+		return autograd.AddScalar(StandardNormalLogProb(autograd.Scale(x, 1/s)), -float64(x.Cols)*math.Log(s))
+	}
+}
+
 // Sample integrates dx/dt = f(t, x) from noise x₀ at t = 0 to t = 1 in the
 // no-graph mode (no tape, whatever the field's parameters) and returns
 // x(1) [n, d].

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -154,18 +153,6 @@ func loadModel(path string) (*nn.VelocityMLP, pathSpec, map[string]string, error
 	return m, p, meta, nil
 }
 
-// sourceStd is the standard deviation of the Gaussian a sampler of the path
-// starts from (σ_max for VE, 1 otherwise).
-func sourceStd(p fm.Path) float64 { return p.SourceStd() }
-
-// gaussianLogProb returns log N(x; 0, s² I) per row.
-func gaussianLogProb(s float64) cnf.LogDensity {
-	return func(x *ag.Tensor) *ag.Tensor {
-		d := float64(x.Cols)
-		return ag.AddScalar(ag.Scale(ag.SumCols(ag.Square(x)), -0.5/(s*s)), -0.5*d*math.Log(2*math.Pi*s*s))
-	}
-}
-
 // solveOptions builds solver options from the -solver and -ode-steps flags.
 func solveOptions(method string, steps int, tol float64) (cnf.SolveOptions, error) {
 	m := cnf.Method(method)
@@ -189,7 +176,7 @@ func logLikelihood(m *nn.VelocityMLP, p fm.Path, x *ag.Tensor, opts cnf.SolveOpt
 	for lo := 0; lo < x.Rows; lo += 1000 {
 		hi := min(lo+1000, x.Rows)
 		chunk := ag.FromSlice(hi-lo, x.Cols, x.Data[lo*x.Cols:hi*x.Cols]).NoGraph()
-		lp, st, err := cnf.LogLikelihood(field, chunk, gaussianLogProb(sourceStd(p)), div, opts)
+		lp, st, err := cnf.LogLikelihood(field, chunk, cnf.NormalLogProb(p.SourceStd()), div, opts)
 		if err != nil {
 			return nil, total, fmt.Errorf("log-likelihood of rows %d–%d: %w", lo, hi-1, err)
 		}

@@ -15,7 +15,6 @@ import (
 	"flag"
 	"fmt"
 	"log"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -137,9 +136,8 @@ func run(cfg Config) (Result, error) {
 		// Held-out NLL: log p₁(x) = log p₀(x(0)) − ∫₀¹ div v dt, with the
 		// source density of this path.
 		s := np.p.SourceStd()
-		logp0 := func(x *autograd.Tensor) *autograd.Tensor {
-			return autograd.AddScalar(cnf.StandardNormalLogProb(autograd.Scale(x, 1/s)), -float64(x.Cols)*math.Log(s))
-		}
+		logp0 := cnf.NormalLogProb(s)
+
 		lp, _, err := cnf.LogLikelihood(field, held.NoGraph(), logp0, cnf.FastDivergence(model, 1024), opts)
 		if err != nil {
 			return r, fmt.Errorf("%s: likelihood: %w", np.name, err)
