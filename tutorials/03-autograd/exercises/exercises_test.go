@@ -10,21 +10,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/flowmatch/flowmatch/tutorials/internal/grade"
+
 	"github.com/flowmatch/flowmatch/autograd"
 )
 
 const eps = 0x1p-52
-
-// try runs f and turns the stub's panic into a test failure.
-func try(t *testing.T, f func()) {
-	t.Helper()
-	defer func() {
-		if r := recover(); r != nil {
-			t.Fatalf("%v", r)
-		}
-	}()
-	f()
-}
 
 func randomInputs(seed uint64) (g, a, b *autograd.Tensor) {
 	rng := rand.New(rand.NewPCG(seed, 3))
@@ -35,7 +26,7 @@ func randomInputs(seed uint64) (g, a, b *autograd.Tensor) {
 // per element, so the tolerance is ε relative) and checks an op built
 // with it by autograd.GradCheck.
 func TestMulBackward(t *testing.T) {
-	try(t, func() {
+	grade.Try(t, func() {
 		g, a, b := randomInputs(1)
 		ga, gb := MulBackward(g, a, b)
 		require.NotNil(t, ga, "∂L/∂a is nil")
@@ -67,7 +58,7 @@ func TestMulBackward(t *testing.T) {
 // GradCheck on an op built with it. The tolerance is 16ε relative: the
 // formula takes ~6 roundings.
 func TestSiLUBackward(t *testing.T) {
-	try(t, func() {
+	grade.Try(t, func() {
 		g, a, _ := randomInputs(2)
 		got := SiLUBackward(g, a)
 		require.NotNil(t, got)

@@ -7,6 +7,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/flowmatch/flowmatch/tutorials/internal/grade"
+
 	"github.com/flowmatch/flowmatch/autograd"
 	"github.com/flowmatch/flowmatch/cnf"
 )
@@ -14,17 +16,6 @@ import (
 const eps = 0x1p-52
 
 type stepper func(f cnf.Field, t float64, x *autograd.Tensor, h float64) *autograd.Tensor
-
-// try runs f and turns the stub's panic into a test failure.
-func try(t *testing.T, f func()) {
-	t.Helper()
-	defer func() {
-		if r := recover(); r != nil {
-			t.Fatalf("%v", r)
-		}
-	}()
-	f()
-}
 
 // ycos is dx/dt = x·cos t: nonlinear in t, so the stage times matter;
 // x(t) = x(0)·e^{sin t}.
@@ -56,7 +47,7 @@ func order(s stepper) float64 {
 }
 
 func checkStep(t *testing.T, name string, s stepper, growth func(z float64) float64, method cnf.Method, p float64) {
-	try(t, func() {
+	grade.Try(t, func() {
 		// dx/dt = λx: one step multiplies x by the method's growth factor.
 		const lambda, h = -1.3, 0.25
 		x := autograd.FromRows([][]float64{{1, -2}, {0.5, 3}})

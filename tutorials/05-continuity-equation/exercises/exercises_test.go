@@ -8,22 +8,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/flowmatch/flowmatch/tutorials/internal/grade"
+
 	"github.com/flowmatch/flowmatch/autograd"
 	"github.com/flowmatch/flowmatch/cnf"
 )
 
 const eps = 0x1p-52
-
-// try runs f and turns the stub's panic into a test failure.
-func try(t *testing.T, f func()) {
-	t.Helper()
-	defer func() {
-		if r := recover(); r != nil {
-			t.Fatalf("%v", r)
-		}
-	}()
-	f()
-}
 
 // field is a nonlinear field on ℝ³ whose Jacobian is full and not symmetric:
 // v = tanh(x·W + c)·(1 + t).
@@ -42,7 +33,7 @@ type estimator func(f cnf.Field, t float64, x *autograd.Tensor, probes []*autogr
 // (1/d)·Σⱼ d·Jⱼⱼ = tr J exactly, so the estimate must equal cnf.Divergence
 // to rounding (~d·16ε relative).
 func TestHutchinson_BasisProbes(t *testing.T) {
-	try(t, func() {
+	grade.Try(t, func() {
 		f := field()
 		x := autograd.Normal(5, 3, 0, 1, rand.New(rand.NewPCG(1, 1)))
 		var probes []*autograd.Tensor
@@ -67,7 +58,7 @@ func TestHutchinson_BasisProbes(t *testing.T) {
 // TestHutchinson_MatchesLibrary: with the same random probes the estimate
 // equals cnf.HutchinsonDivergence to rounding.
 func TestHutchinson_MatchesLibrary(t *testing.T) {
-	try(t, func() {
+	grade.Try(t, func() {
 		f := field()
 		rng := rand.New(rand.NewPCG(2, 2))
 		x := autograd.Normal(4, 3, 0, 1, rng)
@@ -102,7 +93,7 @@ func unbiased(est estimator, probesPerCall int) (mean, se, exact float64) {
 // probes each lies within 4 standard errors (computed here) of the exact
 // divergence.
 func TestHutchinson_Unbiased(t *testing.T) {
-	try(t, func() {
+	grade.Try(t, func() {
 		mean, se, exact := unbiased(Hutchinson, 2)
 		assert.InDelta(t, exact, mean, 4*se, "got mean %v ± %v want %v (tol %v)", mean, se, exact, 4*se)
 	})

@@ -8,21 +8,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/flowmatch/flowmatch/tutorials/internal/grade"
+
 	"github.com/flowmatch/flowmatch/fm"
 )
 
 const eps = 0x1p-52
-
-// try runs f and turns the stub's panic into a test failure.
-func try(t *testing.T, f func()) {
-	t.Helper()
-	defer func() {
-		if r := recover(); r != nil {
-			t.Fatalf("%v", r)
-		}
-	}()
-	f()
-}
 
 type posterior func(p fm.Path, t float64, x []float64, points [][]float64, q []float64) []float64
 
@@ -85,7 +76,7 @@ func agree(t *testing.T, post posterior) float64 {
 // TestPosterior_MatchesLibrary: at 400 random (t, x) the weights equal the
 // library's to rounding (a log-sum-exp over six terms: ~100ε).
 func TestPosterior_MatchesLibrary(t *testing.T) {
-	try(t, func() {
+	grade.Try(t, func() {
 		worst := agree(t, Posterior)
 		assert.LessOrEqual(t, worst, 128*eps, "got worst difference %g want ≤ %g", worst, 128*eps)
 	})
@@ -96,7 +87,7 @@ func TestPosterior_MatchesLibrary(t *testing.T) {
 //
 //	w₀ = 1/(1 + exp(−z)),  z = log(q₀/q₁) + (‖x − μ₁‖² − ‖x − μ₀‖²)/(2σ_t²),  μᵢ = t·x₁ⁱ.
 func TestPosterior_TwoPointsClosedForm(t *testing.T) {
-	try(t, func() {
+	grade.Try(t, func() {
 		p := fm.CondOT{SigmaMin: 0.1}
 		points := [][]float64{{1, 0}, {-1, 0.5}}
 		q := []float64{0.3, 0.7}
@@ -123,7 +114,7 @@ func TestPosterior_TwoPointsClosedForm(t *testing.T) {
 // finite, sum to 1 and equal the library's (which puts almost all weight on
 // the point whose mean is nearest). The direct quotient gives NaN here.
 func TestPosterior_FarFromData(t *testing.T) {
-	try(t, func() {
+	grade.Try(t, func() {
 		points, q := data()
 		p := fm.CondOT{SigmaMin: 0.05}
 		x := []float64{50, -30}

@@ -8,23 +8,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/flowmatch/flowmatch/tutorials/internal/grade"
+
 	"github.com/flowmatch/flowmatch/autograd"
 	"github.com/flowmatch/flowmatch/fm"
 	"github.com/flowmatch/flowmatch/nn"
 )
 
 const eps = 0x1p-52
-
-// try runs f and turns the stub's panic into a test failure.
-func try(t *testing.T, f func()) {
-	t.Helper()
-	defer func() {
-		if r := recover(); r != nil {
-			t.Fatalf("%v", r)
-		}
-	}()
-	f()
-}
 
 type lossFunc func(v fm.Velocity, p fm.Path, t, x0, x1 *autograd.Tensor) *autograd.Tensor
 
@@ -85,7 +76,7 @@ func compare(t *testing.T, loss lossFunc) float64 {
 // fm.CFMLoss to rounding (a few hundred flops per entry: 1e3·ε relative)
 // for CondOT and for a path with x₁-dependent σ.
 func TestCFMLoss_MatchesLibrary(t *testing.T) {
-	try(t, func() {
+	grade.Try(t, func() {
 		worst := compare(t, CFMLoss)
 		assert.LessOrEqual(t, worst, 1e3*eps, "got worst relative difference %g want ≤ %g", worst, 1e3*eps)
 	})
@@ -94,7 +85,7 @@ func TestCFMLoss_MatchesLibrary(t *testing.T) {
 // TestCFMLoss_CondOTClosedForm: for CondOT and the zero field v = 0 the loss
 // is (1/n)·Σᵢ ‖x₁ᵢ − (1 − σ_min)·x₀ᵢ‖², by hand.
 func TestCFMLoss_CondOTClosedForm(t *testing.T) {
-	try(t, func() {
+	grade.Try(t, func() {
 		s := newSetup(20)
 		const sm = 0.1
 		zero := func(x, _ *autograd.Tensor) *autograd.Tensor { return autograd.Scale(x, 0) }
@@ -114,7 +105,7 @@ func TestCFMLoss_CondOTClosedForm(t *testing.T) {
 // t (the zero field above cannot tell). With v(x, t) = t·x and CondOT,
 // σ_min = 0, the loss is (1/n)·Σᵢ ‖tᵢ·x_tᵢ − (x₁ᵢ − x₀ᵢ)‖², by hand.
 func TestCFMLoss_EvaluatesModelOnPath(t *testing.T) {
-	try(t, func() {
+	grade.Try(t, func() {
 		s := newSetup(30)
 		v := func(x, tt *autograd.Tensor) *autograd.Tensor { return autograd.MulCol(x, tt) }
 		got := CFMLoss(v, fm.CondOT{}, s.t, s.x0, s.x1)

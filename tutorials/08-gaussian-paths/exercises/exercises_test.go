@@ -8,21 +8,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/flowmatch/flowmatch/tutorials/internal/grade"
+
 	"github.com/flowmatch/flowmatch/fm"
 )
 
 const eps = 0x1p-52
-
-// try runs f and turns the stub's panic into a test failure.
-func try(t *testing.T, f func()) {
-	t.Helper()
-	defer func() {
-		if r := recover(); r != nil {
-			t.Fatalf("%v", r)
-		}
-	}()
-	f()
-}
 
 type fieldFunc func(sigmaMin, t float64, x, x1 []float64) []float64
 
@@ -60,7 +51,7 @@ func flowWorst(t *testing.T, u fieldFunc) float64 {
 
 // TestCondOTField_GeneratesFlow: the field moves points along ψ_t.
 func TestCondOTField_GeneratesFlow(t *testing.T) {
-	try(t, func() {
+	grade.Try(t, func() {
 		worst := flowWorst(t, CondOTField)
 		assert.LessOrEqual(t, worst, 1.0, "worst |d/dt ψ − u|/tol = %v", worst)
 	})
@@ -70,7 +61,7 @@ func TestCondOTField_GeneratesFlow(t *testing.T) {
 // fm.CondField of fm.CondOT to rounding, at random (t, x, x₁), and the
 // inputs are not modified.
 func TestCondOTField_MatchesTheorem3(t *testing.T) {
-	try(t, func() {
+	grade.Try(t, func() {
 		rng := rand.New(rand.NewPCG(5, 5))
 		for k := 0; k < 200; k++ {
 			sm, tt := 0.1*rng.Float64(), rng.Float64()
@@ -92,7 +83,7 @@ func TestCondOTField_MatchesTheorem3(t *testing.T) {
 // TestCondOTField_Endpoints: at t = 0 the field is x₁ − (1 − σ_min)x; for
 // σ_min = 0 at x = t·x₁ (the mean) it is x₁ for every t.
 func TestCondOTField_Endpoints(t *testing.T) {
-	try(t, func() {
+	grade.Try(t, func() {
 		x, x1 := []float64{0.5, -1}, []float64{2, 3}
 		got := CondOTField(0.1, 0, x, x1)
 		assert.InDelta(t, 2-0.9*0.5, got[0], 4*eps*4)
