@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -151,6 +152,25 @@ func loadModel(path string) (*nn.VelocityMLP, pathSpec, map[string]string, error
 	p.SigmaMin, _ = strconv.ParseFloat(meta[metaSigmaMin], 64)
 	p.SigmaMax, _ = strconv.ParseFloat(meta[metaSigmaMax], 64)
 	return m, p, meta, nil
+}
+
+// solverFlags are the -solver, -ode-steps and -tol flags of a command.
+type solverFlags struct {
+	method *string
+	steps  *int
+	tol    *float64
+}
+
+func addSolverFlags(fs *flag.FlagSet, method string) solverFlags {
+	return solverFlags{
+		method: fs.String("solver", method, "ODE solver: euler, midpoint, heun, rk4 or dopri5"),
+		steps:  fs.Int("ode-steps", 100, "steps of a fixed-step solver"),
+		tol:    fs.Float64("tol", 1e-5, "rtol = atol of dopri5"),
+	}
+}
+
+func (s solverFlags) options() (cnf.SolveOptions, error) {
+	return solveOptions(*s.method, *s.steps, *s.tol)
 }
 
 // solveOptions builds solver options from the -solver and -ode-steps flags.

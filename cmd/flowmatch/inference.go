@@ -18,9 +18,7 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("sample", "-checkpoint model.safetensors -out samples.csv|.npy [flags]", stderr)
 	ckpt := fs.String("checkpoint", "", "checkpoint written by train or demo")
 	n := fs.Int("n", 1000, "number of samples")
-	solver := fs.String("solver", "rk4", "ODE solver: euler, midpoint, heun, rk4 or dopri5")
-	odeSteps := fs.Int("ode-steps", 100, "steps of a fixed-step solver")
-	tol := fs.Float64("tol", 1e-5, "rtol = atol of dopri5")
+	solver := addSolverFlags(fs, "rk4")
 	seed := fs.Uint64("seed", 0, "random seed of the noise")
 	out := fs.String("out", "", "output file (.csv or .npy)")
 	if err := parse(fs, args); err != nil {
@@ -32,7 +30,7 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	if *n <= 0 {
 		return usagef("-n %d: want a positive number of samples", *n)
 	}
-	opts, err := solveOptions(*solver, *odeSteps, *tol)
+	opts, err := solver.options()
 	if err != nil {
 		return err
 	}
@@ -51,7 +49,7 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	if err := writePoints(*out, x); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "sample: wrote %d points to %s (%s, NFE %d)\n", x.Rows, *out, *solver, st.NFE)
+	fmt.Fprintf(stdout, "sample: wrote %d points to %s (%s, NFE %d)\n", x.Rows, *out, *solver.method, st.NFE)
 	return nil
 }
 
@@ -60,9 +58,7 @@ func runLoglik(args []string, stdout, stderr io.Writer) error {
 	ckpt := fs.String("checkpoint", "", "checkpoint written by train or demo")
 	dataSpec := fs.String("data", "", "dataset name (fresh held-out draws) or a .csv/.npy file")
 	n := fs.Int("n", 1000, "points to evaluate (for a file: the first n rows; 0 = all)")
-	solver := fs.String("solver", "dopri5", "ODE solver: euler, midpoint, heun, rk4 or dopri5")
-	odeSteps := fs.Int("ode-steps", 100, "steps of a fixed-step solver")
-	tol := fs.Float64("tol", 1e-5, "rtol = atol of dopri5")
+	solver := addSolverFlags(fs, "dopri5")
 	seed := fs.Uint64("seed", 1, "random seed of the held-out draws")
 	out := fs.String("out", "", "optional per-point output (.csv or .npy): x, y, …, logp")
 	if err := parse(fs, args); err != nil {
@@ -71,7 +67,7 @@ func runLoglik(args []string, stdout, stderr io.Writer) error {
 	if err := required(fs, "checkpoint", "data"); err != nil {
 		return err
 	}
-	opts, err := solveOptions(*solver, *odeSteps, *tol)
+	opts, err := solver.options()
 	if err != nil {
 		return err
 	}
