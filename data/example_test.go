@@ -75,3 +75,16 @@ func ExampleWriteNPY() {
 	fmt.Println(x.Shape(), x.Data, err)
 	// Output: [2 2] [1 2 3 4] <nil>
 }
+
+func ExamplePinwheel() {
+	p := data.Pinwheel{}
+	// At x = 0 every arm's only preimage is (a, b) = (0, 0), where the Jacobian is 1 + 0.25·0·e⁰
+	// = 1 before the ×2: p(0) = ¼·N(0; 1, 0.3²)·N(0; 0, 0.1²).
+	want := -math.Log(4) - math.Log(2*math.Pi*0.3*0.1) - 0.5/0.09
+	fmt.Printf("%.6f %.6f\n", p.LogDensity([]float64{0, 0}), want)
+	h, se, _ := data.Entropy("pinwheel")
+	fmt.Printf("H ≈ %.2f (se %.3f)\n", h, se)
+	// Output:
+	// -5.273169 -5.273169
+	// H ≈ 2.32 (se 0.002)
+}

@@ -87,8 +87,9 @@ func Sample(name string, n int, rng *rand.Rand) (*autograd.Tensor, error) {
 // Entropy returns the differential entropy H (nats) of the built-in set called name and its
 // standard error: exact (se = 0) where a closed form exists, otherwise the Monte-Carlo estimate
 // E[−log p(x)] over DefaultEntropySamples(name) samples from a fixed seed, with log p exact
-// (mixtures) or by 1-D quadrature (curve sets, whose quadrature error is far below se; see
-// TestEntropy_QuadratureConverged). The values are checked in TestEntropy_KnownValues.
+// (mixtures, pinwheel) or by 1-D quadrature (curve sets, whose quadrature error is far below
+// se; see TestEntropy_QuadratureConverged). The values are checked in TestEntropy_KnownValues
+// (pinwheel also in TestPinwheel_Normalised).
 func Entropy(name string) (h, se float64, err error) {
 	t, err := Lookup(name)
 	if err != nil {
@@ -103,10 +104,12 @@ func Entropy(name string) (h, se float64, err error) {
 }
 
 // DefaultEntropySamples is the Monte-Carlo sample size Entropy uses for name: 200,000 for
-// Gaussian mixtures (cheap exact log p), 20,000 for curve sets (log p by quadrature).
+// Gaussian mixtures and pinwheel (cheap exact log p), 20,000 for curve sets (log p by
+// quadrature).
 func DefaultEntropySamples(name string) int {
 	if t, err := Lookup(name); err == nil {
-		if _, ok := t.(*GaussianMixture); ok {
+		switch t.(type) {
+		case *GaussianMixture, Pinwheel:
 			return 200000
 		}
 	}
@@ -172,29 +175,3 @@ func (Checkerboard) LogDensity(x []float64) float64 {
 
 // Entropy returns ln 32 exactly.
 func (Checkerboard) Entropy(int, *rand.Rand) (h, se float64) { return math.Log(32), 0 }
-
-// Pinwheel is FFJORD's pinwheel (lib/toy_data.py): class k ~ U{0..4}, f = (1 + 0.3ε₁, 0.1ε₂),
-// ε ~ N(0, I), angle a = 2πk/5 + 0.25·exp(f₁), and
-//
-//	x = 2·(f₁ cos a + f₂ sin a, −f₁ sin a + f₂ cos a)
-//
-// FFJORD draws exactly ⌊n/5⌋ points per class and shuffles; here the class is drawn uniformly
-// per point (the same distribution). Moments tested in TestToys_Moments.
-type Pinwheel struct{}
-
-func (Pinwheel) Name() string { return "pinwheel" }
-func (Pinwheel) Dim() int     { return 2 }
-
-func (Pinwheel) Sample(n int, rng *rand.Rand) *autograd.Tensor {
-	t := autograd.Zeros(n, 2)
-	for i := range n {
-		k := rng.IntN(5)
-		f1 := 1 + 0.3*rng.NormFloat64()
-		f2 := 0.1 * rng.NormFloat64()
-		a := 2*math.Pi*float64(k)/5 + 0.25*math.Exp(f1)
-		s, c := math.Sincos(a)
-		t.Data[2*i] = 2 * (f1*c + f2*s)
-		t.Data[2*i+1] = 2 * (-f1*s + f2*c)
-	}
-	return t
-}

@@ -333,6 +333,31 @@ func TestEntropy_KnownValues(t *testing.T) {
 		hw, _ := mcEntropy(&sampler{wrong, c}, 5000, newRNG(12))
 		assert.Greater(t, math.Abs(hw-tc.want), tol)
 	}
+	// pinwheel: H = H(x | k) + ln 5 − E[H(k | x)] and, the arms being injective up to a fold
+	// of mass ~10⁻⁹, H(x | k) = H(a, b) + E log|det ∂x/∂(a, b)| with H(a, b) = ln(2πe σ_r σ_t)
+	// and det = s²(1 + r·b·eᵃ). So H ≤ U = ln(2πe σ_r σ_t s⁴) + ln 5 + E log|1 + r·b·eᵃ|, with
+	// E[H(k | x)] ≤ ln 5 (arms overlap only near the centre). E log|·| by the midpoint rule
+	// over ±8 standard deviations (its log singularity on the fold carries ~10⁻⁹ of the mass).
+	// The quadrature comparison is in TestPinwheel_Normalised.
+	h, se, err = Entropy("pinwheel")
+	require.NoError(t, err)
+	m := pinwheelFFJORD
+	var elog float64
+	const nz = 400
+	dz := 16.0 / nz
+	for i := range nz {
+		za := -8 + (float64(i)+0.5)*dz
+		for j := range nz {
+			zb := -8 + (float64(j)+0.5)*dz
+			w := math.Exp(-(za*za+zb*zb)/2) / (2 * math.Pi) * dz * dz
+			elog += w * math.Log(math.Abs(1+m.rate*m.st*zb*math.Exp(m.mu+m.sr*za)))
+		}
+	}
+	u := math.Log(2*math.Pi*math.E*m.sr*m.st*math.Pow(m.scale, 4)) + math.Log(5) + elog
+	assert.Less(t, h, u+kSE*se, "pinwheel H = %.4f ± %.4f, upper bound %.4f", h, se, u)
+	assert.Greater(t, h, u-math.Log(5), "pinwheel H = %.4f, lower bound %.4f", h, u-math.Log(5))
+	assert.Less(t, se, 0.003, "200,000 samples")
+
 	_, _, err = Entropy("nope")
 	assert.Error(t, err)
 }
