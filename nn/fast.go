@@ -215,8 +215,9 @@ func (e *Evaluator) EvalDiv(dst, div, x []float64, t float64) {
 	}
 }
 
-// SetThreads sets the number of goroutines the fused paths' matrix products
-// may use, process-wide (fused.SetThreads; default 1). Results are
+// SetThreads sets the number of goroutines the fused paths' matrix products,
+// activations and Adam steps may use, process-wide (fused.SetThreads;
+// default 1). Results are
 // bit-identical for every setting; 2 threads pay at batch 1024, where the
 // products are large (BenchmarkFastTrainStep/batch=1024/threads=2).
 func SetThreads(n int) { fused.SetThreads(n) }

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/flowmatch/flowmatch/autograd"
+	"github.com/flowmatch/flowmatch/autograd/fused"
 )
 
 // Optimizer updates parameters in place from their gradients.
@@ -116,33 +117,35 @@ func NewAdamW(params []*autograd.Tensor, lr, weightDecay float64) *Adam {
 // Steps returns the number of steps taken, k.
 func (o *Adam) Steps() int { return o.k }
 
-// Step applies one Adam (or AdamW) update; it does not allocate.
+// Step applies one Adam (or AdamW) update; it does not allocate. Each
+// parameter is updated by fused.AdamStep, whose doc comment is the loop
+// (PyTorch's operation order, every operation rounded once) and whose
+// vector kernel gives that loop's results to the bit.
 func (o *Adam) Step() {
 	o.k++
 	k := float64(o.k)
-	bc1 := 1 - math.Pow(o.Beta1, k)
-	bc2sqrt := math.Sqrt(1 - math.Pow(o.Beta2, k))
-	stepSize := o.LR / bc1
 	b1, b2, lam := o.Beta1, o.Beta2, o.WeightDecay
-	for i, p := range o.params {
-		if p.Grad == nil {
+	p := fused.AdamParams{
+		C1: 1 - b1, Beta2: b2, C2: 1 - b2,
+		StepSize: o.LR / (1 - math.Pow(b1, k)),
+		BC2Sqrt:  math.Sqrt(1 - math.Pow(b2, k)),
+		Eps:      o.Eps,
+	}
+	if !o.Decoupled {
+		p.L2 = lam
+	}
+	for i, pr := range o.params {
+		if pr.Grad == nil {
 			continue
 		}
-		m, v, th := o.m[i], o.v[i], p.Data
+		th := pr.Data
 		if o.Decoupled && lam != 0 {
 			decay := 1 - o.LR*lam
 			for j := range th {
 				th[j] *= decay
 			}
 		}
-		for j, g := range p.Grad {
-			if !o.Decoupled && lam != 0 {
-				g += lam * th[j]
-			}
-			m[j] += (1 - b1) * (g - m[j]) // torch's exp_avg.lerp_(grad, 1−β₁)
-			v[j] = b2*v[j] + (1-b2)*g*g
-			th[j] -= stepSize * m[j] / (math.Sqrt(v[j])/bc2sqrt + o.Eps)
-		}
+		fused.AdamStep(th, pr.Grad, o.m[i], o.v[i], &p)
 	}
 }
 

@@ -50,8 +50,15 @@
 //
 // # Threads
 //
-// SetThreads lets the matrix products use several goroutines; the results
-// are bit-identical for every thread count (TestWorkspace_ThreadsBitIdentical).
+// SetThreads lets the matrix products, and the long element-wise passes
+// (activations, their derivatives, bias-gradient sums, AdamStep), use several
+// goroutines; the results are bit-identical for every thread count
+// (TestWorkspace_ThreadsBitIdentical).
+//
+// # Adam
+//
+// AdamStep is one torch.optim.Adam update over raw slices, a vector kernel
+// whose results equal its scalar reference loop to the bit; nn.Adam calls it.
 //
 // # Notation
 //

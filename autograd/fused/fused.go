@@ -262,8 +262,10 @@ func (w *Workspace) Divergence(out, div, x []float64, n int) {
 // (process-wide, clamped to [1, 64], default 1). Results are bit-identical
 // for every setting: each element of a product is formed by the same
 // operations in the same order whatever the split
-// (TestWorkspace_ThreadsBitIdentical). Only the products run in parallel;
-// activations and the rest stay on the calling goroutine.
+// (TestWorkspace_ThreadsBitIdentical). The products, the activations and
+// their derivatives, the bias-gradient sums and AdamStep run in parallel
+// above a size threshold (a few tens of µs of work); the rest stays on the
+// calling goroutine.
 func SetThreads(n int) { kernels.SetThreads(n) }
 
 // Threads returns the setting of SetThreads.

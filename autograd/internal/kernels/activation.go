@@ -94,7 +94,12 @@ func SiLU(dst, a []float64) { siluKernel(dst, a) }
 //
 // Results are within a few ulp of the loop, tanh x = x exactly for tiny |x|,
 // and ±1 for large |x| (TestActivations_ULP).
-func Tanh(dst, a []float64) { tanhKernel(dst, a) }
+func Tanh(dst, a []float64) {
+	if len(dst) >= parallelMin && Threads() > 1 && runParallel(&ewJob{op: opTanh, dst: dst, a: a[:len(dst)]}, len(dst), 8) {
+		return
+	}
+	tanhKernel(dst, a)
+}
 
 // SiLUGrad computes the backward pass of SiLU, dst = g ⊙ d(x·σ(x))/dx at x = a,
 // using d(x·σ(x))/dx = σ(x)·(1 + x·(1 − σ(x))):
@@ -106,7 +111,13 @@ func Tanh(dst, a []float64) { tanhKernel(dst, a) }
 //
 // The kernel forms 1 − σ(x) without cancellation, so it is at least as
 // accurate as the loop (TestActivations_ULP).
-func SiLUGrad(dst, g, a []float64) { siluGradKernel(dst, g, a) }
+func SiLUGrad(dst, g, a []float64) {
+	n := len(dst)
+	if n >= parallelMin && Threads() > 1 && runParallel(&ewJob{op: opSiLUGrad, dst: dst, a: g[:n], b: a[:n]}, n, 8) {
+		return
+	}
+	siluGradKernel(dst, g, a)
+}
 
 // AddRowSiLU adds the bias row to every row of the [len(pre)/cols, cols]
 // matrix a and applies SiLU, keeping the pre-activation for the backward pass:
@@ -117,7 +128,14 @@ func SiLUGrad(dst, g, a []float64) { siluGradKernel(dst, g, a) }
 //	}
 //
 // pre is exactly AddRow's result and out is SiLU(pre) (TestAddRowSiLU).
-func AddRowSiLU(pre, out, a, row []float64, cols int) { addRowSiLUKernel(pre, out, a, row, cols) }
+func AddRowSiLU(pre, out, a, row []float64, cols int) {
+	n := len(pre)
+	if n >= parallelMin && Threads() > 1 && n%cols == 0 &&
+		runParallel(&ewJob{op: opAddRowSiLU, dst: pre, a: a[:n], b: out[:n], c: row[:cols], cols: cols}, n, cols*8) {
+		return
+	}
+	addRowSiLUKernel(pre, out, a, row, cols)
+}
 
 // TanhGrad computes the backward pass of tanh from its output y = tanh(x),
 // dst = g ⊙ (1 − y²):
@@ -127,7 +145,13 @@ func AddRowSiLU(pre, out, a, row []float64, cols int) { addRowSiLUKernel(pre, ou
 //	}
 //
 // The kernel rounds exactly as the loop does.
-func TanhGrad(dst, g, y []float64) { tanhGradKernel(dst, g, y) }
+func TanhGrad(dst, g, y []float64) {
+	n := len(dst)
+	if n >= parallelMin && Threads() > 1 && runParallel(&ewJob{op: opTanhGrad, dst: dst, a: g[:n], b: y[:n]}, n, 8) {
+		return
+	}
+	tanhGradKernel(dst, g, y)
+}
 
 // Reference loops, run without AVX2/FMA or under -tags purego.
 

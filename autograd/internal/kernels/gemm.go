@@ -312,10 +312,16 @@ func gemmDot(s *gemmScratch, transB bool, m, n, k int, alpha float64, a, b []flo
 // packA copies op(A)[i0:i0+mc, p0:p0+kc] into dst as panels of mr rows:
 // dst[ip*kc + p*mr + r] = op(A)[i0+ip+r, p0+p] for panel ip (a multiple of
 // mr), zero for rows past mc. A is [m, k], or [k, m] when trans is true.
+// Full panels of 6 rows, those of the assembly micro-kernel, are copied by
+// packA6, without a call per k step.
 func packA(dst []float64, trans bool, a []float64, m, k, i0, p0, mc, kc, mr int) {
 	for ip := 0; ip < mc; ip += mr {
 		rows := min(mr, mc-ip)
 		d := dst[ip*kc : (ip+mr)*kc]
+		if rows == 6 && mr == 6 {
+			packA6(d, trans, a, m, k, i0+ip, p0, kc)
+			continue
+		}
 		if trans {
 			// op(A)[i, p] = a[p*m+i]: each k step is a contiguous run.
 			for p := 0; p < kc; p++ {
@@ -342,13 +348,43 @@ func packA(dst []float64, trans bool, a []float64, m, k, i0, p0, mc, kc, mr int)
 	}
 }
 
+// packA6 is packA for one full panel of 6 rows starting at row i:
+// d[p*6 + r] = op(A)[i+r, p0+p].
+func packA6(d []float64, trans bool, a []float64, m, k, i, p0, kc int) {
+	d = d[:6*kc]
+	if trans {
+		for p := 0; p < kc; p++ {
+			// Element by element: an array assignment would call memmove.
+			s, dp := (*[6]float64)(a[(p0+p)*m+i:]), (*[6]float64)(d[6*p:])
+			dp[0], dp[1], dp[2], dp[3], dp[4], dp[5] = s[0], s[1], s[2], s[3], s[4], s[5]
+		}
+		return
+	}
+	r0 := a[i*k+p0:][:kc]
+	r1 := a[(i+1)*k+p0:][:kc]
+	r2 := a[(i+2)*k+p0:][:kc]
+	r3 := a[(i+3)*k+p0:][:kc]
+	r4 := a[(i+4)*k+p0:][:kc]
+	r5 := a[(i+5)*k+p0:][:kc]
+	for p := range r0 {
+		dp := (*[6]float64)(d[6*p:])
+		dp[0], dp[1], dp[2], dp[3], dp[4], dp[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
+	}
+}
+
 // packB copies op(B)[p0:p0+kc, j0:j0+nc] into dst as panels of nr columns:
 // dst[jp*kc + p*nr + j] = op(B)[p0+p, j0+jp+j] for panel jp (a multiple of
 // nr), zero for columns past nc. B is [k, n], or [n, k] when trans is true.
+// Full panels of 8 columns, those of the assembly micro-kernel, are copied
+// by packB8, without a call per k step.
 func packB(dst []float64, trans bool, b []float64, n, k, p0, j0, kc, nc, nr int) {
 	for jp := 0; jp < nc; jp += nr {
 		cols := min(nr, nc-jp)
 		d := dst[jp*kc : (jp+nr)*kc]
+		if cols == 8 && nr == 8 {
+			packB8(d, trans, b, n, k, p0, j0+jp, kc)
+			continue
+		}
 		if !trans {
 			// op(B)[p, j] = b[p*n+j]: each k step is a contiguous run.
 			for p := 0; p < kc; p++ {
@@ -372,6 +408,34 @@ func packB(dst []float64, trans bool, b []float64, n, k, p0, j0, kc, nc, nr int)
 				d[p*nr+j] = 0
 			}
 		}
+	}
+}
+
+// packB8 is packB for one full panel of 8 columns starting at column j:
+// d[p*8 + c] = op(B)[p0+p, j+c].
+func packB8(d []float64, trans bool, b []float64, n, k, p0, j, kc int) {
+	d = d[:8*kc]
+	if !trans {
+		for p := 0; p < kc; p++ {
+			// Element by element: an array assignment would call memmove.
+			s, dp := (*[8]float64)(b[(p0+p)*n+j:]), (*[8]float64)(d[8*p:])
+			dp[0], dp[1], dp[2], dp[3] = s[0], s[1], s[2], s[3]
+			dp[4], dp[5], dp[6], dp[7] = s[4], s[5], s[6], s[7]
+		}
+		return
+	}
+	c0 := b[j*k+p0:][:kc]
+	c1 := b[(j+1)*k+p0:][:kc]
+	c2 := b[(j+2)*k+p0:][:kc]
+	c3 := b[(j+3)*k+p0:][:kc]
+	c4 := b[(j+4)*k+p0:][:kc]
+	c5 := b[(j+5)*k+p0:][:kc]
+	c6 := b[(j+6)*k+p0:][:kc]
+	c7 := b[(j+7)*k+p0:][:kc]
+	for p := range c0 {
+		dp := (*[8]float64)(d[8*p:])
+		dp[0], dp[1], dp[2], dp[3] = c0[p], c1[p], c2[p], c3[p]
+		dp[4], dp[5], dp[6], dp[7] = c4[p], c5[p], c6[p], c7[p]
 	}
 }
 

@@ -23,7 +23,8 @@ B is packed by every band (a few per cent of the work at the sizes where
 bands pay).
 
 One parallel Gemm runs at a time; a Gemm that finds another one running
-computes on its own goroutine instead of waiting. Jobs are sent to the
+computes on its own goroutine instead of waiting. The same workers and lock
+serve the element-wise kernels of parallel.go. Jobs are sent to the
 workers by value over a buffered channel and awaited with a WaitGroup, so a
 steady-state call allocates nothing (TestGemm_ThreadsNoAllocs). A worker
 polls for its next job for gemmSpin before it blocks.
@@ -62,13 +63,13 @@ var (
 	parWG    sync.WaitGroup // its outstanding bands
 )
 
-// SetThreads sets the number of goroutines Gemm may use, clamped to
-// [1, 64]; the default is 1. It starts the worker goroutines the first time
+// SetThreads sets the number of goroutines Gemm and the element-wise
+// kernels of parallel.go may use, clamped to [1, 64]; the default is 1. It starts the worker goroutines the first time
 // they are needed; they live as long as the program, polling for work for
 // 200 µs after each product of at least 2²¹ multiply-adds and blocked
 // otherwise. Results do not depend on the setting: Gemm returns
-// bit-identical results for every thread count. Running more threads than
-// free cores only slows Gemm.
+// bit-identical results for every thread count, and so do the element-wise
+// kernels. Running more threads than free cores only slows them.
 func SetThreads(n int) {
 	n = max(1, min(n, maxThreads))
 	workersMu.Lock()
@@ -79,15 +80,17 @@ func SetThreads(n int) {
 	threads.Store(int32(n - 1))
 }
 
-// Threads returns the number of goroutines Gemm may use (see SetThreads).
+// Threads returns the number of goroutines the kernels may use (see SetThreads).
 func Threads() int { return int(threads.Load()) + 1 }
 
-// A gemmJob is one band of rows [i0, i1) of a Gemm.
+// A gemmJob is one band of rows [i0, i1) of a Gemm or, when ew is not nil,
+// the range [i0, i1) of an element-wise kernel (parallel.go).
 type gemmJob struct {
 	transA, transB  bool
 	m, n, k, i0, i1 int
 	alpha, beta     float64
 	a, b, c         []float64
+	ew              *ewJob
 }
 
 // gemmSpin is how long a worker polls for the next job before it blocks:
@@ -103,7 +106,11 @@ func gemmWorker() {
 		if !ok {
 			j = <-gemmJobs
 		}
-		gemmRows(s, j.transA, j.transB, j.m, j.n, j.k, j.alpha, j.a, j.b, j.beta, j.c, j.i0, j.i1)
+		if j.ew != nil {
+			j.ew.run(j.i0, j.i1)
+		} else {
+			gemmRows(s, j.transA, j.transB, j.m, j.n, j.k, j.alpha, j.a, j.b, j.beta, j.c, j.i0, j.i1)
+		}
 		parWG.Done()
 	}
 }
@@ -152,7 +159,7 @@ func gemmParallel(transA, transB bool, m, n, k int, alpha float64, a, b []float6
 	rows = (rows + align - 1) / align * align
 	for i0 := rows; i0 < m; i0 += rows {
 		parWG.Add(1)
-		gemmJobs <- gemmJob{transA, transB, m, n, k, i0, min(i0+rows, m), alpha, beta, a, b, c}
+		gemmJobs <- gemmJob{transA, transB, m, n, k, i0, min(i0+rows, m), alpha, beta, a, b, c, nil}
 	}
 	s := getScratch()
 	gemmRows(s, transA, transB, m, n, k, alpha, a, b, beta, c, 0, min(rows, m))

@@ -13,14 +13,14 @@
 // On amd64 with AVX2 and FMA, Gemm and the activations (Exp, Sigmoid, SiLU,
 // Tanh and their fused and backward forms, activation.go) run assembly
 // kernels; with -tags purego or elsewhere they run portable Go, the
-// activations their reference loops. Gemm may split large products across
-// goroutines (SetThreads, gemm_parallel.go) without changing any bit of the
-// result.
+// activations their reference loops; AdamStep (adam.go) runs a vector
+// kernel bit-identical to its loop. Gemm may split large products across
+// goroutines (SetThreads, gemm_parallel.go), and AdamStep, AddRowSiLU,
+// SiLUGrad, Tanh, TanhGrad and SumRows long element-wise work
+// (parallel.go), without changing any bit of the result.
 package kernels
 
 import (
-	"math"
-
 	"gonum.org/v1/gonum/floats"
 )
 
@@ -153,6 +153,10 @@ func MulCol(dst, a, col []float64, cols int) {
 //	}
 func SumRows(dst, a []float64, cols int) {
 	dst = dst[:cols]
+	if len(a) >= parallelMin && Threads() > 1 && len(a)%cols == 0 &&
+		runParallel(&ewJob{op: opSumRows, dst: dst, a: a, cols: cols}, cols, 8) {
+		return
+	}
 	clear(dst)
 	for i := 0; i < len(a); i += cols {
 		floats.Add(dst, a[i:i+cols])
@@ -223,25 +227,5 @@ func Transpose(dst, a []float64, rows, cols int) {
 func Map(dst, a []float64, f func(float64) float64) {
 	for i := range dst {
 		dst[i] = f(a[i])
-	}
-}
-
-// Adam applies one Adam step (Kingma & Ba 2015, arXiv:1412.6980, Algorithm 1)
-// to param, given the gradient grad and the moment estimates m and v, which
-// it updates; bc1 = 1 − β₁ᵗ and bc2 = 1 − β₂ᵗ are the bias corrections:
-//
-//	for i := range param {
-//		g := grad[i]
-//		m[i] = beta1*m[i] + (1-beta1)*g
-//		v[i] = beta2*v[i] + (1-beta2)*g*g
-//		param[i] -= lr * (m[i] / bc1) / (math.Sqrt(v[i]/bc2) + eps)
-//	}
-func Adam(param, grad, m, v []float64, lr, beta1, beta2, eps, bc1, bc2 float64) {
-	grad, m, v = grad[:len(param)], m[:len(param)], v[:len(param)]
-	for i, g := range grad {
-		mi := beta1*m[i] + (1-beta1)*g
-		vi := beta2*v[i] + (1-beta2)*g*g
-		m[i], v[i] = mi, vi
-		param[i] -= lr * (mi / bc1) / (math.Sqrt(vi/bc2) + eps)
 	}
 }

@@ -102,15 +102,6 @@ func transposeRef(dst, a []float64, rows, cols int) {
 	}
 }
 
-func adamRef(param, grad, m, v []float64, lr, beta1, beta2, eps, bc1, bc2 float64) {
-	for i := range param {
-		g := grad[i]
-		m[i] = beta1*m[i] + (1-beta1)*g
-		v[i] = beta2*v[i] + (1-beta2)*g*g
-		param[i] -= lr * (m[i] / bc1) / (math.Sqrt(v[i]/bc2) + eps)
-	}
-}
-
 // sameBits reports whether got and want hold the same values, NaNs equal.
 func sameBits(got, want []float64) error {
 	for i := range want {
@@ -160,17 +151,6 @@ func TestElementwise(t *testing.T) {
 		// Exp, Tanh and the other activations round differently from their
 		// loops; activation_test.go compares them within ulp bounds.
 
-		// Adam updates three slices; run it on concatenated copies.
-		g, m0, v0 := randSlice(rnd, n), randSlice(rnd, n), randSlice(rnd, n)
-		for i := range v0 {
-			v0[i] *= v0[i]
-		}
-		state := append(append(append([]float64(nil), d...), m0...), v0...)
-		const lr, b1, b2, eps = 1e-3, 0.9, 0.999, 1e-8
-		bc1, bc2 := 1-math.Pow(b1, 3), 1-math.Pow(b2, 3)
-		runElementwise(t, "Adam", state,
-			func(x []float64) { Adam(x[:n], g, x[n:2*n], x[2*n:], lr, b1, b2, eps, bc1, bc2) },
-			func(x []float64) { adamRef(x[:n], g, x[n:2*n], x[2*n:], lr, b1, b2, eps, bc1, bc2) })
 	}
 }
 

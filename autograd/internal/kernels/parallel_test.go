@@ -1,0 +1,102 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestParallel_BitIdentical checks that AddRowSiLU, SiLUGrad, Tanh, TanhGrad
+// and SumRows give the same bits with 2 and 3 threads as with one, at sizes
+// just below, at and above parallelMin, with widths that do and do not
+// divide the ranges evenly.
+func TestParallel_BitIdentical(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(81, 82))
+	type op struct {
+		name string
+		f    func(out [2][]float64, a, b []float64, cols int)
+	}
+	ops := []op{
+		{"AddRowSiLU", func(out [2][]float64, a, b []float64, cols int) { AddRowSiLU(out[0], out[1], a, b[:cols], cols) }},
+		{"SiLUGrad", func(out [2][]float64, a, b []float64, _ int) { SiLUGrad(out[0], b, a) }},
+		{"Tanh", func(out [2][]float64, a, _ []float64, _ int) { Tanh(out[0], a) }},
+		{"TanhGrad", func(out [2][]float64, a, b []float64, _ int) { TanhGrad(out[0], b, a) }},
+		{"SumRows", func(out [2][]float64, a, _ []float64, cols int) { SumRows(out[0][:cols], a, cols) }},
+	}
+	for _, cols := range []int{1, 3, 256, 257} {
+		for _, rows := range []int{parallelMin/cols - 1, parallelMin/cols + 1, 3*parallelMin/cols + 7} {
+			n := rows * cols
+			a, b := randSlice(rnd, n), randSlice(rnd, n)
+			for i := range a {
+				a[i] *= 4
+			}
+			for _, o := range ops {
+				var want [2][]float64
+				for threads := 1; threads <= 3; threads++ {
+					got := [2][]float64{make([]float64, n), make([]float64, n)}
+					withThreads(threads, func() { o.f(got, a, b, cols) })
+					if threads == 1 {
+						want = got
+						continue
+					}
+					where := fmt.Sprintf("%s [%d, %d], %d threads", o.name, rows, cols, threads)
+					require.NoError(t, identical(got[0], want[0]), where)
+					require.NoError(t, identical(got[1], want[1]), where)
+				}
+			}
+		}
+	}
+}
+
+// TestParallel_NoAllocs: a split element-wise call allocates nothing.
+func TestParallel_NoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	rnd := rand.New(rand.NewPCG(83, 84))
+	const cols = 256
+	n := 4 * parallelMin
+	a, g, pre, out := randSlice(rnd, n), randSlice(rnd, n), make([]float64, n), make([]float64, n)
+	p := AdamParams{C1: 0.1, Beta2: 0.999, C2: 0.001, StepSize: 1e-3, BC2Sqrt: 0.5, Eps: 1e-8}
+	m, v := make([]float64, n), make([]float64, n)
+	withThreads(2, func() {
+		allocs := testing.AllocsPerRun(20, func() {
+			AddRowSiLU(pre, out, a, g[:cols], cols)
+			SiLUGrad(out, g, pre)
+			SumRows(out[:cols], a, cols)
+			AdamStep(pre, g, m, v, &p)
+		})
+		require.Zero(t, allocs)
+	})
+}
+
+// BenchmarkParallel times the split element-wise kernels on one hidden layer
+// at batch 1024 ([1024, 256]) with 1 and 2 threads.
+func BenchmarkParallel(b *testing.B) {
+	rnd := rand.New(rand.NewPCG(1, 1))
+	const cols = 256
+	n := 1024 * cols
+	a, g, pre, out := randSlice(rnd, n), randSlice(rnd, n), make([]float64, n), make([]float64, n)
+	ops := []struct {
+		name string
+		f    func()
+	}{
+		{"AddRowSiLU", func() { AddRowSiLU(pre, out, a, g[:cols], cols) }},
+		{"SiLUGrad", func() { SiLUGrad(out, g, a) }},
+		{"SumRows", func() { SumRows(out[:cols], a, cols) }},
+	}
+	for _, o := range ops {
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/threads=%d", o.name, threads), func(b *testing.B) {
+				withThreads(threads, func() {
+					b.ReportAllocs()
+					for b.Loop() {
+						o.f()
+					}
+				})
+			})
+		}
+	}
+}
