@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -58,9 +59,14 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	schedule := fs.String("lr-schedule", "constant", "learning-rate schedule: constant or cosine")
 	ema := fs.Float64("ema", 0, "EMA decay of the weights (0: off)")
 	dataSpec := fs.String("data", "8gaussians", "dataset (a built-in name with a known entropy gives the KL)")
+	threads := fs.Int("threads", min(runtime.NumCPU(), 2), "threads for the matrix products (results do not depend on it)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := setThreads(*threads); err != nil {
+		return err
+	}
+	defer nn.SetThreads(1)
 	if *evalN < 2 {
 		return usagef("-n %d: want at least 2 evaluation points", *evalN)
 	}
