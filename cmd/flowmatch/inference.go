@@ -6,6 +6,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	ag "github.com/flowmatch/flowmatch/autograd"
 	"github.com/flowmatch/flowmatch/data"
@@ -125,6 +127,7 @@ func runPlot(args []string, stdout, stderr io.Writer) error {
 	n := fs.Int("n", 2000, "samples to draw")
 	grid := fs.Int("grid", 60, "density grid points per axis (each costs one log-likelihood)")
 	ext := fs.String("format", "png", "picture format: png or svg")
+	times := fs.String("times", "0,0.5,1", "times t in [0, 1] at which to draw the velocity field")
 	seed := fs.Uint64("seed", 0, "random seed")
 	out := fs.String("out", "", "output directory")
 	if err := parse(fs, args); err != nil {
@@ -143,7 +146,11 @@ func runPlot(args []string, stdout, stderr io.Writer) error {
 	if *dataSpec == "" {
 		*dataSpec = meta[metaData]
 	}
-	files, err := drawAll(m, ps, *dataSpec, *out, *ext, *n, *grid, *seed)
+	ts, err := parseTimes(*times)
+	if err != nil {
+		return err
+	}
+	files, err := drawAll(m, ps, *dataSpec, *out, *ext, *n, *grid, *seed, ts)
 	if err != nil {
 		return err
 	}
@@ -154,8 +161,9 @@ func runPlot(args []string, stdout, stderr io.Writer) error {
 }
 
 // drawAll draws samples against data, trajectories, the model density on a
-// grid and the field at t = 0, ½, 1 into dir, and returns the files written.
-func drawAll(m *nn.VelocityMLP, ps pathSpec, dataSpec, dir, ext string, n, grid int, seed uint64) ([]string, error) {
+// grid and the field at the given times into dir, and returns the files
+// written.
+func drawAll(m *nn.VelocityMLP, ps pathSpec, dataSpec, dir, ext string, n, grid int, seed uint64, times []float64) ([]string, error) {
 	if m.Dim() != 2 {
 		return nil, fmt.Errorf("plot draws 2-D models; this one is %d-dimensional", m.Dim())
 	}
@@ -215,7 +223,7 @@ func drawAll(m *nn.VelocityMLP, ps pathSpec, dataSpec, dir, ext string, n, grid 
 			return nil, err
 		}
 	}
-	for _, t := range []float64{0, 0.5, 1} {
+	for _, t := range times {
 		v := func(a, b float64) (float64, float64) {
 			out := m.Forward(ag.FromSlice(1, 2, []float64{a, b}).NoGraph(), ag.Scalar(t))
 			return out.Data[0], out.Data[1]
@@ -258,4 +266,17 @@ func bounds(xs ...*ag.Tensor) (lo, hi float64) {
 	}
 	pad := 0.1 * (hi - lo)
 	return lo - pad, hi + pad
+}
+
+// parseTimes reads a comma-separated list of times in [0, 1].
+func parseTimes(s string) ([]float64, error) {
+	var ts []float64
+	for _, f := range strings.Split(s, ",") {
+		t, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || t < 0 || t > 1 {
+			return nil, usagef("-times %q: want comma-separated times in [0, 1], e.g. 0,0.5,1", s)
+		}
+		ts = append(ts, t)
+	}
+	return ts, nil
 }

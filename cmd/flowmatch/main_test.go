@@ -62,9 +62,13 @@ func TestTrainSampleLoglikPlot_RoundTrip(t *testing.T) {
 	require.Equal(t, 0, code, errs)
 	require.Contains(t, out, "kl=", "a built-in dataset with a known entropy gives the KL")
 
-	code, out, errs = call("plot", "-checkpoint", ckpt, "-n", "40", "-grid", "6", "-out", filepath.Join(dir, "pics"), "-format", "svg")
+	code, out, errs = call("plot", "-checkpoint", ckpt, "-n", "40", "-grid", "6", "-out", filepath.Join(dir, "pics"), "-format", "svg", "-times", "0.25,0.75")
 	require.Equal(t, 0, code, errs)
 	require.Contains(t, out, "samples.svg")
+	require.Contains(t, out, "field_t025.svg")
+	code, _, errs = call("plot", "-checkpoint", ckpt, "-out", dir, "-times", "2")
+	require.Equal(t, 2, code)
+	require.Contains(t, errs, `-times "2"`)
 }
 
 func TestUsageErrors(t *testing.T) {
