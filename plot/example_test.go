@@ -37,3 +37,27 @@ func ExampleSmooth() {
 	fmt.Println(plot.Smooth([]float64{1, 2, 3, 4}, 2))
 	// Output: [1 1.5 2.5 3.5]
 }
+
+func ExampleLines() {
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	steps := []float64{10, 20, 40, 80}
+	euler := []float64{1e-1, 5e-2, 2.5e-2, 1.25e-2} // first order: halves with h
+	rk4 := []float64{1e-4, 6.25e-6, 3.9e-7, 2.4e-8} // fourth order: ÷16
+	err := plot.Lines(filepath.Join(dir, "order.png"), "error against steps",
+		plot.Axes{X: "steps", Y: "error", LogX: true, LogY: true},
+		[]plot.Curve{{Name: "Euler", X: steps, Y: euler, Dots: true}, {Name: "RK4", X: steps, Y: rk4, Dots: true, Dashed: true}})
+	fmt.Println(err)
+	// Output: <nil>
+}
+
+func ExampleMontage() {
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	a, b := filepath.Join(dir, "a.png"), filepath.Join(dir, "b.png")
+	x := []float64{0, 1, 2}
+	_ = plot.Lines(a, "up", plot.Axes{}, []plot.Curve{{Name: "y = x", X: x, Y: x}})
+	_ = plot.Lines(b, "down", plot.Axes{}, []plot.Curve{{Name: "y = 2 − x", X: x, Y: []float64{2, 1, 0}}})
+	fmt.Println(plot.Montage(filepath.Join(dir, "both.png"), a, b)) // two half-size panels in a row
+	// Output: <nil>
+}
