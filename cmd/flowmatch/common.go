@@ -139,18 +139,23 @@ func pathMeta(p pathSpec, dataSpec string) map[string]string {
 	}
 }
 
-// loadModel reads a checkpoint written by train or demo.
-func loadModel(path string) (*nn.VelocityMLP, pathSpec, map[string]string, error) {
+// loadModel reads a checkpoint written by train or demo and rebuilds the
+// path it was trained with.
+func loadModel(path string) (*nn.VelocityMLP, fm.Path, map[string]string, error) {
 	m, meta, err := nn.LoadVelocityMLP(path)
 	if err != nil {
-		return nil, pathSpec{}, nil, err
+		return nil, nil, nil, err
 	}
-	p := pathSpec{Name: meta[metaPath]}
-	if p.Name == "" {
-		p.Name = "condot"
+	ps := pathSpec{Name: meta[metaPath]}
+	if ps.Name == "" {
+		ps.Name = "condot"
 	}
-	p.SigmaMin, _ = strconv.ParseFloat(meta[metaSigmaMin], 64)
-	p.SigmaMax, _ = strconv.ParseFloat(meta[metaSigmaMax], 64)
+	ps.SigmaMin, _ = strconv.ParseFloat(meta[metaSigmaMin], 64)
+	ps.SigmaMax, _ = strconv.ParseFloat(meta[metaSigmaMax], 64)
+	p, err := ps.build()
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
 	return m, p, meta, nil
 }
 

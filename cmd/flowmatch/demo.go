@@ -142,7 +142,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "demo: W2² = %.4f, sliced W2² = %.4f, MMD² = %.2e, path energy %.3f (straightness gap %.3f)\n",
 		r.W2, r.SlicedW2, r.MMD2, r.PathEnergy, r.Straightness)
 
-	files, err := drawAll(model, spec.Path, spec.Data, *out, "png", *evalN, *grid, *seed, []float64{0, 0.5, 1})
+	files, err := drawAll(model, p, spec.Data, *out, "png", *evalN, *grid, *seed, []float64{0, 0.5, 1})
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/flowmatch/flowmatch/fm"
 	"io"
 	"math"
 	"os"
@@ -36,13 +37,9 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	m, ps, _, err := loadModel(*ckpt)
+	m, p, _, err := loadModel(*ckpt)
 	if err != nil {
 		return err
-	}
-	p, err := ps.build()
-	if err != nil {
-		return fmt.Errorf("%s: %w", *ckpt, err)
 	}
 	x, st, err := sample(m, p, *n, opts, newRand(*seed, 3), nil)
 	if err != nil {
@@ -73,13 +70,9 @@ func runLoglik(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	m, ps, _, err := loadModel(*ckpt)
+	m, p, _, err := loadModel(*ckpt)
 	if err != nil {
 		return err
-	}
-	p, err := ps.build()
-	if err != nil {
-		return fmt.Errorf("%s: %w", *ckpt, err)
 	}
 	x, err := loadData(*dataSpec, *n, newRand(*seed, 4))
 	if err != nil {
@@ -139,7 +132,7 @@ func runPlot(args []string, stdout, stderr io.Writer) error {
 	if *ext != "png" && *ext != "svg" {
 		return usagef("-format %q: want png or svg", *ext)
 	}
-	m, ps, meta, err := loadModel(*ckpt)
+	m, p, meta, err := loadModel(*ckpt)
 	if err != nil {
 		return err
 	}
@@ -150,7 +143,7 @@ func runPlot(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	files, err := drawAll(m, ps, *dataSpec, *out, *ext, *n, *grid, *seed, ts)
+	files, err := drawAll(m, p, *dataSpec, *out, *ext, *n, *grid, *seed, ts)
 	if err != nil {
 		return err
 	}
@@ -163,15 +156,11 @@ func runPlot(args []string, stdout, stderr io.Writer) error {
 // drawAll draws samples against data, trajectories, the model density on a
 // grid and the field at the given times into dir, and returns the files
 // written.
-func drawAll(m *nn.VelocityMLP, ps pathSpec, dataSpec, dir, ext string, n, grid int, seed uint64, times []float64) ([]string, error) {
+func drawAll(m *nn.VelocityMLP, p fm.Path, dataSpec, dir, ext string, n, grid int, seed uint64, times []float64) ([]string, error) {
 	if m.Dim() != 2 {
 		return nil, fmt.Errorf("plot draws 2-D models; this one is %d-dimensional", m.Dim())
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	p, err := ps.build()
-	if err != nil {
 		return nil, err
 	}
 	var files []string
