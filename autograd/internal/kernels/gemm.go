@@ -322,28 +322,39 @@ func packA(dst []float64, trans bool, a []float64, m, k, i0, p0, mc, kc, mr int)
 			packA6(d, trans, a, m, k, i0+ip, p0, kc)
 			continue
 		}
-		if trans {
-			// op(A)[i, p] = a[p*m+i]: each k step is a contiguous run.
-			for p := 0; p < kc; p++ {
-				src := a[(p0+p)*m+i0+ip:]
-				dp := d[p*mr : p*mr+mr]
-				copy(dp, src[:rows])
-				clear(dp[rows:])
-			}
-			continue
+		if trans { // op(A)[i, p] = a[p*m+i]
+			packStrip(d, a[p0*m+i0+ip:], kc, mr, rows, m, 1)
+		} else { // op(A)[i, p] = a[i*k+p]
+			packStrip(d, a[(i0+ip)*k+p0:], kc, mr, rows, 1, k)
 		}
-		// op(A)[i, p] = a[i*k+p]: read each row contiguously.
-		for r := 0; r < rows; r++ {
-			src := a[(i0+ip+r)*k+p0:]
-			src = src[:kc]
-			for p, v := range src {
-				d[p*mr+r] = v
-			}
+	}
+}
+
+// packStrip packs one panel of w lanes (rows of A or columns of B) over kc
+// steps of the inner dimension, lanes past cnt zero:
+//
+//	d[p*w + c] = src[p*ps + c*cs]   for p < kc, c < cnt
+//	d[p*w + c] = 0                  for p < kc, cnt ≤ c < w
+//
+// It serves the partial panels at the matrix edges (full panels go through
+// packA6 and packB8), reading src along its contiguous direction.
+func packStrip(d, src []float64, kc, w, cnt, ps, cs int) {
+	if cs == 1 { // each step of p is a contiguous run of cnt lanes
+		for p := 0; p < kc; p++ {
+			dp := d[p*w : p*w+w]
+			copy(dp, src[p*ps:p*ps+cnt])
+			clear(dp[cnt:])
 		}
-		for r := rows; r < mr; r++ {
-			for p := 0; p < kc; p++ {
-				d[p*mr+r] = 0
-			}
+		return
+	}
+	for c := 0; c < cnt; c++ { // each lane is a contiguous run of kc steps
+		for p, v := range src[c*cs : c*cs+kc] {
+			d[p*w+c] = v
+		}
+	}
+	for c := cnt; c < w; c++ {
+		for p := 0; p < kc; p++ {
+			d[p*w+c] = 0
 		}
 	}
 }
@@ -385,28 +396,10 @@ func packB(dst []float64, trans bool, b []float64, n, k, p0, j0, kc, nc, nr int)
 			packB8(d, trans, b, n, k, p0, j0+jp, kc)
 			continue
 		}
-		if !trans {
-			// op(B)[p, j] = b[p*n+j]: each k step is a contiguous run.
-			for p := 0; p < kc; p++ {
-				src := b[(p0+p)*n+j0+jp:]
-				dp := d[p*nr : p*nr+nr]
-				copy(dp, src[:cols])
-				clear(dp[cols:])
-			}
-			continue
-		}
-		// op(B)[p, j] = b[j*k+p]: read each row of the stored B contiguously.
-		for j := 0; j < cols; j++ {
-			src := b[(j0+jp+j)*k+p0:]
-			src = src[:kc]
-			for p, v := range src {
-				d[p*nr+j] = v
-			}
-		}
-		for j := cols; j < nr; j++ {
-			for p := 0; p < kc; p++ {
-				d[p*nr+j] = 0
-			}
+		if !trans { // op(B)[p, j] = b[p*n+j]
+			packStrip(d, b[p0*n+j0+jp:], kc, nr, cols, n, 1)
+		} else { // op(B)[p, j] = b[j*k+p]
+			packStrip(d, b[(j0+jp)*k+p0:], kc, nr, cols, 1, k)
 		}
 	}
 }
