@@ -30,7 +30,7 @@
 //
 // # Misuse and numerical trouble
 //
-// Ops given tensors of the wrong shape panic with a *ShapeError naming the op
+// Ops given tensors of the wrong shape panic with a *MisuseError naming the op
 // and the shapes. DetectAnomaly runs a function and names the first op whose
 // output holds NaN or ±Inf. GradCheck compares any backward pass with
 // central differences under a derived tolerance.

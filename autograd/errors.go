@@ -5,21 +5,44 @@ import (
 	"strings"
 )
 
-// ShapeError is the panic value of an op used with tensors of the wrong
-// shape (programmer misuse, as in gonum: it cannot be handled meaningfully at
-// run time). It names the op and the shapes it was given.
-type ShapeError struct {
-	Op     string   // the op, e.g. "MatMul"
-	Shapes [][2]int // the shapes of its operands, in order
+// MisuseError is the panic value of every flowmatch package when it is
+// called in a way that is a programming error, as in gonum: a shape that
+// does not fit, a size that is not positive, a nil generator, an option
+// outside its range. Such a call cannot be handled meaningfully at run time,
+// so it panics; data, files and numerical failure return errors instead.
+// Recover it with errors.As:
+//
+//	var me *autograd.MisuseError
+//	if errors.As(err, &me) { … me.Op, me.Shapes, me.Reason … }
+//
+// It names the op (qualified by its package outside autograd, e.g.
+// "fm.Train"; autograd's own ops are named bare, e.g. "MatMul"), the shapes
+// it was given if shapes are involved, and what is wrong.
+type MisuseError struct {
+	Op     string   // the op or function, e.g. "MatMul" or "fm.Train"
+	Shapes [][2]int // the shapes of its operands, in order (may be empty)
 	Reason string   // what is wrong and, where it helps, what to do
 }
 
-func (e *ShapeError) Error() string {
+// Misuse returns a *MisuseError for op with a formatted reason and no
+// shapes: panic(autograd.Misuse("nn.NewLinear", "sizes %d, %d must be positive", in, out)).
+func Misuse(op, format string, args ...any) *MisuseError {
+	return &MisuseError{Op: op, Reason: fmt.Sprintf(format, args...)}
+}
+
+func (e *MisuseError) Error() string {
+	op := e.Op
+	if !strings.Contains(op, ".") {
+		op = "autograd." + op
+	}
+	if len(e.Shapes) == 0 {
+		return fmt.Sprintf("%s: %s", op, e.Reason)
+	}
 	s := make([]string, len(e.Shapes))
 	for i, sh := range e.Shapes {
 		s[i] = fmt.Sprintf("[%d,%d]", sh[0], sh[1])
 	}
-	return fmt.Sprintf("autograd: %s %s: %s", e.Op, strings.Join(s, " "), e.Reason)
+	return fmt.Sprintf("%s %s: %s", op, strings.Join(s, " "), e.Reason)
 }
 
 // NonFiniteError reports the first op whose output held NaN or ±Inf while
@@ -38,6 +61,6 @@ func (e *NonFiniteError) Error() string {
 
 func mustSameShape(op string, a, b *Tensor) {
 	if a.Rows != b.Rows || a.Cols != b.Cols {
-		panic(&ShapeError{Op: op, Shapes: [][2]int{a.Shape(), b.Shape()}, Reason: "shapes differ"})
+		panic(&MisuseError{Op: op, Shapes: [][2]int{a.Shape(), b.Shape()}, Reason: "shapes differ"})
 	}
 }

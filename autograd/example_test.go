@@ -151,10 +151,10 @@ func ExampleDetectAnomaly() {
 	// Output: autograd: Log produced -Inf at element [0,1] of its [1,2] output
 }
 
-func ExampleShapeError() {
+func ExampleMisuseError() {
 	defer func() { fmt.Println(recover()) }()
 	ag.Add(ag.Zeros(2, 3), ag.Zeros(3, 2))
-	// Output: autograd: Add [2,3] [3,2]: shapes differ
+	// Output: autograd.Add [2,3] [3,2]: shapes differ
 }
 
 func ExampleAdd() {
@@ -389,4 +389,14 @@ func ExampleGradCheckError() {
 	ge := err.(*ag.GradCheckError)
 	fmt.Printf("want/got = %.4f\n", ge.Want/ge.Got)
 	// Output: want/got = 2.0000
+}
+
+func ExampleParseActivation() {
+	a, err := ag.ParseActivation("SiLU")
+	fmt.Println(a, err)
+	_, err = ag.ParseActivation("gelu")
+	fmt.Println(err)
+	// Output:
+	// silu <nil>
+	// unknown activation "gelu" (want one of silu, tanh, relu, elu, softplus)
 }

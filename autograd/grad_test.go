@@ -223,7 +223,7 @@ func TestNoGraph_RecordsNothing(t *testing.T) {
 	require.Panics(t, func() { y.Backward() })
 }
 
-func TestMisuse_PanicsWithShapeError(t *testing.T) {
+func TestMisuse_PanicsWithMisuseError(t *testing.T) {
 	a, b := Zeros(2, 3), Zeros(3, 2)
 	cases := map[string]func(){
 		"Add":       func() { Add(a, b) },
@@ -243,8 +243,8 @@ func TestMisuse_PanicsWithShapeError(t *testing.T) {
 		t.Run(op, func(t *testing.T) {
 			defer func() {
 				r := recover()
-				se, ok := r.(*ShapeError)
-				require.True(t, ok, "panic value %#v is not a *ShapeError", r)
+				se, ok := r.(*MisuseError)
+				require.True(t, ok, "panic value %#v is not a *MisuseError", r)
 				require.Equal(t, op, se.Op)
 				require.Contains(t, se.Error(), op)
 			}()
@@ -253,7 +253,7 @@ func TestMisuse_PanicsWithShapeError(t *testing.T) {
 	}
 	// The message names the shapes.
 	defer func() {
-		require.Equal(t, "autograd: MatMul [2,3] [2,3]: inner dimensions differ", recover().(*ShapeError).Error())
+		require.Equal(t, "autograd.MatMul [2,3] [2,3]: inner dimensions differ", recover().(*MisuseError).Error())
 	}()
 	MatMul(a, a)
 }

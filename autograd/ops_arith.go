@@ -167,7 +167,7 @@ func Expand(a *Tensor, rows, cols int) *Tensor {
 			}
 		}
 	default:
-		panic(&ShapeError{Op: "Expand", Shapes: [][2]int{a.Shape(), {rows, cols}}, Reason: "can broadcast only [1,1], [1,cols] or [rows,1]"})
+		panic(&MisuseError{Op: "Expand", Shapes: [][2]int{a.Shape(), {rows, cols}}, Reason: "can broadcast only [1,1], [1,cols] or [rows,1]"})
 	}
 	if out.recording() {
 		out.backward = func(g *Tensor) []*Tensor {
@@ -192,7 +192,7 @@ func Expand(a *Tensor, rows, cols int) *Tensor {
 //	∂L/∂a = g,  ∂L/∂r = SumRows(g)
 func AddRow(a, r *Tensor) *Tensor {
 	if r.Rows != 1 || r.Cols != a.Cols {
-		panic(&ShapeError{Op: "AddRow", Shapes: [][2]int{a.Shape(), r.Shape()}, Reason: "want a [n,d] and r [1,d]"})
+		panic(&MisuseError{Op: "AddRow", Shapes: [][2]int{a.Shape(), r.Shape()}, Reason: "want a [n,d] and r [1,d]"})
 	}
 	out := result("AddRow", a.Rows, a.Cols, a, r)
 	kernels.AddRow(out.Data, a.Data, r.Data, a.Cols)
@@ -208,7 +208,7 @@ func AddRow(a, r *Tensor) *Tensor {
 //	∂L/∂a = MulCol(g, c),  ∂L/∂c = SumCols(g ⊙ a)
 func MulCol(a, c *Tensor) *Tensor {
 	if c.Cols != 1 || c.Rows != a.Rows {
-		panic(&ShapeError{Op: "MulCol", Shapes: [][2]int{a.Shape(), c.Shape()}, Reason: "want a [n,d] and c [n,1]"})
+		panic(&MisuseError{Op: "MulCol", Shapes: [][2]int{a.Shape(), c.Shape()}, Reason: "want a [n,d] and c [n,1]"})
 	}
 	out := result("MulCol", a.Rows, a.Cols, a, c)
 	kernels.MulCol(out.Data, a.Data, c.Data, a.Cols)

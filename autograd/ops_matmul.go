@@ -18,7 +18,7 @@ import "github.com/flowmatch/flowmatch/autograd/internal/kernels"
 //	∂L/∂a = g·bᵀ,  ∂L/∂b = aᵀ·g
 func MatMul(a, b *Tensor) *Tensor {
 	if a.Cols != b.Rows {
-		panic(&ShapeError{Op: "MatMul", Shapes: [][2]int{a.Shape(), b.Shape()}, Reason: "inner dimensions differ"})
+		panic(&MisuseError{Op: "MatMul", Shapes: [][2]int{a.Shape(), b.Shape()}, Reason: "inner dimensions differ"})
 	}
 	out := result("MatMul", a.Rows, b.Cols, a, b)
 	kernels.Gemm(false, false, a.Rows, b.Cols, a.Cols, 1, a.Data, b.Data, 0, out.Data)
@@ -35,7 +35,7 @@ func MatMul(a, b *Tensor) *Tensor {
 //	∂L/∂a = g·b,  ∂L/∂b = gᵀ·a
 func MatMulNT(a, b *Tensor) *Tensor {
 	if a.Cols != b.Cols {
-		panic(&ShapeError{Op: "MatMulNT", Shapes: [][2]int{a.Shape(), b.Shape()}, Reason: "a·bᵀ needs equal column counts"})
+		panic(&MisuseError{Op: "MatMulNT", Shapes: [][2]int{a.Shape(), b.Shape()}, Reason: "a·bᵀ needs equal column counts"})
 	}
 	out := result("MatMulNT", a.Rows, b.Rows, a, b)
 	kernels.Gemm(false, true, a.Rows, b.Rows, a.Cols, 1, a.Data, b.Data, 0, out.Data)
@@ -52,7 +52,7 @@ func MatMulNT(a, b *Tensor) *Tensor {
 //	∂L/∂a = b·gᵀ,  ∂L/∂b = a·g
 func MatMulTN(a, b *Tensor) *Tensor {
 	if a.Rows != b.Rows {
-		panic(&ShapeError{Op: "MatMulTN", Shapes: [][2]int{a.Shape(), b.Shape()}, Reason: "aᵀ·b needs equal row counts"})
+		panic(&MisuseError{Op: "MatMulTN", Shapes: [][2]int{a.Shape(), b.Shape()}, Reason: "aᵀ·b needs equal row counts"})
 	}
 	out := result("MatMulTN", a.Cols, b.Cols, a, b)
 	kernels.Gemm(true, false, a.Cols, b.Cols, a.Rows, 1, a.Data, b.Data, 0, out.Data)

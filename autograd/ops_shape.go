@@ -25,7 +25,7 @@ func Transpose(a *Tensor) *Tensor {
 //	∂L/∂tᵢ = Slice(g, offᵢ, offᵢ + dᵢ)
 func Concat(ts ...*Tensor) *Tensor {
 	if len(ts) == 0 {
-		panic(&ShapeError{Op: "Concat", Reason: "no tensors"})
+		panic(&MisuseError{Op: "Concat", Reason: "no tensors"})
 	}
 	rows, cols := ts[0].Rows, 0
 	for _, t := range ts {
@@ -34,7 +34,7 @@ func Concat(ts ...*Tensor) *Tensor {
 			for i, t := range ts {
 				shapes[i] = t.Shape()
 			}
-			panic(&ShapeError{Op: "Concat", Shapes: shapes, Reason: "row counts differ"})
+			panic(&MisuseError{Op: "Concat", Shapes: shapes, Reason: "row counts differ"})
 		}
 		cols += t.Cols
 	}
@@ -66,7 +66,7 @@ func Concat(ts ...*Tensor) *Tensor {
 //	∂L/∂a = Concat(0[n, from], g, 0[n, d−to])
 func Slice(a *Tensor, from, to int) *Tensor {
 	if from < 0 || to > a.Cols || from > to {
-		panic(&ShapeError{Op: "Slice", Shapes: [][2]int{a.Shape()}, Reason: fmt.Sprintf("columns [%d, %d) out of range", from, to)})
+		panic(&MisuseError{Op: "Slice", Shapes: [][2]int{a.Shape()}, Reason: fmt.Sprintf("columns [%d, %d) out of range", from, to)})
 	}
 	w := to - from
 	out := result("Slice", a.Rows, w, a)

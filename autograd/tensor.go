@@ -28,7 +28,7 @@ type Tensor struct {
 // Zeros returns a [rows, cols] leaf filled with 0.
 func Zeros(rows, cols int) *Tensor {
 	if rows < 0 || cols < 0 {
-		panic(&ShapeError{Op: "Zeros", Shapes: [][2]int{{rows, cols}}, Reason: "negative dimension"})
+		panic(&MisuseError{Op: "Zeros", Shapes: [][2]int{{rows, cols}}, Reason: "negative dimension"})
 	}
 	return &Tensor{Rows: rows, Cols: cols, Data: make([]float64, rows*cols)}
 }
@@ -49,7 +49,7 @@ func Scalar(v float64) *Tensor { return &Tensor{Rows: 1, Cols: 1, Data: []float6
 // storage; len(data) must be rows·cols.
 func FromSlice(rows, cols int, data []float64) *Tensor {
 	if rows < 0 || cols < 0 || len(data) != rows*cols {
-		panic(&ShapeError{Op: "FromSlice", Shapes: [][2]int{{rows, cols}},
+		panic(&MisuseError{Op: "FromSlice", Shapes: [][2]int{{rows, cols}},
 			Reason: fmt.Sprintf("len(data) = %d, want rows·cols = %d", len(data), rows*cols)})
 	}
 	return &Tensor{Rows: rows, Cols: cols, Data: data}
@@ -64,7 +64,7 @@ func FromRows(rows [][]float64) *Tensor {
 	t := Zeros(len(rows), len(rows[0]))
 	for i, r := range rows {
 		if len(r) != t.Cols {
-			panic(&ShapeError{Op: "FromRows", Shapes: [][2]int{{len(rows), t.Cols}},
+			panic(&MisuseError{Op: "FromRows", Shapes: [][2]int{{len(rows), t.Cols}},
 				Reason: fmt.Sprintf("row %d has length %d", i, len(r))})
 		}
 		copy(t.Data[i*t.Cols:], r)
@@ -99,7 +99,7 @@ func (t *Tensor) At(i, j int) float64 { return t.Data[i*t.Cols+j] }
 // Item returns the value of a [1, 1] tensor.
 func (t *Tensor) Item() float64 {
 	if t.Rows != 1 || t.Cols != 1 {
-		panic(&ShapeError{Op: "Item", Shapes: [][2]int{t.Shape()}, Reason: "not a scalar [1, 1]"})
+		panic(&MisuseError{Op: "Item", Shapes: [][2]int{t.Shape()}, Reason: "not a scalar [1, 1]"})
 	}
 	return t.Data[0]
 }
@@ -122,7 +122,7 @@ func (t *Tensor) String() string {
 // its Grad, and ops record how to reach it. It returns t.
 func (t *Tensor) SetRequiresGrad(on bool) *Tensor {
 	if t.op != "" {
-		panic(&ShapeError{Op: "SetRequiresGrad", Shapes: [][2]int{t.Shape()}, Reason: "not a leaf (made by " + t.op + "); use Detach first"})
+		panic(&MisuseError{Op: "SetRequiresGrad", Shapes: [][2]int{t.Shape()}, Reason: "not a leaf (made by " + t.op + "); use Detach first"})
 	}
 	t.requiresGrad = on
 	if on && t.Grad == nil {
@@ -210,10 +210,10 @@ var checkFinite atomic.Int32
 // Backward may be called again.
 func (t *Tensor) Backward() {
 	if t.Rows != 1 || t.Cols != 1 {
-		panic(&ShapeError{Op: "Backward", Shapes: [][2]int{t.Shape()}, Reason: "needs a scalar [1, 1] loss; use Grad with a seed for a vector-Jacobian product"})
+		panic(&MisuseError{Op: "Backward", Shapes: [][2]int{t.Shape()}, Reason: "needs a scalar [1, 1] loss; use Grad with a seed for a vector-Jacobian product"})
 	}
 	if !t.requiresGrad {
-		panic(&ShapeError{Op: "Backward", Shapes: [][2]int{t.Shape()}, Reason: "the loss does not depend on any tensor that requires a gradient"})
+		panic(&MisuseError{Op: "Backward", Shapes: [][2]int{t.Shape()}, Reason: "the loss does not depend on any tensor that requires a gradient"})
 	}
 	grads := propagate(t, Scalar(1).NoGraph(), nil)
 	for x, g := range grads {
@@ -248,11 +248,11 @@ func GradGraph(y, seed *Tensor, wrt ...*Tensor) []*Tensor {
 func gradients(op string, y, seed *Tensor, wrt []*Tensor, createGraph bool) []*Tensor {
 	if seed == nil {
 		if y.Rows != 1 || y.Cols != 1 {
-			panic(&ShapeError{Op: op, Shapes: [][2]int{y.Shape()}, Reason: "a nil seed needs a scalar [1, 1] output"})
+			panic(&MisuseError{Op: op, Shapes: [][2]int{y.Shape()}, Reason: "a nil seed needs a scalar [1, 1] output"})
 		}
 		seed = Scalar(1)
 	} else if seed.Rows != y.Rows || seed.Cols != y.Cols {
-		panic(&ShapeError{Op: op, Shapes: [][2]int{y.Shape(), seed.Shape()}, Reason: "seed must have the output's shape"})
+		panic(&MisuseError{Op: op, Shapes: [][2]int{y.Shape(), seed.Shape()}, Reason: "seed must have the output's shape"})
 	}
 	if !createGraph {
 		seed = seed.NoGraph()

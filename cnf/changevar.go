@@ -30,7 +30,7 @@ func LogAbsDetJacobian(f func(z *autograd.Tensor) *autograd.Tensor, z *autograd.
 	zl := z.Clone().SetRequiresGrad(true)
 	x := f(zl)
 	if x.Rows != n || x.Cols != d {
-		panic(&autograd.ShapeError{Op: "LogAbsDetJacobian", Shapes: [][2]int{z.Shape(), x.Shape()}, Reason: "f must map [n,d] to [n,d]"})
+		panic(&autograd.MisuseError{Op: "cnf.LogAbsDetJacobian", Shapes: [][2]int{z.Shape(), x.Shape()}, Reason: "f must map [n,d] to [n,d]"})
 	}
 	jac := make([][]float64, d) // jac[i] = ∂xᵢ/∂z, [n, d]
 	for i := 0; i < d; i++ {

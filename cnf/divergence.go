@@ -1,7 +1,6 @@
 package cnf
 
 import (
-	"fmt"
 	"math/rand/v2"
 
 	"github.com/flowmatch/flowmatch/autograd"
@@ -94,7 +93,7 @@ func Probes(kind ProbeKind, k, n, d int, rng *rand.Rand) []*autograd.Tensor {
 			case Gaussian:
 				e.Data[i] = rng.NormFloat64()
 			default:
-				panic(fmt.Sprintf("cnf: unknown ProbeKind %d", kind))
+				panic(autograd.Misuse("cnf.Probes", "unknown ProbeKind %d", kind))
 			}
 		}
 		ps[p] = e
@@ -113,7 +112,7 @@ func Probes(kind ProbeKind, k, n, d int, rng *rand.Rand) []*autograd.Tensor {
 // TestHutchinson_VarianceShrinksAsOneOverK. It returns v as well.
 func HutchinsonDivergence(f Field, t float64, x *autograd.Tensor, probes []*autograd.Tensor) (v, div *autograd.Tensor) {
 	if len(probes) == 0 {
-		panic("cnf: HutchinsonDivergence needs at least one probe")
+		panic(autograd.Misuse("cnf.HutchinsonDivergence", "needs at least one probe"))
 	}
 	xv, plain := leafFor(x)
 	v = f(t, xv)
@@ -128,7 +127,7 @@ func HutchinsonDivergence(f Field, t float64, x *autograd.Tensor, probes []*auto
 	var sum *autograd.Tensor
 	for _, e := range probes {
 		if e.Rows != x.Rows || e.Cols != x.Cols {
-			panic(&autograd.ShapeError{Op: "HutchinsonDivergence", Shapes: [][2]int{x.Shape(), e.Shape()}, Reason: "probe shape differs from x"})
+			panic(&autograd.MisuseError{Op: "cnf.HutchinsonDivergence", Shapes: [][2]int{x.Shape(), e.Shape()}, Reason: "probe shape differs from x"})
 		}
 		// εᵀJ, then its dot product with ε, row by row.
 		q := autograd.SumCols(autograd.Mul(grad(v, e, xv)[0], e))
@@ -154,7 +153,7 @@ func HutchinsonDivergence(f Field, t float64, x *autograd.Tensor, probes []*auto
 // Fixed probes must keep the batch shape; a different shape panics.
 func Hutchinson(kind ProbeKind, k int, rng *rand.Rand, fresh bool) DivergenceFunc {
 	if k < 1 {
-		panic("cnf: Hutchinson needs k ≥ 1 probes")
+		panic(autograd.Misuse("cnf.Hutchinson", "needs k ≥ 1 probes, got %d", k))
 	}
 	var fixed []*autograd.Tensor
 	return func(f Field, t float64, x *autograd.Tensor) (*autograd.Tensor, *autograd.Tensor) {
@@ -189,6 +188,6 @@ func out(v, div *autograd.Tensor, plain bool) (*autograd.Tensor, *autograd.Tenso
 
 func mustFieldShape(v, x *autograd.Tensor) {
 	if v.Rows != x.Rows || v.Cols != x.Cols {
-		panic(&autograd.ShapeError{Op: "Field", Shapes: [][2]int{x.Shape(), v.Shape()}, Reason: "the field must return the shape of x"})
+		panic(&autograd.MisuseError{Op: "cnf.Field", Shapes: [][2]int{x.Shape(), v.Shape()}, Reason: "the field must return the shape of x"})
 	}
 }

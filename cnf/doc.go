@@ -7,13 +7,13 @@
 // # Notation
 //
 // Time runs from t = 0, where x₀ ~ p₀ = N(0, I) is noise, to t = 1, where
-// x₁ is data; dx/dt = v(x, t) carries p₀ to p₁ (ψ_t is its flow map, u_t a
+// x₁ is data; dx/dt = v(t, x) carries p₀ to p₁ (ψ_t is its flow map, u_t a
 // target field, v_θ a model field). Batches are tensors [n, d], one sample a
 // row; log-densities and divergences are [n, 1]. Sample integrates 0 → 1;
 // LogLikelihood integrates 1 → 0. The instantaneous change of variables in
 // this direction reads
 //
-//	log p₁(x(1)) = log p₀(x(0)) − ∫₀¹ div v(x(t), t) dt.
+//	log p₁(x(1)) = log p₀(x(0)) − ∫₀¹ div v(t, x(t)) dt.
 //
 // FFJORD (Grathwohl et al. 2018) and torchdiffeq's examples use the opposite
 // convention: data z(0) at t = 0, noise z(T) at t = T, field f, and

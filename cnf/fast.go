@@ -46,7 +46,7 @@ func FastField(m *nn.VelocityMLP, maxBatch int) Field {
 		mustDim(x, m)
 		v := autograd.Zeros(x.Rows, x.Cols)
 		fe.mu.Lock()
-		fe.e.Eval(v.Data, x.Data, t)
+		fe.e.Eval(v.Data, t, x.Data)
 		fe.mu.Unlock()
 		return v.NoGraph()
 	}
@@ -73,7 +73,7 @@ func FastDivergence(m *nn.VelocityMLP, maxBatch int) DivergenceFunc {
 		mustDim(x, m)
 		v, div = autograd.Zeros(x.Rows, x.Cols), autograd.Zeros(x.Rows, 1)
 		fe.mu.Lock()
-		fe.e.EvalDiv(v.Data, div.Data, x.Data, t)
+		fe.e.EvalDiv(v.Data, div.Data, t, x.Data)
 		fe.mu.Unlock()
 		return v.NoGraph(), div.NoGraph()
 	}
@@ -81,6 +81,6 @@ func FastDivergence(m *nn.VelocityMLP, maxBatch int) DivergenceFunc {
 
 func mustDim(x *autograd.Tensor, m *nn.VelocityMLP) {
 	if x.Cols != m.Dim() {
-		panic(&autograd.ShapeError{Op: "FastField", Shapes: [][2]int{x.Shape()}, Reason: "x has the wrong number of columns for the model"})
+		panic(&autograd.MisuseError{Op: "cnf.FastField", Shapes: [][2]int{x.Shape()}, Reason: "x has the wrong number of columns for the model"})
 	}
 }

@@ -16,7 +16,7 @@ import (
 // divBound returns fused.ErrorBound's bound on the divergence of m at the
 // rows of x and time t: any two exact-divergence implementations differ by
 // at most twice it.
-func divBound(m *nn.VelocityMLP, act fused.Activation, x []float64, t float64) []float64 {
+func divBound(m *nn.VelocityMLP, act autograd.Activation, x []float64, t float64) []float64 {
 	d := m.Dim()
 	n := len(x) / d
 	net := fused.Net{Sizes: m.Net.Sizes(), Act: act}
@@ -31,10 +31,8 @@ func divBound(m *nn.VelocityMLP, act fused.Activation, x []float64, t float64) [
 	return fused.ErrorBound(net, in, n, make([]float64, n*d)).Div
 }
 
-var fusedActs = map[nn.Activation]fused.Activation{nn.ActSiLU: fused.SiLU, nn.ActTanh: fused.Tanh}
-
 func TestFastField_EqualsFieldOf(t *testing.T) {
-	m := nn.NewVelocityMLP(2, []int{64, 64}, nn.ActSiLU, newRNG(10))
+	m := nn.NewVelocityMLP(2, []int{64, 64}, autograd.ActSiLU, newRNG(10))
 	x := autograd.Normal(37, 2, 0, 1, newRNG(11))
 	f := FastField(m, 64)
 	got := f(0.4, x.NoGraph())
@@ -45,7 +43,7 @@ func TestFastField_EqualsFieldOf(t *testing.T) {
 	// require gradients).
 	assert.True(t, f(0.4, x).RequiresGrad())
 	// Activations without a fused path fall back to FieldOf.
-	r := nn.NewVelocityMLP(2, []int{8}, nn.ActReLU, newRNG(12))
+	r := nn.NewVelocityMLP(2, []int{8}, autograd.ActReLU, newRNG(12))
 	assert.Equal(t, FieldOf(r)(0.2, x.NoGraph()).Data, FastField(r, 8)(0.2, x.NoGraph()).Data)
 }
 
@@ -54,14 +52,14 @@ func TestFastField_EqualsFieldOf(t *testing.T) {
 // fused.ErrorBound, for SiLU and tanh, and v is the same to the bit.
 // Negative control: moving one weight by 1e-6 breaks the agreement.
 func TestFastDivergence_MatchesExact(t *testing.T) {
-	for _, act := range []nn.Activation{nn.ActSiLU, nn.ActTanh} {
+	for _, act := range []autograd.Activation{autograd.ActSiLU, autograd.ActTanh} {
 		for _, n := range []int{1, 7, 100} {
 			t.Run(fmt.Sprintf("%s/n=%d", act, n), func(t *testing.T) {
 				m := nn.NewVelocityMLP(2, []int{256, 256, 256}, act, newRNG(20))
 				x := autograd.Normal(n, 2, 0, 1.5, newRNG(uint64(n)))
 				const tt = 0.35
 				wantV, wantDiv := ExactDivergence(FieldOf(m.Frozen()), tt, x.NoGraph())
-				bound := divBound(m, fusedActs[act], x.Data, tt)
+				bound := divBound(m, act, x.Data, tt)
 				fd := FastDivergence(m, 64)
 				v, div := fd(nil, tt, x.NoGraph())
 				assert.Equal(t, wantV.Data, v.Data)
@@ -97,7 +95,7 @@ func TestFastDivergence_MatchesExact(t *testing.T) {
 // Σₖ |h|·2·bound(div at xₖ) from the divergences, plus the roundings of the
 // two ℓ updates and of the final subtraction, 2u·Σₖ(|ℓₖ| + |h·divₖ|) + 2u·|log p|.
 func TestFastLogLikelihood_MatchesGeneric(t *testing.T) {
-	for _, act := range []nn.Activation{nn.ActSiLU, nn.ActTanh} {
+	for _, act := range []autograd.Activation{autograd.ActSiLU, autograd.ActTanh} {
 		t.Run(string(act), func(t *testing.T) {
 			const steps, n = 10, 50
 			m := nn.NewVelocityMLP(2, []int{64, 64, 64}, act, newRNG(30))
@@ -126,7 +124,7 @@ func TestFastLogLikelihood_MatchesGeneric(t *testing.T) {
 					}
 				}
 				h := math.Abs(times[k+1] - times[k])
-				b := divBound(m, fusedActs[act], x, times[k])
+				b := divBound(m, act, x, times[k])
 				for i := range n {
 					l, dl := states[k][3*i+2], states[k+1][3*i+2]-states[k][3*i+2]
 					tol[i] += h*2*b[i] + 2*0x1p-53*(math.Abs(l)+math.Abs(dl))
@@ -144,7 +142,7 @@ func TestFastLogLikelihood_MatchesGeneric(t *testing.T) {
 // 256 → 256 → 2 (SiLU), Euler with 100 steps from 10,000 N(0, I) points,
 // with FastField (chunks of maxBatch rows).
 func BenchmarkSample(b *testing.B) {
-	m := nn.NewVelocityMLP(2, []int{256, 256, 256}, nn.ActSiLU, newRNG(1))
+	m := nn.NewVelocityMLP(2, []int{256, 256, 256}, autograd.ActSiLU, newRNG(1))
 	const points = 10000
 	x0 := autograd.Normal(points, 2, 0, 1, newRNG(2)).NoGraph()
 	for _, chunk := range []int{256, 512, 1024} {
@@ -165,7 +163,7 @@ func BenchmarkSample(b *testing.B) {
 // FastField and FastDivergence (forward-mode tangents), and with the
 // generic path (ExactDivergence, reverse mode through autograd) for scale.
 func BenchmarkLogLikelihood(b *testing.B) {
-	m := nn.NewVelocityMLP(2, []int{256, 256, 256}, nn.ActSiLU, newRNG(1))
+	m := nn.NewVelocityMLP(2, []int{256, 256, 256}, autograd.ActSiLU, newRNG(1))
 	const points = 1000
 	x1 := autograd.Normal(points, 2, 0, 1, newRNG(3)).NoGraph()
 	run := func(b *testing.B, f Field, div DivergenceFunc) {

@@ -331,7 +331,7 @@ func (c *Coupling) join(a, b *autograd.Tensor) *autograd.Tensor {
 func (c *Coupling) scaleShift(a *autograd.Tensor, m int) (s, t *autograd.Tensor) {
 	out := c.Net.Forward(a)
 	if out.Cols != 2*m {
-		panic(&autograd.ShapeError{Op: "Coupling", Shapes: [][2]int{a.Shape(), out.Shape()}, Reason: fmt.Sprintf("the conditioner must return 2·%d columns", m)})
+		panic(&autograd.MisuseError{Op: "cnf.Coupling", Shapes: [][2]int{a.Shape(), out.Shape()}, Reason: fmt.Sprintf("the conditioner must return 2·%d columns", m)})
 	}
 	return autograd.Tanh(autograd.Slice(out, 0, m)), autograd.Slice(out, m, 2*m)
 }

@@ -145,8 +145,8 @@ func testLayers(rng *rand.Rand) map[string]Layer {
 		AlphaRaw: autograd.Scalar(0.2).SetRequiresGrad(true), BetaRaw: autograd.Scalar(-2).SetRequiresGrad(true)}
 	radialPos := &Radial{Z0: autograd.Normal(1, 3, 0, 0.5, rng), AlphaRaw: autograd.Scalar(-0.5), BetaRaw: autograd.Scalar(2)}
 	affine := &ElementwiseAffine{LogScale: autograd.Normal(1, 3, 0, 0.5, rng), Shift: autograd.Normal(1, 3, 0, 1, rng)}
-	coupling := &Coupling{Net: nn.NewMLP([]int{1, 8, 4}, nn.ActTanh, rng), Split: 1}
-	flipped := &Coupling{Net: nn.NewMLP([]int{2, 8, 2}, nn.ActTanh, rng), Split: 1, Flip: true}
+	coupling := &Coupling{Net: nn.NewMLP([]int{1, 8, 4}, autograd.ActTanh, rng), Split: 1}
+	flipped := &Coupling{Net: nn.NewMLP([]int{2, 8, 2}, autograd.ActTanh, rng), Split: 1, Flip: true}
 	return map[string]Layer{
 		"affine": affine, "planar": planar, "radial": radial, "radial+": radialPos,
 		"coupling": coupling, "coupling/flip": flipped,
@@ -312,7 +312,7 @@ func TestFlow_TrainMoons(t *testing.T) {
 	}
 	flow := &Flow{Layers: []Layer{NewElementwiseAffine(2)}}
 	for k := 0; k < 4; k++ {
-		flow.Layers = append(flow.Layers, &Coupling{Net: nn.NewMLP([]int{1, 32, 32, 2}, nn.ActTanh, rng), Split: 1, Flip: k%2 == 1})
+		flow.Layers = append(flow.Layers, &Coupling{Net: nn.NewMLP([]int{1, 32, 32, 2}, autograd.ActTanh, rng), Split: 1, Flip: k%2 == 1})
 	}
 	opt := nn.NewAdam(flow.Params(), 5e-3)
 	train, test := moons(4000, 0.1, rng), moons(2000, 0.1, rng)

@@ -8,19 +8,19 @@ import (
 
 /*
 The instantaneous change of variables (Chen et al. 2018, Theorem 1). Let
-x(t) solve dx/dt = v(x, t) and let p_t be the density of x(t). Along the
+x(t) solve dx/dt = v(t, x) and let p_t be the density of x(t). Along the
 trajectory
 
-	d/dt log p_t(x(t)) = −div v(x(t), t),
+	d/dt log p_t(x(t)) = −div v(t, x(t)),
 
 which is the continuity equation ∂ₜp + div(p v) = 0 read along a particle
 (∂ₜ log p + v·∇log p = −div v). Integrating over [0, 1]:
 
-	log p₁(x(1)) = log p₀(x(0)) − ∫₀¹ div v(x(t), t) dt.
+	log p₁(x(1)) = log p₀(x(0)) − ∫₀¹ div v(t, x(t)) dt.
 
 Both directions use one augmented ODE for the state (x, ℓ) ∈ ℝ^{d+1}:
 
-	dx/dt = v(x, t),  dℓ/dt = −div v(x, t).
+	dx/dt = v(t, x),  dℓ/dt = −div v(t, x).
 
 Backward (LogLikelihood): start at data, x(1) = x₁, ℓ(1) = 0, and integrate
 from t = 1 down to t = 0. Then ℓ(t) = log p_t(x(t)) − log p₁(x₁), so
@@ -73,7 +73,7 @@ func Sample(f Field, x0 *autograd.Tensor, opts SolveOptions) (*autograd.Tensor, 
 }
 
 // augmented returns the field of the state (x, ℓ) [n, d+1]:
-// dx/dt = v(x, t), dℓ/dt = −div v(x, t).
+// dx/dt = v(t, x), dℓ/dt = −div v(t, x).
 func augmented(f Field, div DivergenceFunc, d int) Field {
 	return func(t float64, z *autograd.Tensor) *autograd.Tensor {
 		v, dv := div(f, t, autograd.Slice(z, 0, d))
@@ -85,7 +85,7 @@ func augmented(f Field, div DivergenceFunc, d int) Field {
 // the batch x₁ [n, d], by integrating the augmented state (x, ℓ) with
 // dℓ/dt = −div v from (x₁, 0) at t = 1 back to t = 0:
 //
-//	log p₁(x₁) = log p₀(x(0)) − ℓ(0) = log p₀(x(0)) − ∫₀¹ div v(x(t), t) dt.
+//	log p₁(x₁) = log p₀(x(0)) − ℓ(0) = log p₀(x(0)) − ∫₀¹ div v(t, x(t)) dt.
 //
 // logp0 is the base log-density (StandardNormalLogProb for N(0, I)); div
 // computes the divergence (nil means ExactDivergence; Hutchinson for the
@@ -135,15 +135,15 @@ func SampleWithLogLikelihood(f Field, x0 *autograd.Tensor, logp0 LogDensity, div
 	return x1, autograd.Add(logp0(x0), l1), st, nil
 }
 
-// TimeModel is a network of (x, t), such as nn.VelocityMLP: x [n, d] and
-// t [n, 1] to v [n, d].
+// TimeModel is a network of (t, x), such as nn.VelocityMLP: t [n, 1] and
+// x [n, d] to v [n, d].
 type TimeModel interface {
-	Forward(x, t *autograd.Tensor) *autograd.Tensor
+	Forward(t, x *autograd.Tensor) *autograd.Tensor
 }
 
 // FieldOf adapts a TimeModel to a Field, passing t as a column [n, 1].
 func FieldOf(m TimeModel) Field {
 	return func(t float64, x *autograd.Tensor) *autograd.Tensor {
-		return m.Forward(x, autograd.Full(x.Rows, 1, t))
+		return m.Forward(autograd.Full(x.Rows, 1, t), x)
 	}
 }

@@ -456,7 +456,7 @@ func TestContinuityResidual_GaussianPath(t *testing.T) {
 // TestFieldOf_VelocityMLP: a VelocityMLP adapted by FieldOf integrates in
 // the no-graph mode and its divergence matches central differences.
 func TestFieldOf_VelocityMLP(t *testing.T) {
-	net := nn.NewVelocityMLP(2, []int{16, 16}, nn.ActTanh, newRNG(12))
+	net := nn.NewVelocityMLP(2, []int{16, 16}, autograd.ActTanh, newRNG(12))
 	f := FieldOf(net)
 	x := autograd.Normal(3, 2, 0, 1, newRNG(13))
 	x1, _, err := Sample(f, x, SolveOptions{Method: RK4, Steps: 4})

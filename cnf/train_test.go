@@ -38,7 +38,7 @@ func TestMaxLikelihood_NLLDecreases(t *testing.T) {
 	if testing.Short() {
 		steps = 25
 	}
-	net := nn.NewVelocityMLP(2, []int{32, 32}, nn.ActTanh, rng)
+	net := nn.NewVelocityMLP(2, []int{32, 32}, autograd.ActTanh, rng)
 	f := FieldOf(net)
 	opts := SolveOptions{Method: RK4, Steps: 4}
 	train, test := moons(2000, 0.1, rng), moons(1000, 0.1, rng)
@@ -81,7 +81,7 @@ func TestMaxLikelihood_NLLDecreases(t *testing.T) {
 // network and batch: one forward, one backward).
 func BenchmarkCNFMaxLikelihoodStep(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	net := nn.NewVelocityMLP(2, []int{256, 256, 256}, nn.ActSiLU, rng)
+	net := nn.NewVelocityMLP(2, []int{256, 256, 256}, autograd.ActSiLU, rng)
 	f := FieldOf(net)
 	opt := nn.NewAdam(net.Params(), 1e-3)
 	x := moons(256, 0.1, rng)
@@ -103,7 +103,7 @@ func BenchmarkCNFMaxLikelihoodStep(b *testing.B) {
 // network and batch, one forward and one backward pass, one Adam update.
 func BenchmarkRegressionStep(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	net := nn.NewVelocityMLP(2, []int{256, 256, 256}, nn.ActSiLU, rng)
+	net := nn.NewVelocityMLP(2, []int{256, 256, 256}, autograd.ActSiLU, rng)
 	opt := nn.NewAdam(net.Params(), 1e-3)
 	x := moons(256, 0.1, rng)
 	tt := autograd.Uniform(256, 1, 0, 1, rng)
@@ -111,7 +111,7 @@ func BenchmarkRegressionStep(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		opt.ZeroGrad()
-		loss := autograd.Mean(autograd.Square(autograd.Sub(net.Forward(x, tt), u)))
+		loss := autograd.Mean(autograd.Square(autograd.Sub(net.Forward(tt, x), u)))
 		loss.Backward()
 		opt.Step()
 	}

@@ -17,7 +17,7 @@ import (
 func coeffs(op string, p Path, t, x1 *autograd.Tensor) (mu, dmu, sigma, dsigma *autograd.Tensor) {
 	n, d := x1.Rows, x1.Cols
 	if t.Rows != n || t.Cols != 1 {
-		panic(fmt.Sprintf("fm.%s: t is [%d,%d], want [%d,1]", op, t.Rows, t.Cols, n))
+		panic(&autograd.MisuseError{Op: "fm." + op, Shapes: [][2]int{t.Shape(), x1.Shape()}, Reason: fmt.Sprintf("t must be [%d,1]", n)})
 	}
 	mu, dmu = autograd.Zeros(n, d), autograd.Zeros(n, d)
 	sigma, dsigma = autograd.Zeros(n, 1), autograd.Zeros(n, 1)
@@ -32,7 +32,7 @@ func coeffs(op string, p Path, t, x1 *autograd.Tensor) (mu, dmu, sigma, dsigma *
 
 func mustSameShape(op string, a, b *autograd.Tensor) {
 	if a.Rows != b.Rows || a.Cols != b.Cols {
-		panic(fmt.Sprintf("fm.%s: shapes [%d,%d] and [%d,%d] differ", op, a.Rows, a.Cols, b.Rows, b.Cols))
+		panic(&autograd.MisuseError{Op: "fm." + op, Shapes: [][2]int{a.Shape(), b.Shape()}, Reason: "shapes differ"})
 	}
 }
 

@@ -1,7 +1,6 @@
 package fm
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -112,7 +111,7 @@ func gatherRows(x *autograd.Tensor, idx []int) *autograd.Tensor {
 // SquaredDistances returns the cost matrix Cᵢⱼ = ‖x0ᵢ − x1ⱼ‖².
 func SquaredDistances(x0, x1 *autograd.Tensor) [][]float64 {
 	if x0.Cols != x1.Cols {
-		panic(fmt.Sprintf("fm.SquaredDistances: dimensions %d and %d differ", x0.Cols, x1.Cols))
+		panic(&autograd.MisuseError{Op: "fm.SquaredDistances", Shapes: [][2]int{x0.Shape(), x1.Shape()}, Reason: "dimensions differ"})
 	}
 	c := make([][]float64, x0.Rows)
 	for i := range c {
@@ -146,7 +145,7 @@ func Assignment(cost [][]float64) (perm []int, total float64) {
 	n := len(cost)
 	for _, row := range cost {
 		if len(row) != n {
-			panic(fmt.Sprintf("fm.Assignment: cost must be square, got a row of %d for %d rows", len(row), n))
+			panic(autograd.Misuse("fm.Assignment", "cost must be square, got a row of %d for %d rows", len(row), n))
 		}
 	}
 	// 1-based arrays; column 0 is a virtual start.

@@ -10,7 +10,7 @@
 // has the flow map ψ_t(x) = σ_t(x₁)·x + μ_t(x₁) and the target field
 // u_t(x|x₁); μ′_t, σ′_t are time derivatives. The marginal path is
 // p_t(x) = ∫ p_t(x|x₁) q(x₁) dx₁ with the marginal field u_t(x). The model
-// field is v_θ(x, t). Batches are tensors [batch, dim] with one time per
+// field is v_θ(t, x). Batches are tensors [batch, dim] with one time per
 // row, t [batch, 1]. Identifiers are ASCII: X0, X1, Xt, Sigma, DSigma.
 //
 // # Map
@@ -29,7 +29,7 @@
 //
 // Two slips of the seed article are not copied: the marginal-field weight is
 // q(x₁)·p_t(x|x₁)/p_t(x) (the article drops q), and L_CFM is
-// E‖v_θ(x, t) − u_t(x|x₁)‖² (lost in the article's extraction).
+// E‖v_θ(t, x) − u_t(x|x₁)‖² (lost in the article's extraction).
 //
 // # References
 //

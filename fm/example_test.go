@@ -62,7 +62,7 @@ func ExampleAssignment() {
 // progress.
 func ExampleTrain() {
 	q := &fm.Empirical{Points: [][]float64{{-1, 0}, {1, 0}}}
-	model := nn.NewVelocityMLP(2, []int{32}, nn.ActSiLU, fm.NewRand(1))
+	model := nn.NewVelocityMLP(2, []int{32}, autograd.ActSiLU, fm.NewRand(1))
 	losses := fm.Train(model, fm.TrainConfig{
 		Path: fm.CondOT{SigmaMin: 1e-4}, Data: q.Sample, Coupling: fm.ExactOT{},
 		BatchSize: 64, Steps: 200, LR: 1e-2, Seed: 2,
@@ -82,7 +82,7 @@ func ExampleTrain() {
 // The CFM loss on one batch, differentiable in the model's parameters.
 func ExampleCFMLoss() {
 	rng := fm.NewRand(3)
-	model := nn.NewVelocityMLP(2, []int{8}, nn.ActSiLU, rng)
+	model := nn.NewVelocityMLP(2, []int{8}, autograd.ActSiLU, rng)
 	x1 := autograd.FromRows([][]float64{{1, 1}, {-1, 1}})
 	x0 := autograd.Normal(2, 2, 0, 1, rng)
 	t := autograd.FromRows([][]float64{{0.2}, {0.7}})

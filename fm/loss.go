@@ -7,9 +7,10 @@ import (
 	"github.com/flowmatch/flowmatch/autograd"
 )
 
-// Velocity is a model field v_θ(x, t): x [n, d] and t [n, 1] to [n, d].
-// The method value of nn.VelocityMLP's Forward is a Velocity.
-type Velocity func(x, t *autograd.Tensor) *autograd.Tensor
+// Velocity is a model field v_θ(t, x): t [n, 1] and x [n, d] to [n, d].
+// The method value of nn.VelocityMLP's Forward is a Velocity. Time comes
+// first, as in cnf.Field and every field of flowmatch.
+type Velocity func(t, x *autograd.Tensor) *autograd.Tensor
 
 // SquaredError returns the batch mean of the squared norm summed over
 // dimensions, (1/n) Σᵢ ‖vᵢ − uᵢ‖², as a [1, 1] tensor: the Monte Carlo
@@ -31,19 +32,19 @@ func SquaredError(v, u *autograd.Tensor) *autograd.Tensor {
 func CFMLoss(v Velocity, p Path, t, x0, x1 *autograd.Tensor) *autograd.Tensor {
 	xt := FlowBatch(p, t, x0, x1)
 	u := CondFieldBatch(p, t, xt, x1)
-	return SquaredError(v(xt, t), u)
+	return SquaredError(v(t, xt), u)
 }
 
 // FMLoss returns the Flow Matching loss on one batch (seed §6; Lipman et al.
 // eq. 5), with the exact marginal field as the target:
 //
-//	L_FM(θ) = E_{t, x~p_t} ‖v_θ(x, t) − u_t(x)‖²,
+//	L_FM(θ) = E_{t, x~p_t} ‖v_θ(t, x) − u_t(x)‖²,
 //
 // estimated over the rows of x [n, d] (samples of p_t, e.g. FlowBatch of
 // the CFM batch, which gives common random numbers) and t [n, 1].
 // Tested by TestTheorem2_LossesDifferByConstant.
 func FMLoss(v Velocity, m Marginal, t, x *autograd.Tensor) *autograd.Tensor {
-	return SquaredError(v(x, t), MarginalFieldBatch(m, t, x))
+	return SquaredError(v(t, x), MarginalFieldBatch(m, t, x))
 }
 
 // CFMFloor estimates the irreducible part of the CFM loss, the conditional

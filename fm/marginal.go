@@ -84,7 +84,7 @@ func (e *Empirical) LogWeights() []float64 {
 		return lw
 	}
 	if len(e.Weights) != len(e.Points) {
-		panic(fmt.Sprintf("fm.Empirical: %d weights for %d points", len(e.Weights), len(e.Points)))
+		panic(autograd.Misuse("fm.Empirical", "%d weights for %d points", len(e.Weights), len(e.Points)))
 	}
 	tot := 0.0
 	for _, w := range e.Weights {
@@ -290,7 +290,7 @@ func (m MixtureMarginal) Field(t float64, x []float64) []float64 {
 // (a regression target: no gradient flows through it). t is [n, 1].
 func MarginalFieldBatch(m Marginal, t, x *autograd.Tensor) *autograd.Tensor {
 	if t.Rows != x.Rows || t.Cols != 1 {
-		panic(fmt.Sprintf("fm.MarginalFieldBatch: t is [%d,%d], want [%d,1]", t.Rows, t.Cols, x.Rows))
+		panic(&autograd.MisuseError{Op: "fm.MarginalFieldBatch", Shapes: [][2]int{t.Shape(), x.Shape()}, Reason: fmt.Sprintf("t must be [%d,1]", x.Rows)})
 	}
 	out := autograd.Zeros(x.Rows, x.Cols)
 	for i := 0; i < x.Rows; i++ {

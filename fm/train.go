@@ -98,7 +98,7 @@ func Train(model *nn.VelocityMLP, cfg TrainConfig) []float64 {
 			x0, x1 := x0.NoGraph(), x1.NoGraph()
 			xt := FlowBatch(cfg.Path, t, x0, x1)
 			u := CondFieldBatch(cfg.Path, t, xt, x1)
-			loss = fused.LossGrad(xt.Data, t.Data, u.Data)
+			loss = fused.LossGrad(t.Data, xt.Data, u.Data)
 		} else {
 			l := CFMLoss(model.Forward, cfg.Path, t, x0, x1)
 			l.Backward()
@@ -120,16 +120,16 @@ func Train(model *nn.VelocityMLP, cfg TrainConfig) []float64 {
 }
 
 // ODEField returns the model as a cnf.Field for cnf.Integrate: v(t, x) =
-// v_θ(x, t) with t broadcast to every row.
+// v_θ(t, x) with t broadcast to every row.
 func ODEField(v Velocity) cnf.Field {
 	return func(t float64, x *autograd.Tensor) *autograd.Tensor {
-		return v(x, autograd.Full(x.Rows, 1, t))
+		return v(autograd.Full(x.Rows, 1, t), x)
 	}
 }
 
 // Reflow is one round of rectification (Liu et al. 2022, arXiv:2209.03003,
 // Algorithm 1, "reflow"): it draws n noise points x₀ ~ cfg.Source (N(0, I)
-// if nil), pushes them through the teacher's ODE dx/dt = v(x, t) from t = 0
+// if nil), pushes them through the teacher's ODE dx/dt = v(t, x) from t = 0
 // to 1 with cnf.Integrate, and trains student by Train on the fixed coupled
 // pairs (x₀, Φ₁(x₀)), sampled with replacement. The new coupling is
 // deterministic, so the student's paths become straighter: its Straightness
@@ -174,7 +174,7 @@ type PathStats struct {
 	RowEnergy, RowStraightness []float64
 }
 
-// MeasurePaths integrates dx/dt = v(x, t) from x0 at t = 0 to t = 1 with
+// MeasurePaths integrates dx/dt = v(t, x) from x0 at t = 0 to t = 1 with
 // `steps` RK4 steps (via cnf.Integrate, recording the states), evaluates v
 // at the recorded states and integrates ‖v‖² by the trapezoid rule. It
 // returns the PathStats averaged over rows and the end points x₁.

@@ -37,7 +37,7 @@ func kFamily(alpha float64, m int) float64 {
 func TestTrain_Deterministic(t *testing.T) {
 	q := &fm.Empirical{Points: [][]float64{{1, 0}, {0, 1}, {-1, -1}}}
 	run := func(seed uint64) ([]float64, []float64) {
-		m := nn.NewVelocityMLP(2, []int{8}, nn.ActSiLU, newRNG(1))
+		m := nn.NewVelocityMLP(2, []int{8}, autograd.ActSiLU, newRNG(1))
 		var seen []float64
 		losses := fm.Train(m, fm.TrainConfig{Path: fm.CondOT{}, Data: q.Sample, Coupling: fm.SinkhornOT{Reg: 0.1},
 			BatchSize: 16, Steps: 10, LR: 1e-2, Seed: seed,
@@ -100,11 +100,11 @@ func TestTrain_ApproachesFloor(t *testing.T) {
 	}
 	floor, floorSE := meanSE(floorRow)
 
-	model := nn.NewVelocityMLP(2, []int{64, 64}, nn.ActSiLU, newRNG(13))
+	model := nn.NewVelocityMLP(2, []int{64, 64}, autograd.ActSiLU, newRNG(13))
 	// Per checkpoint: per-sample ‖v − u_m‖² (L_FM) and ‖v − u_c‖² − floor.
 	type point struct{ fmRow, gapRow []float64 }
 	eval := func() point {
-		v := model.Frozen().Forward(xt, tt)
+		v := model.Frozen().Forward(tt, xt)
 		pt := point{make([]float64, n), make([]float64, n)}
 		for i := 0; i < n; i++ {
 			pt.fmRow[i] = sq(v, um, i)
@@ -149,7 +149,7 @@ func TestTrain_ApproachesFloor(t *testing.T) {
 	// tells the two apart.
 	wrong := fm.EmpiricalMarginal{Path: p, Data: &fm.Empirical{Points: q.Points}}
 	uw := fm.MarginalFieldBatch(wrong, tt, xt)
-	v := model.Frozen().Forward(xt, tt)
+	v := model.Frozen().Forward(tt, xt)
 	g := make([]float64, n)
 	for i := range g {
 		g[i] = sq(v, uw, i) - sq(v, um, i)
@@ -198,7 +198,7 @@ func trainedMoons(t *testing.T, name string, c fm.Coupling) *nn.VelocityMLP {
 	if testing.Short() {
 		steps = 300
 	}
-	m := nn.NewVelocityMLP(2, []int{64, 64}, nn.ActSiLU, newRNG(15))
+	m := nn.NewVelocityMLP(2, []int{64, 64}, autograd.ActSiLU, newRNG(15))
 	fm.Train(m, fm.TrainConfig{Path: fm.CondOT{}, Data: moons, Source: eightGaussians, Coupling: c,
 		BatchSize: 128, Steps: steps, LR: 2e-3, Seed: 16})
 	trained[name] = m
@@ -242,7 +242,7 @@ func TestReflow_Straightens(t *testing.T) {
 	if testing.Short() {
 		steps = 300
 	}
-	student := nn.NewVelocityMLP(2, []int{64, 64}, nn.ActSiLU, newRNG(18))
+	student := nn.NewVelocityMLP(2, []int{64, 64}, autograd.ActSiLU, newRNG(18))
 	_, err := fm.Reflow(teacher.Frozen().Forward, student, fm.TrainConfig{Path: fm.CondOT{}, Source: eightGaussians,
 		BatchSize: 128, Steps: steps, LR: 2e-3, Seed: 19}, 2048, 2, cnf.SolveOptions{Method: cnf.RK4, Steps: 20})
 	require.NoError(t, err)
@@ -272,10 +272,10 @@ func pairCost(a, b *autograd.Tensor) float64 {
 }
 
 func TestMeasurePaths_StraightField(t *testing.T) {
-	// v(x, t) = c (constant): straight paths, Energy = Displacement = ‖c‖²,
+	// v(t, x) = c (constant): straight paths, Energy = Displacement = ‖c‖²,
 	// Straightness 0 (RK4 and the trapezoid rule are exact for constants).
 	c := []float64{1.5, -0.5}
-	v := func(x, _ *autograd.Tensor) *autograd.Tensor {
+	v := func(_, x *autograd.Tensor) *autograd.Tensor {
 		out := autograd.Zeros(x.Rows, x.Cols)
 		for i := 0; i < x.Rows; i++ {
 			copy(out.Row(i), c)
@@ -290,7 +290,7 @@ func TestMeasurePaths_StraightField(t *testing.T) {
 	assert.InDelta(t, 0, st.Straightness, 128*eps*2.5)
 	// Negative control: a rotating field v = (−x₂, x₁) moves along arcs:
 	// positive straightness.
-	rot := func(x, _ *autograd.Tensor) *autograd.Tensor {
+	rot := func(_, x *autograd.Tensor) *autograd.Tensor {
 		out := autograd.Zeros(x.Rows, x.Cols)
 		for i := 0; i < x.Rows; i++ {
 			out.Data[2*i], out.Data[2*i+1] = -x.At(i, 1), x.At(i, 0)
@@ -308,7 +308,7 @@ func TestMeasurePaths_StraightField(t *testing.T) {
 // a few Adam steps the parameters agree to ~1e-12 relative; 1e-8 leaves
 // room for Adam's division by √v̂ amplifying differences in tiny v̂).
 func TestTrain_FusedMatchesAutograd(t *testing.T) {
-	for _, act := range []nn.Activation{nn.ActSiLU, nn.ActTanh} {
+	for _, act := range []autograd.Activation{autograd.ActSiLU, autograd.ActTanh} {
 		run := func(autogradOnly bool) (*nn.VelocityMLP, []float64) {
 			m := nn.NewVelocityMLP(2, []int{16, 16}, act, fm.NewRand(1))
 			losses := fm.Train(m, fm.TrainConfig{

@@ -37,7 +37,7 @@ func BenchmarkTrainStep(b *testing.B) {
 	for _, batch := range []int{256, 1024} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
 			rng := newRNG(2)
-			model := NewVelocityMLP(2, []int{256, 256, 256}, ActSiLU, rng)
+			model := NewVelocityMLP(2, []int{256, 256, 256}, autograd.ActSiLU, rng)
 			opt := NewAdam(model.Params(), 1e-3)
 			x1 := autograd.Zeros(batch, 2)
 			step := func() float64 {
@@ -49,7 +49,7 @@ func BenchmarkTrainStep(b *testing.B) {
 				c0 := autograd.AddScalar(autograd.Scale(t, -(1-sigmaMin)), 1) // 1 − (1 − σ_min)·t
 				xt := autograd.Add(autograd.MulCol(x0, c0), autograd.MulCol(x1, t))
 				u := autograd.Sub(x1, autograd.Scale(x0, 1-sigmaMin))
-				loss := autograd.Mean(autograd.SumCols(autograd.Square(autograd.Sub(model.Forward(xt, t), u))))
+				loss := autograd.Mean(autograd.SumCols(autograd.Square(autograd.Sub(model.Forward(t, xt), u))))
 				opt.ZeroGrad()
 				loss.Backward()
 				opt.Step()

@@ -495,8 +495,8 @@ func loadModel(path, kind string) (*MLP, map[string]string, error) {
 	if got := ck.Metadata[MetaModel]; got != kind {
 		return nil, nil, ckErr(path, "metadata %s = %q, want %q", MetaModel, got, kind)
 	}
-	act := Activation(ck.Metadata[MetaActivation])
-	if !act.valid() {
+	act := autograd.Activation(ck.Metadata[MetaActivation])
+	if !act.Valid() {
 		return nil, nil, ckErr(path, "metadata %s = %q is not a known activation", MetaActivation, string(act))
 	}
 	var sizes []int

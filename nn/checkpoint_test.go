@@ -225,7 +225,7 @@ func TestCheckpoint_LoadIntoMismatch(t *testing.T) {
 func TestCheckpoint_ModelRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	rng := newRNG(11)
-	v := NewVelocityMLP(2, []int{16, 8}, ActTanh, rng)
+	v := NewVelocityMLP(2, []int{16, 8}, autograd.ActTanh, rng)
 	path := filepath.Join(dir, "v.safetensors")
 	require.NoError(t, SaveVelocityMLP(path, v, map[string]string{"steps": "5000"}))
 	got, meta, err := LoadVelocityMLP(path)
@@ -233,15 +233,15 @@ func TestCheckpoint_ModelRoundTrip(t *testing.T) {
 	assert.Equal(t, map[string]string{"steps": "5000"}, meta)
 	assert.Equal(t, 2, got.Dim())
 	assert.Equal(t, v.Net.Sizes(), got.Net.Sizes())
-	assert.Equal(t, ActTanh, got.Net.Activation())
+	assert.Equal(t, autograd.ActTanh, got.Net.Activation())
 	x := autograd.Normal(5, 2, 0, 1, rng)
 	tt := autograd.Uniform(5, 1, 0, 1, rng)
-	assert.Equal(t, v.Forward(x, tt).Data, got.Forward(x, tt).Data)
+	assert.Equal(t, v.Forward(tt, x).Data, got.Forward(tt, x).Data)
 	for _, p := range got.Params() {
 		assert.True(t, p.RequiresGrad(), "a loaded model can be trained further")
 	}
 
-	m := NewMLP([]int{3, 4, 1}, ActELU, rng)
+	m := NewMLP([]int{3, 4, 1}, autograd.ActELU, rng)
 	mpath := filepath.Join(dir, "m.safetensors")
 	require.NoError(t, SaveMLP(mpath, m, nil))
 	gm, meta, err := LoadMLP(mpath)

@@ -1,5 +1,5 @@
 // Package nn builds trainable models on package autograd: layers and
-// activations, the velocity network v_θ(x, t) of flow matching, optimizers
+// activations, the velocity network v_θ(t, x) of flow matching, optimizers
 // (SGD, Adam, AdamW), gradient clipping, an exponential moving average of
 // parameters, and checkpoints in the safetensors format.
 //
@@ -32,7 +32,7 @@
 // # Notation
 //
 // x₀ is noise at t = 0 and x₁ data at t = 1; ψ_t is the flow map, u_t the
-// target field and v_θ the model field, v_θ(x, t) with x [batch, dim] and
+// target field and v_θ the model field, v_θ(t, x) with x [batch, dim] and
 // t [batch, 1]. θ are the parameters, g = ∂L/∂θ their gradient, η the
 // learning rate, k the step count (from 1), ⊙ the element-wise product and
 // all arithmetic on vectors is element-wise.

@@ -16,8 +16,8 @@ func ExampleModule() {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, m := range []nn.NamedModule{
 		nn.NewLinear(3, 4, rng),
-		nn.NewMLP([]int{3, 4, 1}, nn.ActReLU, rng),
-		nn.NewVelocityMLP(2, []int{256, 256, 256}, nn.ActSiLU, rng),
+		nn.NewMLP([]int{3, 4, 1}, autograd.ActReLU, rng),
+		nn.NewVelocityMLP(2, []int{256, 256, 256}, autograd.ActSiLU, rng),
 	} {
 		n := 0
 		for _, p := range m.Params() {
@@ -42,7 +42,7 @@ func ExampleNewLinear() {
 
 func ExampleActivation_Apply() {
 	x := autograd.FromSlice(1, 3, []float64{-1, 0, 2})
-	for _, a := range []nn.Activation{nn.ActSiLU, nn.ActTanh, nn.ActReLU, nn.ActELU, nn.ActSoftplus} {
+	for _, a := range []autograd.Activation{autograd.ActSiLU, autograd.ActTanh, autograd.ActReLU, autograd.ActELU, autograd.ActSoftplus} {
 		fmt.Printf("%-8s %.4f\n", a, a.Apply(x).Data)
 	}
 	// Output:
@@ -53,19 +53,9 @@ func ExampleActivation_Apply() {
 	// softplus [0.3133 0.6931 2.1269]
 }
 
-func ExampleParseActivation() {
-	a, err := nn.ParseActivation("SiLU")
-	fmt.Println(a, err)
-	_, err = nn.ParseActivation("gelu")
-	fmt.Println(err)
-	// Output:
-	// silu <nil>
-	// nn: unknown activation "gelu" (want one of silu, tanh, relu, elu, softplus)
-}
-
 func ExampleNewMLP() {
 	rng := rand.New(rand.NewPCG(1, 2))
-	m := nn.NewMLP([]int{3, 16, 16, 1}, nn.ActTanh, rng)
+	m := nn.NewMLP([]int{3, 16, 16, 1}, autograd.ActTanh, rng)
 	y := m.Forward(autograd.Normal(5, 3, 0, 1, rng))
 	fmt.Println(y.Shape(), m.Sizes(), m.Activation())
 	for _, p := range m.NamedParams()[:2] {
@@ -81,7 +71,7 @@ func ExampleNewMLP() {
 // divergence ∇ₓ·v of a 2-D field at one point, one VJP per output.
 func ExampleMLP_Frozen() {
 	rng := rand.New(rand.NewPCG(1, 2))
-	m := nn.NewMLP([]int{2, 8, 2}, nn.ActSiLU, rng)
+	m := nn.NewMLP([]int{2, 8, 2}, autograd.ActSiLU, rng)
 	f := m.Frozen()
 	x := autograd.FromSlice(1, 2, []float64{0.5, -0.3}).SetRequiresGrad(true)
 	v := f.Forward(x)
@@ -109,10 +99,10 @@ func ExampleSinusoidalEmbedding() {
 
 func ExampleNewVelocityMLP() {
 	rng := rand.New(rand.NewPCG(1, 2))
-	v := nn.NewVelocityMLP(2, []int{256, 256, 256}, nn.ActSiLU, rng) // 3 → 256 → 256 → 256 → 2
+	v := nn.NewVelocityMLP(2, []int{256, 256, 256}, autograd.ActSiLU, rng) // 3 → 256 → 256 → 256 → 2
 	x := autograd.Normal(4, 2, 0, 1, rng)
 	t := autograd.Full(4, 1, 0.5)
-	fmt.Println(v.Forward(x, t).Shape(), v.Dim(), v.Net.Sizes())
+	fmt.Println(v.Forward(t, x).Shape(), v.Dim(), v.Net.Sizes())
 	// Output: [4 2] 2 [3 256 256 256 2]
 }
 
@@ -204,13 +194,13 @@ func ExampleCheckpoint_LoadInto() {
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "m.safetensors")
 	rng := rand.New(rand.NewPCG(1, 2))
-	small := nn.NewMLP([]int{2, 4, 1}, nn.ActTanh, rng)
+	small := nn.NewMLP([]int{2, 4, 1}, autograd.ActTanh, rng)
 	nn.SaveCheckpoint(path, small.NamedParams(), nil)
 	ck, _ := nn.LoadCheckpoint(path)
 
-	same := nn.NewMLP([]int{2, 4, 1}, nn.ActTanh, rng)
+	same := nn.NewMLP([]int{2, 4, 1}, autograd.ActTanh, rng)
 	fmt.Println(ck.LoadInto(same.NamedParams()))
-	other := nn.NewMLP([]int{2, 5, 1}, nn.ActTanh, rng)
+	other := nn.NewMLP([]int{2, 5, 1}, autograd.ActTanh, rng)
 	err := ck.LoadInto(other.NamedParams())
 	fmt.Println(err.(*nn.CheckpointError).Reason)
 	// Output:
@@ -223,13 +213,13 @@ func ExampleSaveVelocityMLP() {
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "v.safetensors")
 	rng := rand.New(rand.NewPCG(1, 2))
-	v := nn.NewVelocityMLP(2, []int{32, 32}, nn.ActSiLU, rng)
+	v := nn.NewVelocityMLP(2, []int{32, 32}, autograd.ActSiLU, rng)
 	fmt.Println(nn.SaveVelocityMLP(path, v, map[string]string{"dataset": "8gaussians"}))
 
 	w, meta, err := nn.LoadVelocityMLP(path)
 	x, t := autograd.Normal(3, 2, 0, 1, rng), autograd.Full(3, 1, 0.5)
 	fmt.Println(err, w.Net.Sizes(), w.Net.Activation(), meta)
-	fmt.Println(fmt.Sprint(v.Forward(x, t).Data) == fmt.Sprint(w.Forward(x, t).Data))
+	fmt.Println(fmt.Sprint(v.Forward(t, x).Data) == fmt.Sprint(w.Forward(t, x).Data))
 	// Output:
 	// <nil>
 	// <nil> [3 32 32 2] silu map[dataset:8gaussians]
@@ -240,7 +230,7 @@ func ExampleSaveMLP() {
 	dir, _ := os.MkdirTemp("", "nn-example")
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "m.safetensors")
-	m := nn.NewMLP([]int{1, 8, 1}, nn.ActTanh, rand.New(rand.NewPCG(1, 2)))
+	m := nn.NewMLP([]int{1, 8, 1}, autograd.ActTanh, rand.New(rand.NewPCG(1, 2)))
 	fmt.Println(nn.SaveMLP(path, m, nil))
 	back, meta, err := nn.LoadMLP(path)
 	fmt.Println(err, back.Sizes(), back.Activation(), len(meta))

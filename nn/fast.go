@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 
+	"github.com/flowmatch/flowmatch/autograd"
 	"github.com/flowmatch/flowmatch/autograd/fused"
 )
 
@@ -25,16 +26,7 @@ fall back to autograd.
 
 // fusedNet returns the fused view of m's parameters, sharing their Data.
 func fusedNet(m *VelocityMLP) (fused.Net, error) {
-	var act fused.Activation
-	switch m.Net.act {
-	case ActSiLU:
-		act = fused.SiLU
-	case ActTanh:
-		act = fused.Tanh
-	default:
-		return fused.Net{}, fmt.Errorf("nn: no fused path for activation %q (use the autograd path)", string(m.Net.act))
-	}
-	net := fused.Net{Sizes: m.Net.Sizes(), Act: act}
+	net := fused.Net{Sizes: m.Net.Sizes(), Act: m.Net.act}
 	for _, l := range m.Net.Layers {
 		net.W = append(net.W, l.W.Data)
 		net.B = append(net.B, l.B.Data)
@@ -100,10 +92,10 @@ func NewTrainStep(m *VelocityMLP, batch int) (*TrainStep, error) {
 // peer), accumulates ∂L/∂θ into the parameters' Grad (+=, as Backward does)
 // and returns L. The output gradient is ∂L/∂v = (2/n)·(v − u); the fused
 // backward pass carries it to every parameter. TestTrainStep_MatchesAutograd.
-func (s *TrainStep) LossGrad(xt, t, u []float64) float64 {
+func (s *TrainStep) LossGrad(t, xt, u []float64) float64 {
 	n, dim := len(t), s.m.dim
 	if n < 1 || n > s.batch || len(xt) != n*dim || len(u) != n*dim {
-		panic(fmt.Sprintf("nn: TrainStep.LossGrad: len(xt) = %d, len(t) = %d, len(u) = %d for batch ≤ %d, dim %d",
+		panic(autograd.Misuse("nn.TrainStep.LossGrad", "len(xt) = %d, len(t) = %d, len(u) = %d for batch ≤ %d, dim %d",
 			len(xt), len(t), len(u), s.batch, dim))
 	}
 	packInput(s.in, xt, t, dim, n)
@@ -162,22 +154,22 @@ func (e *Evaluator) Dim() int { return e.m.dim }
 func (e *Evaluator) rows(op string, dst, x []float64) int {
 	dim := e.m.dim
 	if len(x)%dim != 0 || len(dst) != len(x) {
-		panic(fmt.Sprintf("nn: Evaluator.%s: len(x) = %d, len(dst) = %d, want equal multiples of dim %d", op, len(x), len(dst), dim))
+		panic(autograd.Misuse("nn.Evaluator."+op, "len(x) = %d, len(dst) = %d, want equal multiples of dim %d", len(x), len(dst), dim))
 	}
 	return len(x) / dim
 }
 
-// Eval writes v_θ(x, t) for the rows of x [n, dim] into dst [n, dim], the
-// same values as Forward(x, t) (TestEvaluator_EqualsForward).
-func (e *Evaluator) Eval(dst, x []float64, t float64) {
+// Eval writes v_θ(t, x) for the rows of x [n, dim] into dst [n, dim], the
+// same values as Forward(t, x) (TestEvaluator_EqualsForward).
+func (e *Evaluator) Eval(dst []float64, t float64, x []float64) {
 	e.tOne[0] = t
 	e.eval("Eval", dst, x, e.tOne[:])
 }
 
 // EvalRows is Eval with one time per row, t [n].
-func (e *Evaluator) EvalRows(dst, x, t []float64) {
+func (e *Evaluator) EvalRows(dst, t, x []float64) {
 	if len(t)*e.m.dim != len(x) {
-		panic(fmt.Sprintf("nn: Evaluator.EvalRows: len(t) = %d for %d values of x", len(t), len(x)))
+		panic(autograd.Misuse("nn.Evaluator.EvalRows", "len(t) = %d for %d values of x", len(t), len(x)))
 	}
 	e.eval("EvalRows", dst, x, t)
 }
@@ -195,14 +187,14 @@ func (e *Evaluator) eval(op string, dst, x, t []float64) {
 	}
 }
 
-// EvalDiv writes v_θ(x, t) into dst [n, dim] and its exact divergence
+// EvalDiv writes v_θ(t, x) into dst [n, dim] and its exact divergence
 // div v_θ = Σⱼ ∂vⱼ/∂xⱼ into div [n], by forward-mode tangents (one product
 // per hidden layer for v and its dim tangents together; see package
 // autograd/fused). dst equals Eval's. TestEvalDiv_MatchesAutograd.
-func (e *Evaluator) EvalDiv(dst, div, x []float64, t float64) {
+func (e *Evaluator) EvalDiv(dst, div []float64, t float64, x []float64) {
 	n, dim := e.rows("EvalDiv", dst, x), e.m.dim
 	if len(div) != n {
-		panic(fmt.Sprintf("nn: Evaluator.EvalDiv: len(div) = %d, want %d", len(div), n))
+		panic(autograd.Misuse("nn.Evaluator.EvalDiv", "len(div) = %d, want %d", len(div), n))
 	}
 	if e.wsd == nil {
 		e.wsd = fused.NewWorkspace(e.net, e.maxBatch, dim)

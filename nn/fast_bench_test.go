@@ -3,6 +3,8 @@ package nn
 import (
 	"fmt"
 	"testing"
+
+	"github.com/flowmatch/flowmatch/autograd"
 )
 
 // BenchmarkFastTrainStep is BenchmarkTrainStep on the fused path: the same
@@ -24,7 +26,7 @@ func BenchmarkFastTrainStep(b *testing.B) {
 			SetThreads(c.threads)
 			defer SetThreads(1)
 			rng := newRNG(2)
-			model := NewVelocityMLP(2, []int{256, 256, 256}, ActSiLU, rng)
+			model := NewVelocityMLP(2, []int{256, 256, 256}, autograd.ActSiLU, rng)
 			opt := NewAdam(model.Params(), 1e-3)
 			s, err := NewTrainStep(model, batch)
 			if err != nil {
@@ -43,7 +45,7 @@ func BenchmarkFastTrainStep(b *testing.B) {
 					}
 				}
 				opt.ZeroGrad()
-				loss := s.LossGrad(xt, t, u)
+				loss := s.LossGrad(t, xt, u)
 				opt.Step()
 				return loss
 			}

@@ -33,7 +33,7 @@ func fmBatch(n, dim int, seed uint64) (xt, t, u []float64) {
 // autogradLoss is the generic path: L = Mean(SumCols((v − u)²)), Backward.
 func autogradLoss(m *VelocityMLP, xt, t, u []float64) float64 {
 	n, dim := len(t), m.Dim()
-	v := m.Forward(autograd.FromSlice(n, dim, xt), autograd.FromSlice(n, 1, t))
+	v := m.Forward(autograd.FromSlice(n, 1, t), autograd.FromSlice(n, dim, xt))
 	loss := autograd.Mean(autograd.SumCols(autograd.Square(autograd.Sub(v, autograd.FromSlice(n, dim, u)))))
 	loss.Backward()
 	return loss.Item()
@@ -102,7 +102,7 @@ func countOff(t *testing.T, name string, a, b, bound [][]float64, report bool) i
 // architecture 3 → 256 → 256 → 256 → 2. Negative control: moving one weight
 // by 1e-6 makes the comparison fail.
 func TestTrainStep_MatchesAutograd(t *testing.T) {
-	for _, act := range []Activation{ActSiLU, ActTanh} {
+	for _, act := range []autograd.Activation{autograd.ActSiLU, autograd.ActTanh} {
 		for _, n := range []int{1, 7, 256} {
 			t.Run(fmt.Sprintf("%s/batch=%d", act, n), func(t *testing.T) {
 				m := NewVelocityMLP(2, []int{256, 256, 256}, act, newRNG(1))
@@ -115,12 +115,12 @@ func TestTrainStep_MatchesAutograd(t *testing.T) {
 				opt.ZeroGrad()
 				s, err := NewTrainStep(m, 256)
 				require.NoError(t, err)
-				got := s.LossGrad(xt, ts, u)
+				got := s.LossGrad(ts, xt, u)
 				assert.InDelta(t, want, got, 2*lb, "loss")
 				assert.Zero(t, countOff(t, "grad", grads(m), wantG, bound, true))
 
 				// Accumulation: a second call adds the same gradient again.
-				s.LossGrad(xt, ts, u)
+				s.LossGrad(ts, xt, u)
 				twice := grads(m)
 				for p := range twice {
 					for i := range twice[p] {
@@ -133,7 +133,7 @@ func TestTrainStep_MatchesAutograd(t *testing.T) {
 				opt.ZeroGrad()
 				w := m.Net.Layers[1].W.Data
 				w[5] += 1e-6
-				s.LossGrad(xt, ts, u)
+				s.LossGrad(ts, xt, u)
 				w[5] -= 1e-6
 				assert.Positive(t, countOff(t, "perturbed", grads(m), wantG, bound, false))
 			})
@@ -144,14 +144,14 @@ func TestTrainStep_MatchesAutograd(t *testing.T) {
 // TestTrainStep_NoAllocs: a training step (loss and gradients, Adam step,
 // zeroing the gradients) allocates nothing in steady state.
 func TestTrainStep_NoAllocs(t *testing.T) {
-	m := NewVelocityMLP(2, []int{256, 256, 256}, ActSiLU, newRNG(2))
+	m := NewVelocityMLP(2, []int{256, 256, 256}, autograd.ActSiLU, newRNG(2))
 	s, err := NewTrainStep(m, 256)
 	require.NoError(t, err)
 	opt := NewAdam(m.Params(), 1e-3)
 	xt, ts, u := fmBatch(256, 2, 3)
 	step := func() {
 		opt.ZeroGrad()
-		s.LossGrad(xt, ts, u)
+		s.LossGrad(ts, xt, u)
 		opt.Step()
 	}
 	step()
@@ -159,12 +159,12 @@ func TestTrainStep_NoAllocs(t *testing.T) {
 }
 
 func TestTrainStep_Errors(t *testing.T) {
-	m := NewVelocityMLP(2, []int{8}, ActReLU, newRNG(3))
+	m := NewVelocityMLP(2, []int{8}, autograd.ActReLU, newRNG(3))
 	_, err := NewTrainStep(m, 4)
 	require.Error(t, err)
 	_, err = NewEvaluator(m, 4)
 	require.Error(t, err)
-	m = NewVelocityMLP(2, []int{8}, ActTanh, newRNG(3))
+	m = NewVelocityMLP(2, []int{8}, autograd.ActTanh, newRNG(3))
 	_, err = NewTrainStep(m.Frozen(), 4)
 	require.Error(t, err)
 	_, err = NewTrainStep(m, 0)
@@ -172,7 +172,7 @@ func TestTrainStep_Errors(t *testing.T) {
 	s, err := NewTrainStep(m, 4)
 	require.NoError(t, err)
 	xt, ts, u := fmBatch(5, 2, 1)
-	assert.Panics(t, func() { s.LossGrad(xt, ts, u) }, "batch 5 > 4")
+	assert.Panics(t, func() { s.LossGrad(ts, xt, u) }, "batch 5 > 4")
 }
 
 // TestEvaluator_EqualsForward: Eval and EvalRows return exactly what the
@@ -180,28 +180,28 @@ func TestTrainStep_Errors(t *testing.T) {
 // same kernels on the same shapes), for both activations; EvalDiv's v
 // equals Eval's; a batch larger than maxBatch is evaluated chunk by chunk.
 func TestEvaluator_EqualsForward(t *testing.T) {
-	for _, act := range []Activation{ActSiLU, ActTanh} {
+	for _, act := range []autograd.Activation{autograd.ActSiLU, autograd.ActTanh} {
 		t.Run(string(act), func(t *testing.T) {
 			m := NewVelocityMLP(2, []int{32, 32}, act, newRNG(4))
 			e, err := NewEvaluator(m.Frozen(), 8)
 			require.NoError(t, err)
 			xt, ts, _ := fmBatch(19, 2, 5)
 			got := make([]float64, len(xt))
-			e.EvalRows(got, xt, ts)
+			e.EvalRows(got, ts, xt)
 			for i0 := 0; i0 < 19; i0 += 8 {
 				c := min(8, 19-i0)
-				v := m.Forward(autograd.FromSlice(c, 2, xt[2*i0:2*(i0+c)]).NoGraph(), autograd.FromSlice(c, 1, ts[i0:i0+c]))
+				v := m.Forward(autograd.FromSlice(c, 1, ts[i0:i0+c]), autograd.FromSlice(c, 2, xt[2*i0:2*(i0+c)]).NoGraph())
 				assert.Equal(t, v.Data, got[2*i0:2*(i0+c)], "rows %d…", i0)
 			}
-			e.Eval(got[:14], xt[:14], 0.3)
-			v := m.Forward(autograd.FromSlice(7, 2, xt[:14]), autograd.Scalar(0.3))
+			e.Eval(got[:14], 0.3, xt[:14])
+			v := m.Forward(autograd.Scalar(0.3), autograd.FromSlice(7, 2, xt[:14]))
 			assert.Equal(t, v.Data, got[:14])
 			vd, div := make([]float64, 14), make([]float64, 7)
-			e.EvalDiv(vd, div, xt[:14], 0.3)
+			e.EvalDiv(vd, div, 0.3, xt[:14])
 			assert.Equal(t, v.Data, vd)
 			assert.Zero(t, testing.AllocsPerRun(5, func() {
-				e.Eval(got, xt, 0.5)
-				e.EvalDiv(vd, div, xt[:14], 0.3)
+				e.Eval(got, 0.5, xt)
+				e.EvalDiv(vd, div, 0.3, xt[:14])
 			}))
 		})
 	}

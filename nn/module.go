@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"strings"
 
 	"github.com/flowmatch/flowmatch/autograd"
 )
@@ -48,7 +47,7 @@ type Linear struct {
 // TestLinear_Init checks the range and the variance bound²/3.
 func NewLinear(in, out int, rng *rand.Rand) *Linear {
 	if in <= 0 || out <= 0 {
-		panic(fmt.Sprintf("nn: NewLinear(%d, %d): sizes must be positive", in, out))
+		panic(autograd.Misuse("nn.NewLinear", "sizes %d, %d must be positive", in, out))
 	}
 	bound := 1 / math.Sqrt(float64(in))
 	return &Linear{
@@ -79,66 +78,6 @@ func (l *Linear) Out() int { return l.W.Cols }
 // frozen returns a Linear sharing l's data whose tensors need no gradient.
 func (l *Linear) frozen() *Linear { return &Linear{W: l.W.Detach(), B: l.B.Detach()} }
 
-// Activation names an element-wise nonlinearity.
-type Activation string
-
-// The activations of package autograd, by name:
-//
-//	silu     x·σ(x)
-//	tanh     tanh x
-//	relu     max(x, 0)
-//	elu      x if x > 0, eˣ − 1 otherwise
-//	softplus ln(1 + eˣ)
-const (
-	ActSiLU     Activation = "silu"
-	ActTanh     Activation = "tanh"
-	ActReLU     Activation = "relu"
-	ActELU      Activation = "elu"
-	ActSoftplus Activation = "softplus"
-)
-
-var activations = []Activation{ActSiLU, ActTanh, ActReLU, ActELU, ActSoftplus}
-
-func (a Activation) valid() bool {
-	for _, b := range activations {
-		if a == b {
-			return true
-		}
-	}
-	return false
-}
-
-// ParseActivation returns the Activation named s (case and surrounding
-// space ignored), or an error listing the valid names.
-func ParseActivation(s string) (Activation, error) {
-	if a := Activation(strings.ToLower(strings.TrimSpace(s))); a.valid() {
-		return a, nil
-	}
-	names := make([]string, len(activations))
-	for i, b := range activations {
-		names[i] = string(b)
-	}
-	return "", fmt.Errorf("nn: unknown activation %q (want one of %s)", s, strings.Join(names, ", "))
-}
-
-// Apply returns the activation of x, element-wise. It panics for an
-// Activation not among the constants (use ParseActivation on user input).
-func (a Activation) Apply(x *autograd.Tensor) *autograd.Tensor {
-	switch a {
-	case ActSiLU:
-		return autograd.SiLU(x)
-	case ActTanh:
-		return autograd.Tanh(x)
-	case ActReLU:
-		return autograd.ReLU(x)
-	case ActELU:
-		return autograd.ELU(x)
-	case ActSoftplus:
-		return autograd.Softplus(x)
-	}
-	panic(fmt.Sprintf("nn: unknown activation %q", string(a)))
-}
-
 // MLP is a multilayer perceptron: Linear layers of the given sizes with the
 // activation between consecutive layers and none after the last,
 //
@@ -148,17 +87,17 @@ func (a Activation) Apply(x *autograd.Tensor) *autograd.Tensor {
 // gradients for every activation.
 type MLP struct {
 	Layers []*Linear
-	act    Activation
+	act    autograd.Activation
 }
 
 // NewMLP returns an MLP with layer widths sizes (sizes[0] inputs,
 // sizes[len−1] outputs, at least two entries), initialized as NewLinear.
-func NewMLP(sizes []int, act Activation, rng *rand.Rand) *MLP {
+func NewMLP(sizes []int, act autograd.Activation, rng *rand.Rand) *MLP {
 	if len(sizes) < 2 {
-		panic(fmt.Sprintf("nn: NewMLP(%v): need at least an input and an output size", sizes))
+		panic(autograd.Misuse("nn.NewMLP", "sizes %v: need at least an input and an output size", sizes))
 	}
-	if !act.valid() {
-		panic(fmt.Sprintf("nn: NewMLP: unknown activation %q", string(act)))
+	if !act.Valid() {
+		panic(autograd.Misuse("nn.NewMLP", "unknown activation %q; want one of %v", string(act), autograd.Activations()))
 	}
 	m := &MLP{act: act}
 	for i := 0; i+1 < len(sizes); i++ {
@@ -210,7 +149,7 @@ func (m *MLP) Sizes() []int {
 }
 
 // Activation returns the activation between layers.
-func (m *MLP) Activation() Activation { return m.act }
+func (m *MLP) Activation() autograd.Activation { return m.act }
 
 // Frozen returns a view of m whose parameters share m's Data but do not
 // require gradients: the same function, for inference and for gradients
@@ -236,10 +175,10 @@ func (m *MLP) Frozen() *MLP {
 // TestSinusoidalEmbedding_Formula, TestGrad/SinusoidalEmbedding.
 func SinusoidalEmbedding(t *autograd.Tensor, dim int, maxPeriod float64) *autograd.Tensor {
 	if t.Cols != 1 {
-		panic(&autograd.ShapeError{Op: "SinusoidalEmbedding", Shapes: [][2]int{t.Shape()}, Reason: "want t [n,1]"})
+		panic(&autograd.MisuseError{Op: "nn.SinusoidalEmbedding", Shapes: [][2]int{t.Shape()}, Reason: "want t [n,1]"})
 	}
 	if dim <= 0 || dim%2 != 0 {
-		panic(fmt.Sprintf("nn: SinusoidalEmbedding: dim %d must be even and positive", dim))
+		panic(autograd.Misuse("nn.SinusoidalEmbedding", "dim %d must be even and positive", dim))
 	}
 	h := dim / 2
 	omega := autograd.Zeros(1, h)
@@ -250,7 +189,7 @@ func SinusoidalEmbedding(t *autograd.Tensor, dim int, maxPeriod float64) *autogr
 	return autograd.Concat(autograd.Sin(arg), autograd.Cos(arg))
 }
 
-// VelocityMLP is the flow-matching model field v_θ(x, t): an MLP applied to
+// VelocityMLP is the flow-matching model field v_θ(t, x): an MLP applied to
 // the concatenation (x, t) ∈ ℝ^{dim+1}, with dim outputs. With dim 2, hidden
 // [256, 256, 256] and ActSiLU it is the PyTorch reference model
 // 3 → 256 → 256 → 256 → 2 (TestVelocityMLP_PeerArchitecture).
@@ -261,25 +200,27 @@ type VelocityMLP struct {
 
 // NewVelocityMLP returns v_θ for points in ℝ^dim with the given hidden
 // widths: NewMLP([dim+1, hidden…, dim], act, rng).
-func NewVelocityMLP(dim int, hidden []int, act Activation, rng *rand.Rand) *VelocityMLP {
+func NewVelocityMLP(dim int, hidden []int, act autograd.Activation, rng *rand.Rand) *VelocityMLP {
 	if dim <= 0 {
-		panic(fmt.Sprintf("nn: NewVelocityMLP: dim %d must be positive", dim))
+		panic(autograd.Misuse("nn.NewVelocityMLP", "dim %d must be positive", dim))
 	}
 	sizes := append(append([]int{dim + 1}, hidden...), dim)
 	return &VelocityMLP{Net: NewMLP(sizes, act, rng), dim: dim}
 }
 
-// Forward returns v_θ(x, t) = MLP(Concat(x, t)) for x [n, dim] and t [n, 1];
-// a scalar t [1, 1] is broadcast to every row. Shape [n, dim].
-func (v *VelocityMLP) Forward(x, t *autograd.Tensor) *autograd.Tensor {
+// Forward returns v_θ(t, x) = MLP(Concat(x, t)) for t [n, 1] and x [n, dim];
+// a scalar t [1, 1] is broadcast to every row. Shape [n, dim]. Time comes
+// first in every time-dependent field of flowmatch (cnf.Field, fm.Velocity);
+// the network's input row is still (x, t), as in the PyTorch reference.
+func (v *VelocityMLP) Forward(t, x *autograd.Tensor) *autograd.Tensor {
 	if x.Cols != v.dim {
-		panic(&autograd.ShapeError{Op: "VelocityMLP.Forward", Shapes: [][2]int{x.Shape(), t.Shape()}, Reason: fmt.Sprintf("want x [n,%d]", v.dim)})
+		panic(&autograd.MisuseError{Op: "nn.VelocityMLP.Forward", Shapes: [][2]int{t.Shape(), x.Shape()}, Reason: fmt.Sprintf("want t [n,1] or [1,1] and x [n,%d]", v.dim)})
 	}
 	if t.Rows == 1 && t.Cols == 1 && x.Rows != 1 {
 		t = autograd.Expand(t, x.Rows, 1)
 	}
 	if t.Cols != 1 || t.Rows != x.Rows {
-		panic(&autograd.ShapeError{Op: "VelocityMLP.Forward", Shapes: [][2]int{x.Shape(), t.Shape()}, Reason: "want t [n,1] or [1,1]"})
+		panic(&autograd.MisuseError{Op: "nn.VelocityMLP.Forward", Shapes: [][2]int{t.Shape(), x.Shape()}, Reason: "want t [n,1] or [1,1]"})
 	}
 	return v.Net.Forward(autograd.Concat(x, t))
 }

@@ -1,7 +1,6 @@
 package nn
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -17,7 +16,7 @@ func newRNG(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x5eed))
 
 // mlpFromParams returns an MLP of the given activation whose layers use the
 // tensors ws = [W₁, b₁, W₂, b₂, …], so that GradCheck can vary them.
-func mlpFromParams(act Activation, ws []*autograd.Tensor) *MLP {
+func mlpFromParams(act autograd.Activation, ws []*autograd.Tensor) *MLP {
 	m := &MLP{act: act}
 	for i := 0; i < len(ws); i += 2 {
 		m.Layers = append(m.Layers, &Linear{W: ws[i], B: ws[i+1]})
@@ -35,7 +34,7 @@ func TestGrad(t *testing.T) {
 		}, []*autograd.Tensor{x, l.W, l.B}, nil)
 		require.NoError(t, err)
 	})
-	for _, act := range activations {
+	for _, act := range autograd.Activations() {
 		t.Run("MLP/"+string(act), func(t *testing.T) {
 			m := NewMLP([]int{3, 5, 4, 2}, act, rng)
 			x := autograd.Normal(4, 3, 0, 1, rng)
@@ -46,20 +45,20 @@ func TestGrad(t *testing.T) {
 		})
 	}
 	t.Run("VelocityMLP", func(t *testing.T) {
-		v := NewVelocityMLP(2, []int{6, 6}, ActSiLU, rng)
+		v := NewVelocityMLP(2, []int{6, 6}, autograd.ActSiLU, rng)
 		x := autograd.Normal(4, 2, 0, 1, rng)
 		tt := autograd.Uniform(4, 1, 0, 1, rng)
 		err := autograd.GradCheck(func(xs []*autograd.Tensor) *autograd.Tensor {
-			m := &VelocityMLP{Net: mlpFromParams(ActSiLU, xs[2:]), dim: 2}
-			return m.Forward(xs[0], xs[1])
+			m := &VelocityMLP{Net: mlpFromParams(autograd.ActSiLU, xs[2:]), dim: 2}
+			return m.Forward(xs[1], xs[0])
 		}, append([]*autograd.Tensor{x, tt}, v.Params()...), nil)
 		require.NoError(t, err)
 	})
 	t.Run("VelocityMLP/ScalarTime", func(t *testing.T) {
-		v := NewVelocityMLP(2, []int{5}, ActTanh, rng)
+		v := NewVelocityMLP(2, []int{5}, autograd.ActTanh, rng)
 		x := autograd.Normal(3, 2, 0, 1, rng)
 		err := autograd.GradCheck(func(xs []*autograd.Tensor) *autograd.Tensor {
-			return v.Frozen().Forward(xs[0], xs[1])
+			return v.Frozen().Forward(xs[1], xs[0])
 		}, []*autograd.Tensor{x, autograd.Scalar(0.3)}, nil)
 		require.NoError(t, err)
 	})
@@ -102,7 +101,7 @@ func divergence(m *MLP, x *autograd.Tensor, grad func(y, seed *autograd.Tensor, 
 // constant of θ to the graph; GradCheck must then fail.
 func TestGrad_DivergenceWeights(t *testing.T) {
 	rng := newRNG(2)
-	for _, act := range []Activation{ActSiLU, ActTanh, ActSoftplus} {
+	for _, act := range []autograd.Activation{autograd.ActSiLU, autograd.ActTanh, autograd.ActSoftplus} {
 		m := NewMLP([]int{2, 5, 2}, act, rng)
 		xData := autograd.Normal(3, 2, 0, 1, rng).Data
 		f := func(grad func(y, seed *autograd.Tensor, wrt ...*autograd.Tensor) []*autograd.Tensor) func([]*autograd.Tensor) *autograd.Tensor {
@@ -184,9 +183,9 @@ func TestSinusoidalEmbedding_Formula(t *testing.T) {
 }
 
 func TestMLP_Structure(t *testing.T) {
-	m := NewMLP([]int{3, 7, 5, 2}, ActTanh, newRNG(4))
+	m := NewMLP([]int{3, 7, 5, 2}, autograd.ActTanh, newRNG(4))
 	assert.Equal(t, []int{3, 7, 5, 2}, m.Sizes())
-	assert.Equal(t, ActTanh, m.Activation())
+	assert.Equal(t, autograd.ActTanh, m.Activation())
 	require.Len(t, m.Params(), 6)
 	var names []string
 	for i, p := range m.NamedParams() {
@@ -218,7 +217,7 @@ func TestMLP_Structure(t *testing.T) {
 			assert.InDelta(t, want, got.At(i, j), 64*eps, "row %d col %d", i, j)
 		}
 	}
-	assert.Panics(t, func() { NewMLP([]int{3}, ActTanh, newRNG(1)) })
+	assert.Panics(t, func() { NewMLP([]int{3}, autograd.ActTanh, newRNG(1)) })
 	assert.Panics(t, func() { NewMLP([]int{3, 2}, "gelu", newRNG(1)) })
 }
 
@@ -227,7 +226,7 @@ func TestMLP_Structure(t *testing.T) {
 // model and leaves the trainable parameters' Grad untouched.
 func TestMLP_Frozen(t *testing.T) {
 	rng := newRNG(6)
-	m := NewMLP([]int{2, 8, 2}, ActSiLU, rng)
+	m := NewMLP([]int{2, 8, 2}, autograd.ActSiLU, rng)
 	f := m.Frozen()
 	x := autograd.Normal(5, 2, 0, 1, rng)
 	assert.Equal(t, m.Forward(x).Data, f.Forward(x).Data)
@@ -252,10 +251,10 @@ func TestMLP_Frozen(t *testing.T) {
 	m.Layers[0].W.Data[0] += 1 // training m moves the view
 	assert.Equal(t, m.Forward(x).Data, f.Forward(x).Data)
 
-	v := NewVelocityMLP(2, []int{4}, ActTanh, rng)
+	v := NewVelocityMLP(2, []int{4}, autograd.ActTanh, rng)
 	vf := v.Frozen()
 	tt := autograd.Full(5, 1, 0.5)
-	assert.Equal(t, v.Forward(x, tt).Data, vf.Forward(x, tt).Data)
+	assert.Equal(t, v.Forward(tt, x).Data, vf.Forward(tt, x).Data)
 	assert.Equal(t, 2, vf.Dim())
 }
 
@@ -264,7 +263,7 @@ func TestMLP_Frozen(t *testing.T) {
 // a scalar t equals the same t in every row; the input is Concat(x, t).
 func TestVelocityMLP_PeerArchitecture(t *testing.T) {
 	rng := newRNG(7)
-	v := NewVelocityMLP(2, []int{256, 256, 256}, ActSiLU, rng)
+	v := NewVelocityMLP(2, []int{256, 256, 256}, autograd.ActSiLU, rng)
 	assert.Equal(t, []int{3, 256, 256, 256, 2}, v.Net.Sizes())
 	assert.Equal(t, 2, v.Dim())
 	n := 0
@@ -274,39 +273,11 @@ func TestVelocityMLP_PeerArchitecture(t *testing.T) {
 	assert.Equal(t, 3*256+256+2*(256*256+256)+256*2+2, n)
 	assert.Equal(t, 133122, n)
 	x := autograd.Normal(4, 2, 0, 1, rng)
-	a := v.Forward(x, autograd.Scalar(0.3))
-	b := v.Forward(x, autograd.Full(4, 1, 0.3))
+	a := v.Forward(autograd.Scalar(0.3), x)
+	b := v.Forward(autograd.Full(4, 1, 0.3), x)
 	c := v.Net.Forward(autograd.Concat(x, autograd.Full(4, 1, 0.3)))
 	assert.Equal(t, b.Data, a.Data)
 	assert.Equal(t, c.Data, a.Data)
-	assert.Panics(t, func() { v.Forward(autograd.Zeros(4, 3), autograd.Zeros(4, 1)) })
-	assert.Panics(t, func() { v.Forward(x, autograd.Zeros(3, 1)) })
-}
-
-func TestParseActivation(t *testing.T) {
-	for _, a := range activations {
-		got, err := ParseActivation(" " + string(a) + " ")
-		require.NoError(t, err)
-		assert.Equal(t, a, got)
-		x := autograd.FromSlice(1, 3, []float64{-1, 0.5, 2})
-		assert.Len(t, a.Apply(x).Data, 3)
-	}
-	got, err := ParseActivation("SiLU")
-	require.NoError(t, err)
-	assert.Equal(t, ActSiLU, got)
-	_, err = ParseActivation("gelu")
-	require.ErrorContains(t, err, `"gelu"`)
-	require.ErrorContains(t, err, "silu")
-	assert.Panics(t, func() { Activation("gelu").Apply(autograd.Zeros(1, 1)) })
-	// Values at a point, against the formulas of the constants' comment.
-	x := 0.7
-	want := map[Activation]float64{
-		ActSiLU: x / (1 + math.Exp(-x)), ActTanh: math.Tanh(x), ActReLU: x,
-		ActELU: x, ActSoftplus: math.Log1p(math.Exp(x)),
-	}
-	for a, w := range want {
-		assert.InDelta(t, w, a.Apply(autograd.Scalar(x)).Item(), 4*eps, fmt.Sprint(a))
-	}
-	assert.InDelta(t, math.Expm1(-0.7), ActELU.Apply(autograd.Scalar(-0.7)).Item(), 4*eps)
-	assert.Zero(t, ActReLU.Apply(autograd.Scalar(-0.7)).Item())
+	assert.Panics(t, func() { v.Forward(autograd.Zeros(4, 1), autograd.Zeros(4, 3)) })
+	assert.Panics(t, func() { v.Forward(autograd.Zeros(3, 1), x) })
 }

@@ -221,12 +221,12 @@ func (e *EMA) Params() []*autograd.Tensor { return e.shadow }
 // same architecture, or of a Frozen view to sample with averaged weights).
 func (e *EMA) CopyTo(dst []*autograd.Tensor) {
 	if len(dst) != len(e.shadow) {
-		panic(fmt.Sprintf("nn: EMA.CopyTo: %d tensors, want %d", len(dst), len(e.shadow)))
+		panic(autograd.Misuse("nn.EMA.CopyTo", "%d tensors, want %d", len(dst), len(e.shadow)))
 	}
 	for i, d := range dst {
 		s := e.shadow[i]
 		if d.Rows != s.Rows || d.Cols != s.Cols {
-			panic(&autograd.ShapeError{Op: "EMA.CopyTo", Shapes: [][2]int{d.Shape(), s.Shape()}, Reason: fmt.Sprintf("tensor %d: shape differs from the shadow", i)})
+			panic(&autograd.MisuseError{Op: "nn.EMA.CopyTo", Shapes: [][2]int{d.Shape(), s.Shape()}, Reason: fmt.Sprintf("tensor %d: shape differs from the shadow", i)})
 		}
 		copy(d.Data, s.Data)
 	}

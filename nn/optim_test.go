@@ -150,7 +150,7 @@ func TestSGD_Momentum(t *testing.T) {
 // TestOptimizers_StepDoesNotAllocate: Step (and EMA.Update) allocate
 // nothing in steady state.
 func TestOptimizers_StepDoesNotAllocate(t *testing.T) {
-	v := NewVelocityMLP(2, []int{64, 64}, ActSiLU, newRNG(8))
+	v := NewVelocityMLP(2, []int{64, 64}, autograd.ActSiLU, newRNG(8))
 	ps := v.Params()
 	for _, p := range ps {
 		for i := range p.Grad {
@@ -253,7 +253,7 @@ func TestAdam_BitIdenticalToScalarLoop(t *testing.T) {
 		} {
 			SetThreads(threads)
 			rng := newRNG(9)
-			fast := NewVelocityMLP(2, []int{128, 128}, ActSiLU, rng).Params()
+			fast := NewVelocityMLP(2, []int{128, 128}, autograd.ActSiLU, rng).Params()
 			slow := make([]*autograd.Tensor, len(fast))
 			m, v := make([][]float64, len(fast)), make([][]float64, len(fast))
 			for i, p := range fast {

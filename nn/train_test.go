@@ -44,7 +44,7 @@ func TestMLP_TrainsToNoiseFloor(t *testing.T) {
 	xTr, yTr := sample(nTrain)
 	xTe, yTe := sample(nTest)
 
-	m := NewMLP([]int{1, 32, 32, 1}, ActTanh, rng)
+	m := NewMLP([]int{1, 32, 32, 1}, autograd.ActTanh, rng)
 	heldOut := func() (mse, se float64) {
 		p := m.Frozen().Forward(xTe.NoGraph())
 		s, s2 := 0.0, 0.0

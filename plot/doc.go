@@ -9,7 +9,7 @@
 //	Samples       scatter of samples (blue) over data (grey)
 //	Trajectories  the paths of up to 200 points, start and end marked
 //	Density       exp(log p) as a heat map on an n×n grid; DensityGrid takes precomputed log p
-//	VectorField   arrows of v(x, y) on an n×n grid (close over t for v(x, t))
+//	VectorField   arrows of v(x, y) on an n×n grid (close over t for v(t, x))
 //	LossCurves    named series against the step, with a moving-average option (Smooth)
 //
 // # References

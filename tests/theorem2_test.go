@@ -45,7 +45,7 @@ func theorem2Paths() []namedPath {
 func smallMLPs(k int) []*nn.VelocityMLP {
 	ms := make([]*nn.VelocityMLP, k)
 	for i := range ms {
-		ms[i] = nn.NewVelocityMLP(2, []int{16, 16}, nn.ActSiLU, newRNG(uint64(100+i)))
+		ms[i] = nn.NewVelocityMLP(2, []int{16, 16}, autograd.ActSiLU, newRNG(uint64(100+i)))
 	}
 	return ms
 }
@@ -69,7 +69,7 @@ func lossGap(model *nn.VelocityMLP, p fm.Path, m fm.Marginal, tt, x0, x1 *autogr
 	xt := fm.FlowBatch(p, tt, x0, x1)
 	uc := fm.CondFieldBatch(p, tt, xt, x1)
 	um := fm.MarginalFieldBatch(m, tt, xt)
-	v := model.Frozen().Forward(xt, tt)
+	v := model.Frozen().Forward(tt, xt)
 	a, b, c := rowSq(v, uc), rowSq(v, um), rowSq(uc, um)
 	gap = make([]float64, len(a))
 	for i := range a {

@@ -3,16 +3,9 @@ package fused
 import (
 	"fmt"
 
+	"github.com/flowmatch/flowmatch/autograd"
+
 	"github.com/flowmatch/flowmatch/autograd/internal/kernels"
-)
-
-// Activation is the nonlinearity between layers.
-type Activation int
-
-// The supported activations.
-const (
-	SiLU Activation = iota + 1 // z·σ(z), σ the logistic sigmoid
-	Tanh                       // tanh z
 )
 
 // Net is an MLP given by its raw parameters (see the package doc):
@@ -21,7 +14,7 @@ const (
 type Net struct {
 	Sizes []int
 	W, B  [][]float64
-	Act   Activation
+	Act   autograd.Activation // autograd.ActSiLU or autograd.ActTanh
 }
 
 // Check returns an error unless the sizes and slice lengths are consistent
@@ -31,8 +24,8 @@ func (net Net) Check() error {
 	if L < 1 {
 		return fmt.Errorf("fused: Net needs at least two sizes, got %v", net.Sizes)
 	}
-	if net.Act != SiLU && net.Act != Tanh {
-		return fmt.Errorf("fused: unsupported activation %d", net.Act)
+	if net.Act != autograd.ActSiLU && net.Act != autograd.ActTanh {
+		return fmt.Errorf("fused: no fused kernel for activation %q (only silu and tanh have one)", string(net.Act))
 	}
 	if len(net.W) != L || len(net.B) != L {
 		return fmt.Errorf("fused: %d weights and %d biases for %d layers", len(net.W), len(net.B), L)
@@ -77,7 +70,7 @@ func NewWorkspace(net Net, maxBatch, tangents int) *Workspace {
 		panic(err)
 	}
 	if maxBatch < 1 || tangents < 0 || tangents > net.Sizes[0] {
-		panic(fmt.Sprintf("fused: NewWorkspace: maxBatch %d, tangents %d (inputs %d)", maxBatch, tangents, net.Sizes[0]))
+		panic(autograd.Misuse("fused.NewWorkspace", "maxBatch %d, tangents %d (inputs %d): want maxBatch ≥ 1 and 0 ≤ tangents ≤ inputs", maxBatch, tangents, net.Sizes[0]))
 	}
 	L := len(net.Sizes) - 1
 	w := &Workspace{net: net, maxBatch: maxBatch, tangents: tangents}
@@ -103,7 +96,7 @@ func (w *Workspace) MaxBatch() int { return w.maxBatch }
 
 func (w *Workspace) checkBatch(op string, n int) {
 	if n < 1 || n > w.maxBatch {
-		panic(fmt.Sprintf("fused: %s: batch %d outside [1, %d]", op, n, w.maxBatch))
+		panic(autograd.Misuse("fused."+op, "batch %d outside [1, %d]", n, w.maxBatch))
 	}
 }
 
@@ -132,7 +125,7 @@ func (w *Workspace) Forward(out, x []float64, n int) {
 
 // biasAct sets z ← z + b (every row) and h = σ(z).
 func (w *Workspace) biasAct(pre, act, b []float64, cols int) {
-	if w.net.Act == SiLU {
+	if w.net.Act == autograd.ActSiLU {
 		kernels.AddRowSiLU(pre, act, pre, b, cols)
 		return
 	}
@@ -142,7 +135,7 @@ func (w *Workspace) biasAct(pre, act, b []float64, cols int) {
 
 // actGrad sets dst = g ⊙ σ′(z), with z and h = σ(z) the rows of a forward pass.
 func (w *Workspace) actGrad(dst, g, z, h []float64) {
-	if w.net.Act == SiLU {
+	if w.net.Act == autograd.ActSiLU {
 		kernels.SiLUGrad(dst, g, z)
 		return
 	}
@@ -160,7 +153,7 @@ func (w *Workspace) actGrad(dst, g, z, h []float64) {
 func (w *Workspace) Backward(dW, dB [][]float64, x, g []float64) {
 	n := w.n
 	if n == 0 {
-		panic("fused: Backward before Forward")
+		panic(autograd.Misuse("fused.Workspace.Backward", "called before Forward"))
 	}
 	net := w.net
 	L := len(net.Sizes) - 1
@@ -201,7 +194,7 @@ func (w *Workspace) Divergence(out, div, x []float64, n int) {
 	L := len(net.Sizes) - 1
 	d := net.Sizes[L]
 	if w.tangents != d {
-		panic(fmt.Sprintf("fused: Divergence needs a Workspace with %d tangents, have %d", d, w.tangents))
+		panic(autograd.Misuse("fused.Workspace.Divergence", "needs a Workspace with %d tangents, have %d", d, w.tangents))
 	}
 	w.n = 0 // the stacked buffers are not a Backward state
 	out, div = out[:n*d], div[:n]

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/flowmatch/flowmatch/autograd"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -13,7 +14,7 @@ import (
 func newRNG(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0xf05ed)) }
 
 // randomNet returns a Net with torch.nn.Linear's U(±1/√in) initialization.
-func randomNet(sizes []int, act Activation, rng *rand.Rand) Net {
+func randomNet(sizes []int, act autograd.Activation, rng *rand.Rand) Net {
 	net := Net{Sizes: sizes, Act: act}
 	for l := 0; l+1 < len(sizes); l++ {
 		bound := 1 / math.Sqrt(float64(sizes[l]))
@@ -100,10 +101,10 @@ func checkCase(t *testing.T, net Net, n int, rng *rand.Rand) {
 // GEMM edge tiles), within the derived bound of assertClose.
 func TestWorkspace_MatchesReference(t *testing.T) {
 	rng := newRNG(1)
-	for _, act := range []Activation{SiLU, Tanh} {
+	for _, act := range []autograd.Activation{autograd.ActSiLU, autograd.ActTanh} {
 		for _, sizes := range [][]int{{3, 2}, {3, 9, 2}, {3, 17, 33, 2}, {4, 20, 20, 20, 3}} {
 			for _, n := range []int{1, 7, 13} {
-				t.Run(fmt.Sprintf("act=%d/sizes=%v/n=%d", act, sizes, n), func(t *testing.T) {
+				t.Run(fmt.Sprintf("act=%s/sizes=%v/n=%d", act, sizes, n), func(t *testing.T) {
 					checkCase(t, randomNet(sizes, act, rng), n, rng)
 				})
 			}
@@ -115,14 +116,14 @@ func TestWorkspace_MatchesReference(t *testing.T) {
 // SiLU) and a one-weight perturbation both fail the comparisons above.
 func TestWorkspace_NegativeControl(t *testing.T) {
 	rng := newRNG(2)
-	net := randomNet([]int{3, 16, 16, 2}, SiLU, rng)
+	net := randomNet([]int{3, 16, 16, 2}, autograd.ActSiLU, rng)
 	n := 5
 	x, g := normals(n*3, rng), normals(n*2, rng)
 	exact := NaiveReference(net, x, n, g)
 	bound := ErrorBound(net, x, n, g)
 
 	wrong := net
-	wrong.Act = Tanh
+	wrong.Act = autograd.ActTanh
 	bad := NaiveReference(wrong, x, n, g)
 	assert.Positive(t, assertClose(t, "wrong act", bad.DW[0], exact.DW[0], bound.DW[0], false))
 
@@ -144,7 +145,7 @@ func TestWorkspace_NegativeControl(t *testing.T) {
 
 func TestWorkspace_NoAllocs(t *testing.T) {
 	rng := newRNG(3)
-	net := randomNet([]int{3, 64, 64, 2}, SiLU, rng)
+	net := randomNet([]int{3, 64, 64, 2}, autograd.ActSiLU, rng)
 	n := 32
 	ws := NewWorkspace(net, n, 2)
 	x, g := normals(n*3, rng), normals(n*2, rng)
@@ -161,10 +162,10 @@ func TestWorkspace_NoAllocs(t *testing.T) {
 
 func TestNet_Check(t *testing.T) {
 	rng := newRNG(4)
-	net := randomNet([]int{3, 4, 2}, SiLU, rng)
+	net := randomNet([]int{3, 4, 2}, autograd.ActSiLU, rng)
 	require.NoError(t, net.Check())
 	bad := net
-	bad.Act = 0
+	bad.Act = autograd.ActReLU
 	require.Error(t, bad.Check())
 	bad = net
 	bad.Sizes = []int{3, 5, 2}
@@ -179,7 +180,7 @@ func TestNet_Check(t *testing.T) {
 // the same bits with 1 and 2 threads, at a size where the products split.
 func TestWorkspace_ThreadsBitIdentical(t *testing.T) {
 	rng := newRNG(5)
-	net := randomNet([]int{3, 256, 256, 2}, SiLU, rng)
+	net := randomNet([]int{3, 256, 256, 2}, autograd.ActSiLU, rng)
 	n := 300
 	x, g := normals(n*3, rng), normals(n*2, rng)
 	run := func(threads int) [][]float64 {

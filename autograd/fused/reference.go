@@ -1,18 +1,22 @@
 package fused
 
-import "math"
+import (
+	"math"
+
+	"github.com/flowmatch/flowmatch/autograd"
+)
 
 func sig(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
 
-func act(a Activation, z float64) float64 {
-	if a == SiLU {
+func act(a autograd.Activation, z float64) float64 {
+	if a == autograd.ActSiLU {
 		return z * sig(z)
 	}
 	return math.Tanh(z)
 }
 
-func dact(a Activation, z float64) float64 {
-	if a == SiLU {
+func dact(a autograd.Activation, z float64) float64 {
+	if a == autograd.ActSiLU {
 		s := sig(z)
 		return s * (1 + z*(1-s))
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flowmatch/flowmatch/autograd"
 	"github.com/flowmatch/flowmatch/fm"
 	"github.com/flowmatch/flowmatch/nn"
 )
@@ -31,7 +32,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	suffix := fmt.Sprintf("dtype=float64 threads=%d impl=flowmatch data=8gaussians act=silu", *threads)
-	model := nn.NewVelocityMLP(2, []int{256, 256, 256}, nn.ActSiLU, newRand(*seed, 2))
+	model := nn.NewVelocityMLP(2, []int{256, 256, 256}, autograd.ActSiLU, newRand(*seed, 2))
 	draw, _, err := sampler("8gaussians", newRand(*seed, 1))
 	if err != nil {
 		return err
@@ -103,7 +104,7 @@ func newTrainer(model *nn.VelocityMLP, p fm.CondOT, draw fm.Sampler, batch int, 
 			}
 		}
 		opt.ZeroGrad()
-		step.LossGrad(xt, t, u)
+		step.LossGrad(t, xt, u)
 		opt.Step()
 	}, nil
 }

@@ -214,7 +214,7 @@ func drawAll(m *nn.VelocityMLP, p fm.Path, dataSpec, dir, ext string, n, grid in
 	}
 	for _, t := range times {
 		v := func(a, b float64) (float64, float64) {
-			out := m.Forward(ag.FromSlice(1, 2, []float64{a, b}).NoGraph(), ag.Scalar(t))
+			out := m.Forward(ag.Scalar(t), ag.FromSlice(1, 2, []float64{a, b}).NoGraph())
 			return out.Data[0], out.Data[1]
 		}
 		title := fmt.Sprintf("velocity field v(x, t = %g)", t)

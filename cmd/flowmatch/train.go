@@ -6,6 +6,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/flowmatch/flowmatch/autograd"
 	"github.com/flowmatch/flowmatch/fm"
 	"github.com/flowmatch/flowmatch/nn"
 )
@@ -37,7 +38,7 @@ func trainModel(spec trainSpec, w io.Writer) (*nn.VelocityMLP, []float64, error)
 	if err != nil {
 		return nil, nil, err
 	}
-	act, err := nn.ParseActivation(spec.Act)
+	act, err := autograd.ParseActivation(spec.Act)
 	if err != nil {
 		return nil, nil, usagef("-act: %v", err)
 	}

@@ -129,7 +129,7 @@ func run(cfg Config) (Result, error) {
 
 	flow := &cnf.Flow{Layers: []cnf.Layer{cnf.NewElementwiseAffine(2)}}
 	for k := 0; k < 6; k++ {
-		flow.Layers = append(flow.Layers, &cnf.Coupling{Net: nn.NewMLP([]int{1, 64, 64, 2}, nn.ActTanh, rng), Split: 1, Flip: k%2 == 1})
+		flow.Layers = append(flow.Layers, &cnf.Coupling{Net: nn.NewMLP([]int{1, 64, 64, 2}, autograd.ActTanh, rng), Split: 1, Flip: k%2 == 1})
 	}
 	r.Layers = len(flow.Layers)
 	nll := func(x *autograd.Tensor) ([]float64, error) {

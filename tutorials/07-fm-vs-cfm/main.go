@@ -165,8 +165,8 @@ func run(cfg Config) (Result, error) {
 	// ‖v − u_c‖² − ‖v − u_m‖² − ‖u_c − u_m‖² = −2(v − u_m)·(u_c − u_m),
 	// whose mean is 0 because E[u_c | x_t] = u_m.
 	for k := 0; k < 4; k++ {
-		model := nn.NewVelocityMLP(2, []int{32, 32}, nn.ActSiLU, rand.New(rand.NewPCG(cfg.Seed, uint64(100+k)))).Frozen()
-		v := model.Forward(ev.xt, ev.t)
+		model := nn.NewVelocityMLP(2, []int{32, 32}, autograd.ActSiLU, rand.New(rand.NewPCG(cfg.Seed, uint64(100+k)))).Frozen()
+		v := model.Forward(ev.t, ev.xt)
 		a, b := rowSq(v, ev.uc), rowSq(v, ev.um)
 		gap := make([]float64, len(a))
 		for i := range gap {
@@ -179,7 +179,7 @@ func run(cfg Config) (Result, error) {
 	}
 
 	// Theorem 2, gradients: the same model and batches for ∇L_CFM and ∇L_FM.
-	model := nn.NewVelocityMLP(2, []int{32, 32}, nn.ActSiLU, rand.New(rand.NewPCG(cfg.Seed, 200)))
+	model := nn.NewVelocityMLP(2, []int{32, 32}, autograd.ActSiLU, rand.New(rand.NewPCG(cfg.Seed, 200)))
 	noQ := fm.EmpiricalMarginal{Path: path, Data: &fm.Empirical{Points: q.Points}}
 	grads := func(mgl fm.Marginal, seed uint64) (cfm, fml [][]float64) {
 		rb := rand.New(rand.NewPCG(seed, 8))
@@ -210,11 +210,11 @@ func run(cfg Config) (Result, error) {
 
 	// Training: fm.Train's loop (Lipman et al. Algorithm 1) written out, so
 	// that L_FM can be evaluated on the same batch as L_CFM at every step.
-	net := nn.NewVelocityMLP(2, []int{64, 64}, nn.ActSiLU, rand.New(rand.NewPCG(cfg.Seed, 300)))
+	net := nn.NewVelocityMLP(2, []int{64, 64}, autograd.ActSiLU, rand.New(rand.NewPCG(cfg.Seed, 300)))
 	opt := nn.NewAdam(net.Params(), 2e-3)
 	rt := rand.New(rand.NewPCG(cfg.Seed, 9))
 	checkpoint := func(step int) {
-		v := net.Frozen().Forward(ev.xt, ev.t)
+		v := net.Frozen().Forward(ev.t, ev.xt)
 		a, b := rowSq(v, ev.uc), rowSq(v, ev.um)
 		for i := range a {
 			a[i] -= floorRow[i]

@@ -116,7 +116,7 @@ func run(cfg Config) (Result, error) {
 	var trajFiles []string
 	for i, np := range paths() {
 		pr := PathResult{Name: np.name}
-		model := nn.NewVelocityMLP(2, []int{64, 64}, nn.ActSiLU, rand.New(rand.NewPCG(cfg.Seed, 100)))
+		model := nn.NewVelocityMLP(2, []int{64, 64}, autograd.ActSiLU, rand.New(rand.NewPCG(cfg.Seed, 100)))
 		pr.Losses = fm.Train(model, fm.TrainConfig{Path: np.p, Data: toy.Sample, BatchSize: 256, Steps: cfg.Steps, LR: 2e-3, Seed: cfg.Seed + uint64(i)})
 		pr.FinalLoss, _ = metrics.MeanStdErr(pr.Losses[len(pr.Losses)*9/10:])
 

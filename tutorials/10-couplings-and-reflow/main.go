@@ -119,7 +119,7 @@ func run(cfg Config) (Result, error) {
 	r.PairIndependent, r.PairOT = pairCost(a0, a1), pairCost(b0, b1)
 
 	train := func(c fm.Coupling, seed uint64) (*nn.VelocityMLP, []float64) {
-		m := nn.NewVelocityMLP(2, []int{64, 64}, nn.ActSiLU, rand.New(rand.NewPCG(cfg.Seed, 100)))
+		m := nn.NewVelocityMLP(2, []int{64, 64}, autograd.ActSiLU, rand.New(rand.NewPCG(cfg.Seed, 100)))
 		losses := fm.Train(m, fm.TrainConfig{Path: fm.CondOT{}, Data: dst.Sample, Source: src.Sample, Coupling: c,
 			BatchSize: cfg.Batch, Steps: cfg.Steps, LR: 2e-3, Seed: seed})
 		return m, losses
@@ -129,7 +129,7 @@ func run(cfg Config) (Result, error) {
 	// Reflow (Liu et al. Algorithm 1): pair 4096 source points with the
 	// end points of the independent model's flow, and fit a fresh model to
 	// those fixed pairs.
-	re := nn.NewVelocityMLP(2, []int{64, 64}, nn.ActSiLU, rand.New(rand.NewPCG(cfg.Seed, 100)))
+	re := nn.NewVelocityMLP(2, []int{64, 64}, autograd.ActSiLU, rand.New(rand.NewPCG(cfg.Seed, 100)))
 	reLoss, err := fm.Reflow(ind.Frozen().Forward, re, fm.TrainConfig{Path: fm.CondOT{}, Source: src.Sample,
 		BatchSize: cfg.Batch, Steps: cfg.Steps, LR: 2e-3, Seed: cfg.Seed + 3}, 4096, 2, cnf.SolveOptions{Method: cnf.RK4, Steps: 50})
 	if err != nil {

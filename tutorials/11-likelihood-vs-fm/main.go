@@ -2,7 +2,7 @@
 // against flow matching (seed §2–3 and §7; Chen et al. 2018, Grathwohl et
 // al. 2018, Lipman et al. 2022).
 //
-// The same small network v_θ(x, t) is trained twice on the same data: once
+// The same small network v_θ(t, x) is trained twice on the same data: once
 // by maximizing the log-likelihood, which integrates the ODE and its
 // divergence through a solver and backpropagates through every step; once
 // by Conditional Flow Matching, which regresses v_θ on a known target at a
@@ -109,7 +109,7 @@ func run(cfg Config) (Result, error) {
 	held := toy.Sample(cfg.Eval, rand.New(rand.NewPCG(cfg.Seed, 1)))
 
 	newModel := func() *nn.VelocityMLP {
-		return nn.NewVelocityMLP(2, []int{32, 32}, nn.ActSiLU, rand.New(rand.NewPCG(cfg.Seed, 2)))
+		return nn.NewVelocityMLP(2, []int{32, 32}, autograd.ActSiLU, rand.New(rand.NewPCG(cfg.Seed, 2)))
 	}
 	// nll evaluates the held-out NLL of the model's current weights.
 	nll := func(m *nn.VelocityMLP) ([]float64, error) {

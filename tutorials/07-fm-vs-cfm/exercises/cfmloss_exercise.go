@@ -21,7 +21,7 @@ import (
 //
 // Hints: p.Mean(t, x1) and p.Std(t, x1) give μ_t, μ′_t, σ_t, σ′_t for one
 // row; build x_t and u as constant tensors (autograd.Zeros, then fill
-// Data), and only then call v(xt, t), so that the gradient flows through v
+// Data), and only then call v(t, xt), so that the gradient flows through v
 // alone. autograd.Sub, autograd.Square, autograd.SumCols and autograd.Mean
 // finish the loss.
 func CFMLoss(v fm.Velocity, p fm.Path, t, x0, x1 *autograd.Tensor) *autograd.Tensor {

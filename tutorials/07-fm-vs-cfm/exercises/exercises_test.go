@@ -43,7 +43,7 @@ type setup struct {
 func newSetup(seed uint64) setup {
 	rng := rand.New(rand.NewPCG(seed, 3))
 	return setup{
-		model: nn.NewVelocityMLP(3, []int{16}, nn.ActSiLU, rng),
+		model: nn.NewVelocityMLP(3, []int{16}, autograd.ActSiLU, rng),
 		t:     autograd.Uniform(64, 1, 0, 1, rng),
 		x0:    autograd.Normal(64, 3, 0, 1, rng),
 		x1:    autograd.Normal(64, 3, 1, 2, rng),
@@ -88,7 +88,7 @@ func TestCFMLoss_CondOTClosedForm(t *testing.T) {
 	grade.Try(t, func() {
 		s := newSetup(20)
 		const sm = 0.1
-		zero := func(x, _ *autograd.Tensor) *autograd.Tensor { return autograd.Scale(x, 0) }
+		zero := func(_, x *autograd.Tensor) *autograd.Tensor { return autograd.Scale(x, 0) }
 		got := CFMLoss(zero, fm.CondOT{SigmaMin: sm}, s.t, s.x0, s.x1)
 		require.NotNil(t, got)
 		want := 0.0
@@ -102,12 +102,12 @@ func TestCFMLoss_CondOTClosedForm(t *testing.T) {
 }
 
 // TestCFMLoss_EvaluatesModelOnPath: the model must see x_t = ψ_t(x₀) and
-// t (the zero field above cannot tell). With v(x, t) = t·x and CondOT,
+// t (the zero field above cannot tell). With v(t, x) = t·x and CondOT,
 // σ_min = 0, the loss is (1/n)·Σᵢ ‖tᵢ·x_tᵢ − (x₁ᵢ − x₀ᵢ)‖², by hand.
 func TestCFMLoss_EvaluatesModelOnPath(t *testing.T) {
 	grade.Try(t, func() {
 		s := newSetup(30)
-		v := func(x, tt *autograd.Tensor) *autograd.Tensor { return autograd.MulCol(x, tt) }
+		v := func(tt, x *autograd.Tensor) *autograd.Tensor { return autograd.MulCol(x, tt) }
 		got := CFMLoss(v, fm.CondOT{}, s.t, s.x0, s.x1)
 		require.NotNil(t, got)
 		want := 0.0
@@ -131,7 +131,7 @@ func TestCFMLoss_EvaluatesModelOnPath(t *testing.T) {
 func TestGrader_CatchesWrongTarget(t *testing.T) {
 	atX0 := func(v fm.Velocity, p fm.Path, tt, x0, x1 *autograd.Tensor) *autograd.Tensor {
 		xt := fm.FlowBatch(p, tt, x0, x1)
-		return fm.SquaredError(v(xt, tt), fm.CondFieldBatch(p, tt, x0, x1))
+		return fm.SquaredError(v(tt, xt), fm.CondFieldBatch(p, tt, x0, x1))
 	}
 	summed := func(v fm.Velocity, p fm.Path, tt, x0, x1 *autograd.Tensor) *autograd.Tensor {
 		return autograd.Scale(fm.CFMLoss(v, p, tt, x0, x1), float64(x0.Rows))
