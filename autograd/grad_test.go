@@ -37,6 +37,7 @@ func TestGrad(t *testing.T) {
 	m45 := Normal(4, 5, 0, 1, rng)
 	s := Normal(1, 1, 0, 1, rng)
 	big := Normal(4, 3, 0, 30, rng) // Softplus and LogSumExp far from 0
+	zero := FromSlice(1, 3, []float64{0, 0x1p-1070, -0x1p-1070}) // Pow's derivatives at 0 (and subnormal ±a, where a⁻¹ = ±Inf)
 
 	unary := func(f func(*Tensor) *Tensor) func([]*Tensor) *Tensor {
 		return func(x []*Tensor) *Tensor { return f(x[0]) }
@@ -68,6 +69,12 @@ func TestGrad(t *testing.T) {
 		{"Square", unary(Square), []*Tensor{a}},
 		{"Pow", unary(func(x *Tensor) *Tensor { return Pow(x, 1.7) }), []*Tensor{pos}},
 		{"Pow/integer", unary(func(x *Tensor) *Tensor { return Pow(x, 3) }), []*Tensor{a}},
+		{"Pow/zero", unary(func(x *Tensor) *Tensor { return powDerivatives(x, 3, 0) }), []*Tensor{zero}},
+		{"Pow/zero/p=0", unary(func(x *Tensor) *Tensor { return powDerivatives(x, 0, 0) }), []*Tensor{zero}},
+		{"Pow/zero/second", unary(func(x *Tensor) *Tensor { return powDerivatives(x, 3, 1) }), []*Tensor{zero}},
+		{"Pow/zero/second/p=1", unary(func(x *Tensor) *Tensor { return powDerivatives(x, 1, 1) }), []*Tensor{zero}},
+		{"Pow/zero/third", unary(func(x *Tensor) *Tensor { return powDerivatives(x, 3, 2) }), []*Tensor{zero}},
+		{"Pow/zero/third/p=2", unary(func(x *Tensor) *Tensor { return powDerivatives(x, 2, 2) }), []*Tensor{zero}},
 		{"Sqrt", unary(Sqrt), []*Tensor{pos}},
 		{"Exp", unary(Exp), []*Tensor{a}},
 		{"Log", unary(Log), []*Tensor{pos}},
@@ -341,4 +348,59 @@ func TestGrad_IntermediateTargets(t *testing.T) {
 	for i, v := range w.Data {
 		require.InDelta(t, 3*v*v, g[1].Data[i], 1e-15) // total: through x too
 	}
+}
+
+// powDerivatives returns the k-th derivative of x^p (k = 0: x^p itself),
+// built by k nested GradGraph calls, so that GradCheck on it checks the
+// (k+1)-th.
+func powDerivatives(x *Tensor, p float64, k int) *Tensor {
+	y := Pow(x, p)
+	for range k {
+		y = GradGraph(y, Full(x.Rows, x.Cols, 1), x)[0]
+	}
+	return y
+}
+
+// TestPow_IntegerDerivativesAtZero: for integer p ≥ 0 the k-th derivative
+// of a^p at a = 0 is p!/(p−k)!·0^(p−k), i.e. p! for k = p and 0 otherwise;
+// every order must be exactly that and finite. The negative control is the
+// backward without the p = 0 case (p·g ⊙ a^(p−1) always), which ends the
+// chain with 0·a⁻¹ = 0·∞ = NaN.
+func TestPow_IntegerDerivativesAtZero(t *testing.T) {
+	want := func(p, k int) float64 {
+		if k != p {
+			return 0 // k < p: a factor 0^(p−k) = 0; k > p: the derivative of a constant
+		}
+		f := 1.0
+		for i := 2; i <= p; i++ {
+			f *= float64(i)
+		}
+		return f
+	}
+	for p := 0; p <= 4; p++ {
+		for k := 1; k <= 4; k++ {
+			x := FromSlice(1, 3, []float64{0, 0x1p-1070, -0x1p-1070}).SetRequiresGrad(true)
+			d := powDerivatives(x, float64(p), k)
+			for i, v := range d.Data {
+				require.Falsef(t, math.IsNaN(v) || math.IsInf(v, 0), "p=%d k=%d a=%g: derivative %v", p, k, x.Data[i], v)
+				require.InDeltaf(t, want(p, k), v, 1e-300, "p=%d k=%d a=%g", p, k, x.Data[i])
+			}
+		}
+	}
+
+	// Negative control: Pow's backward without its p = 0 case.
+	var oldPow func(a *Tensor, p float64) *Tensor
+	oldPow = func(a *Tensor, p float64) *Tensor {
+		out := Zeros(a.Rows, a.Cols)
+		for i, v := range a.Data {
+			out.Data[i] = math.Pow(v, p)
+		}
+		return Custom("OldPow", out, []*Tensor{a}, func(g *Tensor) []*Tensor {
+			return []*Tensor{Scale(Mul(g, oldPow(a, p-1)), p)}
+		})
+	}
+	x := FromSlice(1, 1, []float64{0}).SetRequiresGrad(true)
+	d := GradGraph(oldPow(x, 1), Full(1, 1, 1), x)[0]
+	d2 := GradGraph(d, Full(1, 1, 1), x)[0]
+	require.True(t, math.IsNaN(d2.Item()), "the old backward gives d²a/da² = 0·0⁻¹ = NaN at 0, got %v", d2.Item())
 }

@@ -114,15 +114,23 @@ func Square(a *Tensor) *Tensor {
 }
 
 // Pow returns a^p element-wise for a constant exponent p (a > 0 unless p is
-// an integer).
+// an integer), with a⁰ = 1 for every a, 0⁰ included (as math.Pow).
 //
-//	∂L/∂a = p·g ⊙ a^(p−1)
+//	∂L/∂a = p·g ⊙ a^(p−1)   (p ≠ 0)
+//	∂L/∂a = 0               (p = 0: a⁰ is the constant 1)
+//
+// The case p = 0 is what makes every derivative of an integer power finite
+// at a = 0: the k-th derivative of a^p is p(p−1)…(p−k+1)·a^(p−k), built by
+// k nested backward passes, and the chain stops at the constant a⁰ instead of
+// going on to 0·a⁻¹ = 0·∞ = NaN. TestPow_IntegerDerivativesAtZero checks
+// orders 1 to 4 at a = 0 against p!/(p−k)!·0^(p−k), with the old backward
+// as negative control; TestGrad/Pow/zero checks them with GradCheck.
 func Pow(a *Tensor, p float64) *Tensor {
 	out := result("Pow", a.Rows, a.Cols, a)
 	for i, v := range a.Data {
 		out.Data[i] = math.Pow(v, p)
 	}
-	if out.recording() {
+	if out.recording() && p != 0 {
 		out.backward = func(g *Tensor) []*Tensor { return []*Tensor{Scale(Mul(g, Pow(a, p-1)), p)} }
 	}
 	return finish(out)
