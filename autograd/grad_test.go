@@ -36,7 +36,7 @@ func TestGrad(t *testing.T) {
 	m54 := Normal(5, 3, 0, 1, rng)
 	m45 := Normal(4, 5, 0, 1, rng)
 	s := Normal(1, 1, 0, 1, rng)
-	big := Normal(4, 3, 0, 30, rng) // Softplus and LogSumExp far from 0
+	big := Normal(4, 3, 0, 30, rng)                              // Softplus and LogSumExp far from 0
 	zero := FromSlice(1, 3, []float64{0, 0x1p-1070, -0x1p-1070}) // Pow's derivatives at 0 (and subnormal ±a, where a⁻¹ = ±Inf)
 
 	unary := func(f func(*Tensor) *Tensor) func([]*Tensor) *Tensor {
