@@ -1,4 +1,5 @@
-// Tutorial 01: the change-of-variables formula (seed §1).
+// Tutorial 01: the change-of-variables formula (Papamakarios et al. 2021,
+// arXiv:1912.02762, §2).
 //
 // It pushes samples through invertible maps and checks the density that the
 // formula predicts: exactly for an affine map of a Gaussian (1-D and 2-D),

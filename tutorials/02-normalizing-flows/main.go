@@ -1,4 +1,5 @@
-// Tutorial 02: a normalizing flow trained by maximum likelihood (seed §2).
+// Tutorial 02: a normalizing flow trained by maximum likelihood (Papamakarios
+// et al. 2021, arXiv:1912.02762, §2–3; Dinh et al. 2016, arXiv:1605.08803).
 //
 // A stack of invertible layers (an elementwise affine map and six RealNVP
 // couplings) carries N(0, I) to the 2-D moons. Its log-likelihood is the
@@ -49,8 +50,9 @@ type Result struct {
 	Entropy, EntropySE     float64 // H of the data (data.Entropy("moons"))
 	KL, KLSE               float64 // NLL_after − H, a KL estimate (≥ 0 in expectation)
 
-	// The seed's sum, walked by hand at one point: log π₀(z₀) and the
-	// log|det| of every layer, and LogProb's answer.
+	// The flow's sum log p(x) = log π₀(z₀) − Σ log|det ∂fᵢ/∂zᵢ₋₁|, walked by
+	// hand at one point: log π₀(z₀), the log|det| of every layer, and
+	// LogProb's answer.
 	Point        []float64
 	LogBase      float64
 	LayerLogDets []float64
@@ -160,7 +162,7 @@ func run(cfg Config) (Result, error) {
 		if err != nil {
 			return r, err
 		}
-		loss := autograd.Neg(autograd.Mean(lp)) // the seed's L(D) = −(1/|D|)·Σ log p(x)
+		loss := autograd.Neg(autograd.Mean(lp)) // L(D) = −(1/|D|)·Σ log p(x), the negative log-likelihood
 		loss.Backward()
 		opt.Step()
 		r.Losses = append(r.Losses, loss.Item())
@@ -182,7 +184,7 @@ func run(cfg Config) (Result, error) {
 	}
 	r.KL, r.KLSE = metrics.ExcessNLL(after, r.Entropy, r.EntropySE)
 
-	// The seed's sum by hand: invert layer by layer, from x back to z₀.
+	// The flow's log-density sum by hand: invert layer by layer, from x back to z₀.
 	x := test.Row(0)
 	r.Point = append([]float64(nil), x...)
 	z := autograd.FromSlice(1, 2, append([]float64(nil), x...)).NoGraph()

@@ -1,4 +1,5 @@
-// Tutorial 04: continuous flows and ODE solvers (seed §3).
+// Tutorial 04: continuous flows and ODE solvers (Chen et al. 2018,
+// arXiv:1806.07366, §2–3).
 //
 // A continuous normalizing flow moves points along dx/dt = v(t, x) from
 // t = 0 to t = 1; sampling is solving that ODE. This tutorial measures what

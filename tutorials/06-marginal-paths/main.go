@@ -1,5 +1,5 @@
-// Tutorial 06: conditional and marginal probability paths (seed §5,
-// Theorem 1 of Lipman et al. 2022).
+// Tutorial 06: conditional and marginal probability paths (Lipman et al.
+// 2022, arXiv:2210.02747, §3.1, eqs. 6–8, Theorem 1).
 //
 // Each data point x₁ⁱ has its own Gaussian path p_t(x|x₁ⁱ) and field
 // u_t(x|x₁ⁱ). Mixing the paths over the data distribution q gives the

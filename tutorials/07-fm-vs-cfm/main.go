@@ -1,5 +1,5 @@
 // Tutorial 07: the Flow Matching and Conditional Flow Matching losses
-// (seed §6–7, Theorem 2 of Lipman et al. 2022).
+// (Lipman et al. 2022, arXiv:2210.02747, eqs. 5 and 9, Theorem 2).
 //
 // L_FM regresses the model on the marginal field u_t(x), which needs the
 // whole data set at every point; L_CFM regresses it on the conditional field
@@ -63,7 +63,7 @@ type Result struct {
 
 	// Gradients averaged over Batches batches, one model.
 	GradWorst    float64 // worst |mean ∂(L_CFM − L_FM)/∂θⱼ|/SE over coordinates
-	GradWrong    float64 // the same with the seed's slip (weights without qᵢ)
+	GradWrong    float64 // the same with the common slip of weights without qᵢ
 	GradCosine   float64 // cosine of the averaged ∇L_CFM and ∇L_FM
 	GradRelDiff  float64 // ‖mean ∇L_CFM − mean ∇L_FM‖/‖mean ∇L_FM‖
 	GradRelNoise float64 // √(Σⱼ SEⱼ²)/‖mean ∇L_FM‖: what GradRelDiff is if the means are equal

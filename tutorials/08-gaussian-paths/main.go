@@ -1,5 +1,5 @@
-// Tutorial 08: Gaussian conditional probability paths and Theorem 3 (seed
-// §8–9; Lipman et al. 2022, §4).
+// Tutorial 08: Gaussian conditional probability paths and Theorem 3 (Lipman
+// et al. 2022, arXiv:2210.02747, §4, eqs. 10–15; §4.1, eqs. 16–23).
 //
 // A Gaussian path p_t(x|x₁) = N(μ_t(x₁), σ_t(x₁)² I) is the law of
 // ψ_t(x₀) = σ_t(x₁)·x₀ + μ_t(x₁) with x₀ ~ N(0, I). Theorem 3 says the field
