@@ -5,10 +5,13 @@
 // Every function writes a PNG, or an SVG when the path ends in .svg, atomically (to a
 // temporary file in the same directory, renamed at the end), and returns an error naming the
 // path on failure. Points are [n, d] *autograd.Tensor values; the first two columns are drawn.
+// A blank Margin surrounds every figure; legends and colour bars stand in a column right of
+// the plot, so they never cover data.
 //
 //	Samples       scatter of samples (blue) over data (grey)
-//	Trajectories  the paths of up to 200 points, start and end marked
-//	Density       exp(log p) as a heat map on an n×n grid; DensityGrid takes precomputed log p
+//	Trajectories  the paths of up to 200 points, start and end marked (Ends names them)
+//	Density       exp(log p) as a heat map with a colour bar on an n×n grid; DensityGrid
+//	              takes precomputed log p
 //	VectorField   arrows of v(x, y) on an n×n grid (close over t for v(t, x))
 //	LossCurves    named series against the step, with a moving-average option (Smooth)
 //

@@ -30,9 +30,8 @@ type Axes struct {
 // ±Inf, or ≤ 0 on a log axis) are skipped; a curve with none left is an
 // error naming it.
 func Lines(path, title string, axes Axes, curves []Curve) error {
-	p := gplot.New()
-	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, axes.X, axes.Y
-	p.Add(plotter.NewGrid())
+	p := newPlot(title, axes.X, axes.Y)
+	leg := newLegend()
 	if axes.LogX {
 		p.X.Scale, p.X.Tick.Marker = gplot.LogScale{}, shortLogTicks{}
 	}
@@ -67,28 +66,34 @@ func Lines(path, title string, axes Axes, curves []Curve) error {
 		if c.Dots {
 			s.Color, s.Radius, s.Shape = col, vg.Points(2.5), draw.CircleGlyph{}
 			p.Add(s)
-			p.Legend.Add(c.Name, l, s)
+			leg.Add(c.Name, l, s)
 		} else {
-			p.Legend.Add(c.Name, l)
+			leg.Add(c.Name, l)
 		}
 	}
-	p.Legend.Top = true
-	if !axes.LogY {
-		p.Y.Max += 0.3 * (p.Y.Max - p.Y.Min) // room for the legend
-	}
-	return save(p, path, 7*vg.Inch, 4.5*vg.Inch)
+	return save(p, legendSide{leg}, path, 7*vg.Inch, 4.5*vg.Inch)
 }
 
-// shortLogTicks are gonum's logarithmic ticks labelled with two significant
-// digits (gonum's own labels read 9.999999999999999e-05).
+// shortLogTicks are gonum's logarithmic ticks labelled by tickLabel (gonum's own labels read
+// 9.999999999999999e-05, and 'g' formatting mixes 10 with 1e+02 on one axis).
 type shortLogTicks struct{}
 
 func (shortLogTicks) Ticks(lo, hi float64) []gplot.Tick {
 	ts := gplot.LogTicks{Prec: -1}.Ticks(lo, hi)
 	for i := range ts {
 		if ts[i].Label != "" {
-			ts[i].Label = strconv.FormatFloat(ts[i].Value, 'g', 2, 64)
+			ts[i].Label = tickLabel(ts[i].Value)
 		}
 	}
 	return ts
+}
+
+// tickLabel writes v with two significant digits in one style per range: plain decimals
+// (0.001, 10, 1000) for 10⁻⁴ ≤ |v| < 10⁵, powers of ten (1e-05, 1e+05) outside it.
+func tickLabel(v float64) string {
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 2, 64), 64)
+	if a := math.Abs(r); a == 0 || (a >= 1e-4 && a < 1e5) {
+		return strconv.FormatFloat(r, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(r, 'e', -1, 64)
 }

@@ -35,8 +35,9 @@ var (
 
 // save renders p as PNG, or as SVG when path ends in .svg, and writes it atomically: to a
 // temporary file in the same directory, renamed to path at the end (nothing is left behind on
-// failure).
-func save(p *gplot.Plot, path string, w, h vg.Length) error {
+// failure). The plot takes w×h; the side column s (legend or colour bar, may be nil) widens
+// the figure by sideWidth(s).
+func save(p *gplot.Plot, s side, path string, w, h vg.Length) error {
 	var format string
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".png":
@@ -46,7 +47,7 @@ func save(p *gplot.Plot, path string, w, h vg.Length) error {
 	default:
 		return fmt.Errorf("plot: %s: unsupported file type (use .png or .svg)", path)
 	}
-	wt, err := p.WriterTo(w, h, format)
+	wt, err := render(p, s, w+sideWidth(s), h, format)
 	if err != nil {
 		return fmt.Errorf("plot: %s: %w", path, err)
 	}
@@ -83,9 +84,13 @@ func writeAtomic(path string, b []byte) (err error) {
 	return nil
 }
 
+// titlePadding separates a title from the plot below it.
+const titlePadding = vg.Length(6) // points
+
 func newPlot(title, xlabel, ylabel string) *gplot.Plot {
 	p := gplot.New()
 	p.Title.Text = title
+	p.Title.Padding = titlePadding
 	p.X.Label.Text = xlabel
 	p.Y.Label.Text = ylabel
 	p.Add(plotter.NewGrid())
@@ -119,10 +124,19 @@ func scatter(pts plotter.XYs, c color.Color, r vg.Length, shape draw.GlyphDrawer
 	return s
 }
 
+// legendMark is s's glyph at a radius a reader can see in a legend (the data glyphs are small).
+func legendMark(s *plotter.Scatter) *plotter.Scatter {
+	m := *s
+	m.GlyphStyle.Radius = 3
+	return &m
+}
+
 // Samples draws a scatter plot of model samples (blue) over data points (grey), using the
-// first two columns of each; either may be nil. Writes PNG, or SVG for a .svg path.
+// first two columns of each; either may be nil. The legend stands beside the plot, so it
+// covers no point. Writes PNG, or SVG for a .svg path.
 func Samples(path, title string, data, samples *autograd.Tensor) error {
 	p := newPlot(title, "x₁", "x₂")
+	leg := newLegend()
 	for _, s := range []struct {
 		t    *autograd.Tensor
 		name string
@@ -137,10 +151,9 @@ func Samples(path, title string, data, samples *autograd.Tensor) error {
 		}
 		sc := scatter(pts, s.c, 1.2, draw.CircleGlyph{})
 		p.Add(sc)
-		p.Legend.Add(fmt.Sprintf("%s (%d)", s.name, len(pts)), sc)
+		leg.Add(fmt.Sprintf("%s (%d)", s.name, len(pts)), legendMark(sc))
 	}
-	p.Legend.Top = true
-	return save(p, path, Size, Size)
+	return save(p, legendSide{leg}, path, Size, Size)
 }
 
 // MaxTrajectories is the number of trajectories Trajectories draws (the first ones).
@@ -176,9 +189,15 @@ func (l *polylines) DataRange() (xmin, xmax, ymin, ymax float64) {
 }
 
 // Trajectories draws the paths of the first MaxTrajectories points through the states
-// traj[0] (noise, t = 0, dark dots) … traj[T] (data, t = 1, red dots), as thin lines.
-// All states must have the same shape [n, d ≥ 2]; the first two columns are drawn.
-func Trajectories(path, title string, traj []*autograd.Tensor) error {
+// traj[0] (t = 0, dark dots) … traj[T] (t = 1, red dots), as thin lines, with a legend beside
+// the plot. The legend calls the ends "t = 0 (noise)" and "t = 1 (data)"; Ends renames them
+// when the source is not noise. All states must have the same shape [n, d ≥ 2]; the first
+// two columns are drawn.
+func Trajectories(path, title string, traj []*autograd.Tensor, opts ...Option) error {
+	o := options{start: "t = 0 (noise)", end: "t = 1 (data)"}
+	for _, f := range opts {
+		f(&o)
+	}
 	if len(traj) < 2 {
 		return fmt.Errorf("plot: %s: need at least 2 states, have %d", path, len(traj))
 	}
@@ -205,10 +224,10 @@ func Trajectories(path, title string, traj []*autograd.Tensor) error {
 	s0 := scatter(states[0], startColor, 1.6, draw.CircleGlyph{})
 	s1 := scatter(states[len(states)-1], endColor, 1.6, draw.CircleGlyph{})
 	p.Add(s0, s1)
-	p.Legend.Add("t = 0 (noise)", s0)
-	p.Legend.Add("t = 1 (data)", s1)
-	p.Legend.Top = true
-	return save(p, path, Size, Size)
+	leg := newLegend()
+	leg.Add(o.start, legendMark(s0))
+	leg.Add(o.end, legendMark(s1))
+	return save(p, legendSide{leg}, path, Size, Size)
 }
 
 // grid adapts a [ny][nx] array of cell values on [xmin, xmax] × [ymin, ymax] to plotter.GridXYZ:
@@ -246,7 +265,8 @@ func Density(path, title string, logp func(x, y float64) float64, xmin, xmax, ym
 // DensityGrid draws exp(logp[iy][ix]) as a heat map, where logp holds log-densities at the
 // cell centres (xmin + (ix + ½)Δx, ymin + (iy + ½)Δy) of a regular grid over
 // [xmin, xmax] × [ymin, ymax] (row iy is one y value); use it with batched likelihoods.
-// −Inf is allowed (p = 0); NaN cells are drawn white. The colour scale runs from 0 to max p.
+// −Inf is allowed (p = 0); NaN cells are drawn white. The colour scale runs from 0 to max p
+// and a colour bar beside the plot reads colours back as densities.
 func DensityGrid(path, title string, logp [][]float64, xmin, xmax, ymin, ymax float64) error {
 	if len(logp) < 1 || len(logp[0]) < 1 {
 		return fmt.Errorf("plot: %s: empty grid", path)
@@ -282,7 +302,7 @@ func DensityGrid(path, title string, logp [][]float64, xmin, xmax, ymin, ymax fl
 	p := newPlot(fmt.Sprintf("%s (max p = %.3g)", title, pmax), "x₁", "x₂")
 	p.Add(hm)
 	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = xmin, xmax, ymin, ymax
-	return save(p, path, Size, Size)
+	return save(p, newColorBar(cm, "density p"), path, Size, Size)
 }
 
 // arrows is a plotter drawing one arrow per (tail, vector) with a head of 30% of its length.
@@ -315,8 +335,9 @@ func (a *arrows) DataRange() (xmin, xmax, ymin, ymax float64) {
 }
 
 // VectorField draws the field v(x, y) as arrows at the centres of an n×n grid over
-// [xmin, xmax] × [ymin, ymax], scaled so that the longest arrow spans 0.9 of a cell (the
-// title states the largest |v|). For a time-dependent field close over t: v = func(x, y)
+// [xmin, xmax] × [ymin, ymax], each centred on its grid point and scaled so that the longest
+// spans 0.9 of a cell (so no arrow leaves its cell or the axes; the title states the largest
+// |v|). For a time-dependent field close over t: v = func(x, y)
 // { return model(x, y, t) }. Non-finite vectors are an error.
 func VectorField(path, title string, v func(x, y float64) (float64, float64), xmin, xmax, ymin, ymax float64, n int) error {
 	if n < 2 {
@@ -347,10 +368,14 @@ func VectorField(path, title string, v func(x, y float64) (float64, float64), xm
 			vecs[i].Y *= 0.9 / vmax
 		}
 	}
+	for i := range tails { // centre each arrow on its grid point: it stays inside its cell
+		tails[i].X -= vecs[i].X / 2
+		tails[i].Y -= vecs[i].Y / 2
+	}
 	p := newPlot(fmt.Sprintf("%s (max |v| = %.3g)", title, speed), "x₁", "x₂")
 	p.Add(&arrows{tails: tails, vecs: vecs, style: draw.LineStyle{Color: sampleColor, Width: vg.Points(0.8)}})
 	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = xmin, xmax, ymin, ymax
-	return save(p, path, Size, Size)
+	return save(p, nil, path, Size, Size)
 }
 
 // Smooth returns the trailing moving average of ys over a window of w points:
@@ -374,6 +399,7 @@ func Smooth(ys []float64, w int) []float64 {
 // LossCurves draws each named series against its step (1, 2, …), series in sorted name order.
 // With smooth > 1 each series is drawn faintly and its trailing moving average over smooth
 // steps (Smooth) on top. Non-finite values are skipped (a NaN loss leaves a gap, not an error).
+// The legend stands beside the plot.
 func LossCurves(path, title string, series map[string][]float64, smooth int) error {
 	if len(series) == 0 {
 		return fmt.Errorf("plot: %s: no series", path)
@@ -384,6 +410,7 @@ func LossCurves(path, title string, series map[string][]float64, smooth int) err
 	}
 	sort.Strings(names)
 	p := newPlot(title, "step", "loss")
+	leg := newLegend()
 	for i, name := range names {
 		ys := series[name]
 		col := lineColors[i%len(lineColors)]
@@ -418,8 +445,7 @@ func LossCurves(path, title string, series map[string][]float64, smooth int) err
 		l, _ := plotter.NewLine(raw)
 		l.Color, l.Width = col, vg.Points(1.5)
 		p.Add(l)
-		p.Legend.Add(name, l)
+		leg.Add(name, l)
 	}
-	p.Legend.Top = true
-	return save(p, path, 8*vg.Inch, 4.5*vg.Inch)
+	return save(p, legendSide{leg}, path, 8*vg.Inch, 4.5*vg.Inch)
 }

@@ -19,12 +19,18 @@ import (
 func newRNG(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed^0x5eed)) }
 
 // checkPNG decodes the PNG at path, checks its size and that it is not one flat colour.
+// w < 0 accepts any width of at least −w (a legend or colour bar column widens a figure).
 func checkPNG(t *testing.T, path string, w, h int) image.Image {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	img, err := png.Decode(bytes.NewReader(b))
 	require.NoError(t, err, "%s is a valid PNG", path)
+	if w < 0 {
+		assert.Equal(t, h, img.Bounds().Dy(), "%s: height", path)
+		assert.GreaterOrEqual(t, img.Bounds().Dx(), -w, "%s: width", path)
+		w = img.Bounds().Dx()
+	}
 	assert.Equal(t, image.Rect(0, 0, w, h), img.Bounds())
 	colours := map[[4]uint32]bool{}
 	for y := 0; y < h; y += 3 {
@@ -84,9 +90,12 @@ func TestFigures_PNG(t *testing.T) {
 	dir := t.TempDir()
 	for name, err := range each(t, dir, ".png") {
 		require.NoError(t, err, name)
-		w, h := 576, 576
-		if name == "loss" {
-			w, h = 768, 432
+		w, h := -576, 576 // a legend or colour bar widens all but the vector field
+		switch name {
+		case "loss":
+			w, h = -768, 432
+		case "field":
+			w = 576
 		}
 		checkPNG(t, filepath.Join(dir, name+".png"), w, h)
 	}
@@ -110,7 +119,7 @@ func TestDensityGrid_Orientation(t *testing.T) {
 	p := filepath.Join(dir, "o.png")
 	inf := math.Inf(-1)
 	require.NoError(t, DensityGrid(p, "", [][]float64{{inf, inf}, {inf, 0}}, 0, 1, 0, 1))
-	img := checkPNG(t, p, 576, 576)
+	img := checkPNG(t, p, -576, 576)
 	bright := func(x, y int) uint32 { r, g, b, _ := img.At(x, y).RGBA(); return r + g + b }
 	// The data area spans roughly the middle; sample well inside each quadrant.
 	b := img.Bounds()
@@ -165,7 +174,7 @@ func TestLines(t *testing.T) {
 	path := filepath.Join(dir, "lines.png")
 	require.NoError(t, Lines(path, "errors", Axes{X: "steps", Y: "error", LogX: true, LogY: true},
 		[]Curve{{Name: "euler", X: x, Y: []float64{1, 0.5, 0.25, 0.125}, Dots: true}, {Name: "rk4", X: x, Y: []float64{1, 0.06, 0.004, 0}, Dashed: true}}))
-	checkPNG(t, path, 672, 432)
+	checkPNG(t, path, -672, 432)
 	err := Lines(filepath.Join(dir, "bad.png"), "", Axes{LogY: true}, []Curve{{Name: "neg", X: x, Y: []float64{-1, -1, -1, -1}}})
 	require.ErrorContains(t, err, `curve "neg" has no drawable point`)
 	require.Error(t, Lines(filepath.Join(dir, "bad.png"), "", Axes{}, []Curve{{Name: "ragged", X: x, Y: x[:2]}}))
@@ -179,7 +188,117 @@ func TestMontage(t *testing.T) {
 	require.NoError(t, Lines(b, "b", Axes{}, []Curve{{Name: "b", X: x, Y: []float64{3, 1, 2}}}))
 	out := filepath.Join(dir, "m.png")
 	require.NoError(t, Montage(out, a, b))
-	checkPNG(t, out, 672, 216) // two half-size 672×432 panels side by side
+	wa := checkPNG(t, a, -672, 432).Bounds().Dx()
+	wb := checkPNG(t, b, -672, 432).Bounds().Dx()
+	checkPNG(t, out, wa/2+wb/2, 216) // two half-size panels side by side
 	require.Error(t, Montage(filepath.Join(dir, "none.png")))
 	require.ErrorContains(t, Montage(out, filepath.Join(dir, "missing.png")), "missing.png")
+}
+
+// white reports whether every pixel of img in the rectangle r is white.
+func white(img image.Image, r image.Rectangle) bool {
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if cr, cg, cb, _ := img.At(x, y).RGBA(); cr&cg&cb != 0xffff {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// marginPx is Margin in pixels of the PNG backend (96 dpi), rounded down.
+var marginPx = int(Margin.Dots(96))
+
+// TestFigures_TitlePadding: every figure keeps a blank Margin above its title (the title no
+// longer touches the top edge) and on its other sides. Negative control: gonum's own
+// rendering of the same plot, without the margin, draws the title into those top rows.
+func TestFigures_TitlePadding(t *testing.T) {
+	dir := t.TempDir()
+	for name, err := range each(t, dir, ".png") {
+		require.NoError(t, err, name)
+		img := checkPNG(t, filepath.Join(dir, name+".png"), -1, img0(t, dir, name).Bounds().Dy())
+		b := img.Bounds()
+		assert.True(t, white(img, image.Rect(0, 0, b.Dx(), marginPx)), "%s: the top %d px are blank", name, marginPx)
+		assert.True(t, white(img, image.Rect(0, b.Dy()-marginPx, b.Dx(), b.Dy())), "%s: the bottom %d px are blank", name, marginPx)
+		assert.True(t, white(img, image.Rect(0, 0, marginPx, b.Dy())), "%s: the left %d px are blank", name, marginPx)
+		assert.True(t, white(img, image.Rect(b.Dx()-marginPx, 0, b.Dx(), b.Dy())), "%s: the right %d px are blank", name, marginPx)
+	}
+	p := newPlot("a title", "x", "y")
+	wt, err := p.WriterTo(Size, Size, "png")
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	_, err = wt.WriteTo(&buf)
+	require.NoError(t, err)
+	img, err := png.Decode(&buf)
+	require.NoError(t, err)
+	assert.False(t, white(img, image.Rect(0, 0, img.Bounds().Dx(), marginPx)), "without the margin the title reaches the top rows")
+}
+
+func img0(t *testing.T, dir, name string) image.Image {
+	b, err := os.ReadFile(filepath.Join(dir, name+".png"))
+	require.NoError(t, err)
+	img, err := png.Decode(bytes.NewReader(b))
+	require.NoError(t, err)
+	return img
+}
+
+// colours counts the distinct colours in column x of img between rows y0 and y1.
+func colours(img image.Image, x, y0, y1 int) int {
+	seen := map[[3]uint32]bool{}
+	for y := y0; y < y1; y++ {
+		r, g, b, _ := img.At(x, y).RGBA()
+		seen[[3]uint32{r, g, b}] = true
+	}
+	return len(seen)
+}
+
+// TestDensity_ColorBar: a density figure has a colour bar: a column of many colours, dark at
+// the bottom (p = 0) and bright at the top (max p), to the right of the heat map. Negative
+// control: the same column of the vector field (no colour bar) has only a few colours.
+func TestDensity_ColorBar(t *testing.T) {
+	dir := t.TempDir()
+	errs := each(t, dir, ".png")
+	require.NoError(t, errs["density"])
+	require.NoError(t, errs["field"])
+	img := img0(t, dir, "density")
+	b := img.Bounds()
+	x := b.Dx() - marginPx - 4 // inside the bar, which ends at the right margin
+	y0, y1 := b.Dy()/4, b.Dy()*3/4
+	assert.Greater(t, colours(img, x, y0, y1), 50, "the colour bar shows a gradient")
+	bright := func(y int) uint32 { r, g, bl, _ := img.At(x, y).RGBA(); return r + g + bl }
+	assert.Greater(t, bright(y0), bright(y1), "the bar is brighter at the top (high p)")
+	field := img0(t, dir, "field")
+	assert.Less(t, colours(field, field.Bounds().Dx()-marginPx-4, y0, y1), 5, "no colour bar beside the vector field")
+}
+
+// TestLegend_BesideData: the legend stands in a column right of the plot, so it covers no
+// data: the figure is wider than the Size of its plot, and the legend's blue mark lies in that
+// extra column. (gonum's default legend, inside the data area, fails both checks.)
+func TestLegend_BesideData(t *testing.T) {
+	dir := t.TempDir()
+	pts := autograd.FromRows([][]float64{{0, 0}, {1, 0}, {0, 1}, {1, 1}})
+	require.NoError(t, Samples(filepath.Join(dir, "corner.png"), "corner", nil, pts))
+	img := img0(t, dir, "corner")
+	size := int(Size.Dots(96))
+	require.Greater(t, img.Bounds().Dx(), size, "the legend widens the figure")
+	found := false
+	for y := 0; y < img.Bounds().Dy() && !found; y++ {
+		for x := size; x < img.Bounds().Dx(); x++ {
+			if r, g, b, _ := img.At(x, y).RGBA(); r>>8 == 31 && g>>8 == 119 && b>>8 == 180 {
+				found = true
+				break
+			}
+		}
+	}
+	assert.True(t, found, "the legend's sample mark lies right of the plot")
+}
+
+func TestTickLabel(t *testing.T) {
+	for v, want := range map[float64]string{
+		1e-3: "0.001", 0.01: "0.01", 1: "1", 10: "10", 100: "100", 1000: "1000",
+		9.999999999999999e-05: "0.0001", 1e5: "1e+05", 1e-5: "1e-05", 2e6: "2e+06", 0: "0",
+	} {
+		assert.Equal(t, want, tickLabel(v), "tickLabel(%v)", v)
+	}
 }

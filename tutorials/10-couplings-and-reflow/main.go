@@ -195,7 +195,8 @@ func run(cfg Config) (Result, error) {
 	var files []string
 	for i, m := range r.Methods {
 		f := filepath.Join(cfg.Out, fmt.Sprintf("trajectories-%d.png", i+1))
-		if err := plot.Trajectories(f, fmt.Sprintf("%s: straightness %.2f", m.Name, m.Straight), m.traj); err != nil {
+		if err := plot.Trajectories(f, fmt.Sprintf("%s: straightness %.2f", m.Name, m.Straight), m.traj,
+			plot.Ends("t = 0 (source: 8 Gaussians)", "t = 1 (target: moons)")); err != nil {
 			return r, err
 		}
 		files = append(files, f)
