@@ -13,18 +13,16 @@ import (
 // returned by Hutchinson are DivergenceFuncs.
 type DivergenceFunc func(f Field, t float64, x *autograd.Tensor) (v, div *autograd.Tensor)
 
-// Divergence returns the exact divergence div v = Σⱼ ∂vⱼ/∂xⱼ = tr ∂v/∂x of
-// f(t, ·) at every row of x [n, d], shape [n, 1]. See ExactDivergence.
-func Divergence(f Field, t float64, x *autograd.Tensor) *autograd.Tensor {
-	_, div := ExactDivergence(f, t, x)
-	return div
-}
-
-// ExactDivergence computes v = f(t, x) and its exact divergence with d
-// vector-Jacobian products, one per coordinate j, each seeded with the
-// one-hot column eⱼ for every row:
+// ExactDivergence computes v = f(t, x) and its exact divergence
+// div v = Σⱼ ∂vⱼ/∂xⱼ = tr ∂v/∂x at every row of x [n, d] (div is [n, 1]),
+// with d vector-Jacobian products, one per coordinate j, each seeded with
+// the one-hot column eⱼ for every row:
 //
 //	div v(x)ᵢ = Σⱼ (eⱼᵀ ∂v/∂x)ᵢⱼ
+//
+// It is the package's one exact divergence: LogLikelihood's default
+// DivergenceFunc, and the reference for HutchinsonDivergence and
+// FastDivergence. For the divergence alone, write _, div := ExactDivergence(…).
 //
 // Row i of a VJP depends only on row i of x because rows are independent
 // samples. A NoGraph x is evaluated on a private leaf with a throw-away

@@ -106,11 +106,13 @@ func TestFastLogLikelihood_MatchesGeneric(t *testing.T) {
 				states = append(states, append([]float64(nil), z.Data...))
 				times = append(times, t)
 			}}
-			want, _, err := LogLikelihood(FieldOf(m.Frozen()), x1.NoGraph(), StandardNormalLogProb, nil, opts)
+			wantLk, _, err := LogLikelihood(FieldOf(m.Frozen()), x1.NoGraph(), 1, 0, StandardNormalLogProb, nil, opts)
+			want := wantLk.LogP1
 			require.NoError(t, err)
 			generic := states
 			states, times = nil, nil
-			got, _, err := LogLikelihood(FastField(m, n), x1.NoGraph(), StandardNormalLogProb, FastDivergence(m, n), opts)
+			gotLk, _, err := LogLikelihood(FastField(m, n), x1.NoGraph(), 1, 0, StandardNormalLogProb, FastDivergence(m, n), opts)
+			got := gotLk.LogP1
 			require.NoError(t, err)
 			require.Len(t, states, steps+1)
 
@@ -168,7 +170,7 @@ func BenchmarkLogLikelihood(b *testing.B) {
 	x1 := autograd.Normal(points, 2, 0, 1, newRNG(3)).NoGraph()
 	run := func(b *testing.B, f Field, div DivergenceFunc) {
 		for b.Loop() {
-			if _, _, err := LogLikelihood(f, x1, StandardNormalLogProb, div, SolveOptions{Method: Euler, Steps: 100}); err != nil {
+			if _, _, err := LogLikelihood(f, x1, 1, 0, StandardNormalLogProb, div, SolveOptions{Method: Euler, Steps: 100}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -81,11 +81,31 @@ func augmented(f Field, div DivergenceFunc, d int) Field {
 	}
 }
 
-// LogLikelihood returns log p₁(x₁) [n, 1] of the model density at t = 1 for
-// the batch x₁ [n, d], by integrating the augmented state (x, ℓ) with
-// dℓ/dt = −div v from (x₁, 0) at t = 1 back to t = 0:
+// Likelihood holds both ends of the trajectories of an augmented solve and
+// the log-density at each: x(t₀) at the base (noise) time and x(t₁) at the
+// data time, [n, d], and log p_{t₀}(x(t₀)), log p_{t₁}(x(t₁)), [n, 1].
+// LogLikelihood starts from X1 and computes X0; SampleWithLogLikelihood
+// starts from X0 and computes X1. In both, LogP1 − LogP0 = −∫_{t₀}^{t₁} div v dt
+// along each trajectory.
+type Likelihood struct {
+	X0, X1       *autograd.Tensor // x(t₀) and x(t₁), [n, d]
+	LogP0, LogP1 *autograd.Tensor // log p_{t₀}(x(t₀)) (the base density) and log p_{t₁}(x(t₁)), [n, 1]
+}
+
+// LogLikelihood returns the model's log-density log p_{t₁}(x) [n, 1] at the
+// batch x [n, d] given at the data time t₁, and the points x(t₀) the
+// trajectories reach at the base time t₀, where the density is logp0. It
+// integrates the augmented state (x, ℓ) with dℓ/dt = −div v from (x, 0) at
+// t₁ to t₀ (Chen et al. 2018, arXiv:1806.07366, Theorem 1):
 //
-//	log p₁(x₁) = log p₀(x(0)) − ℓ(0) = log p₀(x(0)) − ∫₀¹ div v(t, x(t)) dt.
+//	log p_{t₁}(x(t₁)) = log p_{t₀}(x(t₀)) − ℓ(t₀)
+//	                  = log p_{t₀}(x(t₀)) − ∫_{t₀}^{t₁} div v(t, x(t)) dt.
+//
+// Flow Matching (Lipman et al. 2022, arXiv:2210.02747, §2) puts data at
+// t₁ = 1 and noise at t₀ = 0: LogLikelihood(f, x, 1, 0, …). FFJORD's
+// convention (Grathwohl et al. 2018, arXiv:1810.01367) has data at 0 and
+// noise at T: LogLikelihood(f, x, 0, T, …) with FFJORD's field. Any other
+// pair of distinct finite times works too, e.g. an intermediate p_t.
 //
 // logp0 is the base log-density (StandardNormalLogProb for N(0, I)); div
 // computes the divergence (nil means ExactDivergence; Hutchinson for the
@@ -93,46 +113,54 @@ func augmented(f Field, div DivergenceFunc, d int) Field {
 // each one forward pass of f plus the divergence's backward passes. A
 // Callback in opts sees the augmented state [n, d+1].
 //
-// Pass x1.NoGraph() for inference. With a plain x₁ and a field whose
+// Pass x.NoGraph() for inference. With a plain x and a field whose
 // parameters require gradients the result is recorded through every solver
-// step, so −Mean(logp) can be minimized by backpropagation (maximum-
-// likelihood CNF training). For inference with a trainable network pass a
-// frozen view (nn.VelocityMLP.Frozen) so that the divergence's backward
-// passes skip the weight gradients.
-func LogLikelihood(f Field, x1 *autograd.Tensor, logp0 LogDensity, div DivergenceFunc, opts SolveOptions) (*autograd.Tensor, Stats, error) {
+// step, so −Mean(LogP1) can be minimized by backpropagation (maximum-
+// likelihood CNF training, MaxLikelihoodLoss). For inference with a
+// trainable network pass a frozen view (nn.VelocityMLP.Frozen) so that the
+// divergence's backward passes skip the weight gradients.
+//
+// TestLogLikelihood_LinearField (closed form on [1, 0] with a flipped
+// divergence as negative control), TestLogLikelihood_Interval (an FFJORD-
+// style interval [0, 2] and an intermediate time, with X0 checked),
+// TestLogLikelihood_GaussianCondOT.
+func LogLikelihood(f Field, x *autograd.Tensor, t1, t0 float64, logp0 LogDensity, div DivergenceFunc, opts SolveOptions) (Likelihood, Stats, error) {
 	if div == nil {
 		div = ExactDivergence
 	}
-	d := x1.Cols
-	z1 := autograd.Concat(x1, autograd.Zeros(x1.Rows, 1))
-	z0, st, err := Integrate(augmented(f, div, d), z1, 1, 0, opts)
+	d := x.Cols
+	z1 := autograd.Concat(x, autograd.Zeros(x.Rows, 1))
+	z0, st, err := Integrate(augmented(f, div, d), z1, t1, t0, opts)
 	if err != nil {
-		return nil, st, err
+		return Likelihood{}, st, err
 	}
 	x0, l0 := autograd.Slice(z0, 0, d), autograd.Slice(z0, d, d+1)
-	return autograd.Sub(logp0(x0), l0), st, nil
+	lp0 := logp0(x0)
+	return Likelihood{X0: x0, X1: x, LogP0: lp0, LogP1: autograd.Sub(lp0, l0)}, st, nil
 }
 
-// SampleWithLogLikelihood samples from noise x₀ [n, d] at t = 0 to t = 1
-// and carries the log-density along:
+// SampleWithLogLikelihood samples from noise x₀ [n, d] at the base time t₀
+// to the data time t₁ and carries the log-density along:
 //
-//	log p₁(x(1)) = log p₀(x₀) + ℓ(1),  ℓ(0) = 0,  dℓ/dt = −div v.
+//	log p_{t₁}(x(t₁)) = log p_{t₀}(x₀) + ℓ(t₁),  ℓ(t₀) = 0,  dℓ/dt = −div v.
 //
-// It runs in the no-graph mode. The result agrees with LogLikelihood at
-// x(1) within the solver tolerance (TestLogLikelihood_ForwardBackwardAgree).
-func SampleWithLogLikelihood(f Field, x0 *autograd.Tensor, logp0 LogDensity, div DivergenceFunc, opts SolveOptions) (x1, logp1 *autograd.Tensor, st Stats, err error) {
+// Flow Matching's interval is t₀ = 0, t₁ = 1. It runs in the no-graph mode.
+// The result agrees with LogLikelihood(f, X1, t₁, t₀, …) within the solver
+// tolerance (TestLogLikelihood_ForwardBackwardAgree).
+func SampleWithLogLikelihood(f Field, x0 *autograd.Tensor, t0, t1 float64, logp0 LogDensity, div DivergenceFunc, opts SolveOptions) (Likelihood, Stats, error) {
 	if div == nil {
 		div = ExactDivergence
 	}
 	d := x0.Cols
 	x0 = x0.NoGraph()
 	z0 := autograd.Concat(x0, autograd.Zeros(x0.Rows, 1))
-	z1, st, err := Integrate(augmented(f, div, d), z0, 0, 1, opts)
+	z1, st, err := Integrate(augmented(f, div, d), z0, t0, t1, opts)
 	if err != nil {
-		return nil, nil, st, err
+		return Likelihood{}, st, err
 	}
 	x1, l1 := autograd.Slice(z1, 0, d), autograd.Slice(z1, d, d+1)
-	return x1, autograd.Add(logp0(x0), l1), st, nil
+	lp0 := logp0(x0)
+	return Likelihood{X0: x0, X1: x1, LogP0: lp0, LogP1: autograd.Add(lp0, l1)}, st, nil
 }
 
 // TimeModel is a network of (t, x), such as nn.VelocityMLP: t [n, 1] and

@@ -41,7 +41,7 @@ func TestDivergence_Linear(t *testing.T) {
 	tr := a.At(0, 0) + a.At(1, 1) + a.At(2, 2)
 	A := [][]float64{a.Row(0), a.Row(1), a.Row(2)}
 	for name, xin := range map[string]*autograd.Tensor{"nograph": x.NoGraph(), "plain": x, "recorded": x.Clone().SetRequiresGrad(true)} {
-		div := Divergence(linearField(A), 0.3, xin)
+		div := exactDiv(linearField(A), 0.3, xin)
 		require.Equal(t, [2]int{5, 1}, div.Shape())
 		for i := range div.Data {
 			assert.InDelta(t, tr, div.Data[i], 1e-14, "%s row %d", name, i)
@@ -55,7 +55,7 @@ func TestDivergence_Nonlinear(t *testing.T) {
 	w, c := autograd.Normal(3, 3, 0, 1, rng), autograd.Normal(1, 3, 0, 1, rng)
 	x := autograd.Normal(6, 3, 0, 1, rng)
 	want := tanhDiv(w, c, 0.7, x)
-	got := Divergence(tanhField(w, c), 0.7, x.NoGraph())
+	got := exactDiv(tanhField(w, c), 0.7, x.NoGraph())
 	for i := range want {
 		assert.InDelta(t, want[i], got.Data[i], 1e-14)
 	}
@@ -76,9 +76,9 @@ func TestDivergence_Trainable(t *testing.T) {
 	rng := newRNG(3)
 	w, c := autograd.Normal(2, 2, 0, 1, rng), autograd.Normal(1, 2, 0, 1, rng)
 	x := autograd.Normal(4, 2, 0, 1, rng)
-	fn := func(xs []*autograd.Tensor) *autograd.Tensor { return Divergence(tanhField(xs[0], xs[1]), 0.4, x) }
+	fn := func(xs []*autograd.Tensor) *autograd.Tensor { return exactDiv(tanhField(xs[0], xs[1]), 0.4, x) }
 	require.NoError(t, autograd.GradCheck(fn, []*autograd.Tensor{w, c}, nil))
-	fx := func(xs []*autograd.Tensor) *autograd.Tensor { return Divergence(tanhField(w, c), 0.4, xs[0]) }
+	fx := func(xs []*autograd.Tensor) *autograd.Tensor { return exactDiv(tanhField(w, c), 0.4, xs[0]) }
 	require.NoError(t, autograd.GradCheck(fx, []*autograd.Tensor{x}, nil))
 }
 
@@ -152,7 +152,7 @@ func TestHutchinson_Unbiased(t *testing.T) {
 	w, c := autograd.Normal(3, 3, 0, 1, rng), autograd.Normal(1, 3, 0, 1, rng)
 	f := tanhField(w, c)
 	x := autograd.Normal(1, 3, 0, 0.5, rng)
-	exact := Divergence(f, 0.5, x.NoGraph()).Item()
+	exact := exactDiv(f, 0.5, x.NoGraph()).Item()
 	const m, k = 20000, 4.0
 	for _, kind := range []ProbeKind{Rademacher, Gaussian} {
 		mean, variance, _ := meanVar(hutchinsonSamples(f, x, kind, 1, m, rng))
@@ -237,7 +237,8 @@ func TestLogLikelihood_LinearField(t *testing.T) {
 		for i := range want.Data {
 			want.Data[i] -= A[0][0] + A[1][1]
 		}
-		got, st, err := LogLikelihood(linearField(A), x1.NoGraph(), StandardNormalLogProb, nil, SolveOptions{Method: Dopri5, RTol: tol, ATol: tol})
+		gotLk, st, err := LogLikelihood(linearField(A), x1.NoGraph(), 1, 0, StandardNormalLogProb, nil, SolveOptions{Method: Dopri5, RTol: tol, ATol: tol})
+		got := gotLk.LogP1
 		require.NoError(t, err)
 		assert.True(t, got.IsNoGraph())
 		zmax := 0.0
@@ -252,9 +253,61 @@ func TestLogLikelihood_LinearField(t *testing.T) {
 			v, d := ExactDivergence(f, t, x)
 			return v, autograd.Neg(d)
 		}
-		bad, _, err := LogLikelihood(linearField(A), x1.NoGraph(), StandardNormalLogProb, flipped, SolveOptions{Method: Dopri5, RTol: tol, ATol: tol})
+		badLk, _, err := LogLikelihood(linearField(A), x1.NoGraph(), 1, 0, StandardNormalLogProb, flipped, SolveOptions{Method: Dopri5, RTol: tol, ATol: tol})
+		bad := badLk.LogP1
 		require.NoError(t, err)
 		assert.Greater(t, maxAbsDiff(bad.Data, want.Data), 100*bound, "τ %v: the flipped sign was not caught", tau)
+	}
+}
+
+// TestLogLikelihood_Interval: the time-dependent linear field v = t·A·x
+// carries x at t₁ to x(t₀) = e^{(t₀² − t₁²)A/2}·x, with
+// ∫_{t₀}^{t₁} div v dt = (t₁² − t₀²)/2·tr A, so on any interval
+//
+//	log p_{t₁}(x) = log p_{t₀}(x(t₀)) − (t₁² − t₀²)/2·tr A.
+//
+// Checked for Flow Matching's [1 → 0], FFJORD's direction (data at 0,
+// base at T = 2) and an intermediate [0.7 → 0.3], LogP1 and X0 within the
+// solver bound (the Lipschitz exponent is ‖A‖·|t₁² − t₀²|/2, as the field's
+// constant is |t|·‖A‖). Negative control: the closed form of the default
+// interval [1 → 0] is far from the result on the other intervals, so an
+// implementation that ignored the interval would fail.
+func TestLogLikelihood_Interval(t *testing.T) {
+	rng := newRNG(41)
+	x := autograd.Normal(6, 2, 0, 1.5, rng)
+	At := autograd.FromRows(testA)
+	f := func(s float64, x *autograd.Tensor) *autograd.Tensor {
+		return autograd.Scale(autograd.MatMulNT(x, At), s)
+	}
+	trA := testA[0][0] + testA[1][1]
+	normA := mat.Norm(mat.NewDense(2, 2, append(append([]float64(nil), testA[0]...), testA[1]...)), 2)
+	want := func(t1, t0 float64) (x0, lp *autograd.Tensor) {
+		x0 = applyRows(expm(testA, (t0*t0-t1*t1)/2), x)
+		lp = StandardNormalLogProb(x0)
+		for i := range lp.Data {
+			lp.Data[i] -= (t1*t1 - t0*t0) / 2 * trA
+		}
+		return x0, lp
+	}
+	const tol = 1e-9
+	_, defaultLP := want(1, 0)
+	for _, iv := range [][2]float64{{1, 0}, {0, 2}, {0.7, 0.3}} {
+		t1, t0 := iv[0], iv[1]
+		lk, st, err := LogLikelihood(f, x.NoGraph(), t1, t0, StandardNormalLogProb, nil, SolveOptions{Method: Dopri5, RTol: tol, ATol: tol})
+		require.NoError(t, err)
+		wantX0, wantLP := want(t1, t0)
+		zmax := 0.0
+		for _, v := range wantX0.Data {
+			zmax = math.Max(zmax, math.Abs(v))
+		}
+		bound := (1 + zmax) * solveBound(st, 3*x.Rows, tol, zmax, normA*math.Abs(t1*t1-t0*t0)/2)
+		assert.Equal(t, x.Data, lk.X1.Data, "[%v → %v]: X1 is the input", t1, t0)
+		assert.LessOrEqual(t, maxAbsDiff(lk.X0.Data, wantX0.Data), bound, "[%v → %v]: X0 (tol %g)", t1, t0, bound)
+		assert.LessOrEqual(t, maxAbsDiff(lk.LogP1.Data, wantLP.Data), bound, "[%v → %v]: LogP1 (tol %g)", t1, t0, bound)
+		assert.Equal(t, StandardNormalLogProb(lk.X0).Data, lk.LogP0.Data, "[%v → %v]: LogP0 is log p₀(X0)", t1, t0)
+		if t1 != 1 || t0 != 0 {
+			assert.Greater(t, maxAbsDiff(lk.LogP1.Data, defaultLP.Data), 100*bound, "[%v → %v]: indistinguishable from [1 → 0]", t1, t0)
+		}
 	}
 }
 
@@ -312,7 +365,8 @@ func TestLogLikelihood_GaussianCondOT(t *testing.T) {
 		}
 	}
 	const tol = 1e-9
-	got, st, err := LogLikelihood(g.field(), x1.NoGraph(), StandardNormalLogProb, nil, SolveOptions{Method: Dopri5, RTol: tol, ATol: tol})
+	gotLk, st, err := LogLikelihood(g.field(), x1.NoGraph(), 1, 0, StandardNormalLogProb, nil, SolveOptions{Method: Dopri5, RTol: tol, ATol: tol})
+	got := gotLk.LogP1
 	require.NoError(t, err)
 	bound := 6 * solveBound(st, 30, tol, 5, 2)
 	for i := 0; i < 10; i++ {
@@ -341,9 +395,11 @@ func TestLogLikelihood_ForwardBackwardAgree(t *testing.T) {
 	x0 := autograd.Normal(16, 2, 0, 1, rng)
 	const tol = 1e-9
 	opts := SolveOptions{Method: Dopri5, RTol: tol, ATol: tol}
-	x1, fwd, st1, err := SampleWithLogLikelihood(f, x0, StandardNormalLogProb, nil, opts)
+	fwdLk, st1, err := SampleWithLogLikelihood(f, x0, 0, 1, StandardNormalLogProb, nil, opts)
 	require.NoError(t, err)
-	bwd, st2, err := LogLikelihood(f, x1, StandardNormalLogProb, nil, opts)
+	x1, fwd := fwdLk.X1, fwdLk.LogP1
+	bwdLk, st2, err := LogLikelihood(f, x1, 1, 0, StandardNormalLogProb, nil, opts)
+	bwd := bwdLk.LogP1
 	require.NoError(t, err)
 	lip := mat.Norm(mat.NewDense(2, 2, w.Data), 2) + 2 // ‖W‖ bounds ∂v/∂x; the ℓ-row adds ≤ 2·max|W|
 	bound := 6 * (solveBound(st1, 48, tol, 6, lip) + solveBound(st2, 48, tol, 6, lip))
@@ -382,7 +438,8 @@ func TestLogLikelihood_IntegratesToOne(t *testing.T) {
 				pts.Data[2*(i*n+j)+1] = -L + (float64(j)+0.5)*h
 			}
 		}
-		lp, st, err := LogLikelihood(f, pts.NoGraph(), StandardNormalLogProb, div, SolveOptions{Method: Dopri5, RTol: tol, ATol: tol})
+		lpLk, st, err := LogLikelihood(f, pts.NoGraph(), 1, 0, StandardNormalLogProb, div, SolveOptions{Method: Dopri5, RTol: tol, ATol: tol})
+		lp := lpLk.LogP1
 		require.NoError(t, err)
 		q2 := 0.0
 		for _, v := range lp.Data {
@@ -462,7 +519,7 @@ func TestFieldOf_VelocityMLP(t *testing.T) {
 	x1, _, err := Sample(f, x, SolveOptions{Method: RK4, Steps: 4})
 	require.NoError(t, err)
 	assert.True(t, x1.IsNoGraph())
-	div := Divergence(f, 0.3, x.NoGraph())
+	div := exactDiv(f, 0.3, x.NoGraph())
 	const h = 1e-5
 	for i := 0; i < 3; i++ {
 		fd := 0.0
@@ -494,9 +551,11 @@ func TestLogLikelihood_HutchinsonUnbiased(t *testing.T) {
 	for i := 0; i < m; i++ {
 		copy(x.Row(i), p)
 	}
-	exact, _, err := LogLikelihood(f, autograd.FromRows([][]float64{p}).NoGraph(), StandardNormalLogProb, nil, opts)
+	exactLk, _, err := LogLikelihood(f, autograd.FromRows([][]float64{p}).NoGraph(), 1, 0, StandardNormalLogProb, nil, opts)
+	exact := exactLk.LogP1
 	require.NoError(t, err)
-	est, _, err := LogLikelihood(f, x.NoGraph(), StandardNormalLogProb, Hutchinson(Rademacher, 1, rng, false), opts)
+	estLk, _, err := LogLikelihood(f, x.NoGraph(), 1, 0, StandardNormalLogProb, Hutchinson(Rademacher, 1, rng, false), opts)
+	est := estLk.LogP1
 	require.NoError(t, err)
 	mean, v, _ := meanVar(est.Data)
 	se := math.Sqrt(v / m)
@@ -506,8 +565,15 @@ func TestLogLikelihood_HutchinsonUnbiased(t *testing.T) {
 		ps := Probes(Rademacher, 1, x.Rows, x.Cols, rng)
 		return HutchinsonDivergence(f, t, x, []*autograd.Tensor{autograd.Scale(ps[0], 1.1)})
 	}
-	bad, _, err := LogLikelihood(f, x.NoGraph(), StandardNormalLogProb, scaled, opts)
+	badLk, _, err := LogLikelihood(f, x.NoGraph(), 1, 0, StandardNormalLogProb, scaled, opts)
+	bad := badLk.LogP1
 	require.NoError(t, err)
 	bm, bv, _ := meanVar(bad.Data)
 	assert.Greater(t, math.Abs(bm-exact.Item()), 4*math.Sqrt(bv/m), "biased control not caught")
+}
+
+// exactDiv is the divergence alone, from the package's one exact divergence.
+func exactDiv(f Field, t float64, x *autograd.Tensor) *autograd.Tensor {
+	_, div := ExactDivergence(f, t, x)
+	return div
 }

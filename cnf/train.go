@@ -8,7 +8,8 @@ import "github.com/flowmatch/flowmatch/autograd"
 //
 //	L(θ) = −(1/n)·Σᵢ log p₁(x₁ᵢ),
 //
-// with log p₁ from LogLikelihood integrated through the solver. x1 must be a
+// with log p₁ from LogLikelihood integrated through the solver from data at
+// t = 1 to noise at t = 0 (Flow Matching's convention). x1 must be a
 // plain batch (not NoGraph) so that every solver step is recorded; the
 // divergence (nil: exact, by GradGraph) is recorded too, so loss.Backward()
 // reaches the field's parameters through the trajectory and through
@@ -19,9 +20,9 @@ import "github.com/flowmatch/flowmatch/autograd"
 // (BenchmarkCNFMaxLikelihoodStep against BenchmarkRegressionStep).
 // TestMaxLikelihood_NLLDecreases trains one on moons.
 func MaxLikelihoodLoss(f Field, x1 *autograd.Tensor, logp0 LogDensity, div DivergenceFunc, opts SolveOptions) (*autograd.Tensor, Stats, error) {
-	lp, st, err := LogLikelihood(f, x1, logp0, div, opts)
+	lk, st, err := LogLikelihood(f, x1, 1, 0, logp0, div, opts)
 	if err != nil {
 		return nil, st, err
 	}
-	return autograd.Neg(autograd.Mean(lp)), st, nil
+	return autograd.Neg(autograd.Mean(lk.LogP1)), st, nil
 }

@@ -43,7 +43,8 @@ func TestMaxLikelihood_NLLDecreases(t *testing.T) {
 	opts := SolveOptions{Method: RK4, Steps: 4}
 	train, test := moons(2000, 0.1, rng), moons(1000, 0.1, rng)
 	heldOut := func() []float64 {
-		lp, _, err := LogLikelihood(f, test.NoGraph(), StandardNormalLogProb, nil, opts)
+		lpLk, _, err := LogLikelihood(f, test.NoGraph(), 1, 0, StandardNormalLogProb, nil, opts)
+		lp := lpLk.LogP1
 		require.NoError(t, err)
 		return lp.Data
 	}

@@ -175,7 +175,7 @@ func run(cfg Config) (Result, error) {
 	}
 	const tol = 1e-9
 	opts := cnf.SolveOptions{Method: cnf.Dopri5, RTol: tol, ATol: tol}
-	lp, st, err := cnf.LogLikelihood(rightField, x1.NoGraph(), cnf.StandardNormalLogProb, nil, opts)
+	lk, st, err := cnf.LogLikelihood(rightField, x1.NoGraph(), 1, 0, cnf.StandardNormalLogProb, nil, opts)
 	if err != nil {
 		return r, err
 	}
@@ -185,15 +185,15 @@ func run(cfg Config) (Result, error) {
 	// for the log-density row, whose error grows with the x rows' error.
 	lip := (1 - s) / s
 	r.LikBound = 6 * float64(st.Accepted) * tol * (1 + 6) * math.Exp(lip)
-	lw, _, err := cnf.LogLikelihood(wrongField, x1.NoGraph(), cnf.StandardNormalLogProb, nil, opts)
+	lw, _, err := cnf.LogLikelihood(wrongField, x1.NoGraph(), 1, 0, cnf.StandardNormalLogProb, nil, opts)
 	if err != nil {
 		return r, err
 	}
 	r.LikWrongMinErr = math.Inf(1)
 	for i := 0; i < n; i++ {
 		want := logp(1, x1.Row(i))
-		r.LikMaxErr = max(r.LikMaxErr, math.Abs(lp.Data[i]-want))
-		r.LikWrongMinErr = min(r.LikWrongMinErr, math.Abs(lw.Data[i]-want))
+		r.LikMaxErr = max(r.LikMaxErr, math.Abs(lk.LogP1.Data[i]-want))
+		r.LikWrongMinErr = min(r.LikWrongMinErr, math.Abs(lw.LogP1.Data[i]-want))
 	}
 
 	// Hutchinson: one probe per solve, fixed along the solve (so Dopri5 sees
@@ -204,16 +204,16 @@ func run(cfg Config) (Result, error) {
 	var gauss []float64
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for k := 0; k < cfg.Repeats; k++ {
-		v, _, err := cnf.LogLikelihood(rightField, pt, cnf.StandardNormalLogProb, cnf.Hutchinson(cnf.Rademacher, 1, rng, false), opts)
+		v, _, err := cnf.LogLikelihood(rightField, pt, 1, 0, cnf.StandardNormalLogProb, cnf.Hutchinson(cnf.Rademacher, 1, rng, false), opts)
 		if err != nil {
 			return r, err
 		}
-		lo, hi = min(lo, v.Item()), max(hi, v.Item())
-		g, _, err := cnf.LogLikelihood(rightField, pt, cnf.StandardNormalLogProb, cnf.Hutchinson(cnf.Gaussian, 1, rng, false), opts)
+		lo, hi = min(lo, v.LogP1.Item()), max(hi, v.LogP1.Item())
+		g, _, err := cnf.LogLikelihood(rightField, pt, 1, 0, cnf.StandardNormalLogProb, cnf.Hutchinson(cnf.Gaussian, 1, rng, false), opts)
 		if err != nil {
 			return r, err
 		}
-		gauss = append(gauss, g.Item())
+		gauss = append(gauss, g.LogP1.Item())
 	}
 	r.RademacherSpread = hi - lo
 	r.GaussMean, r.GaussSE = metrics.MeanStdErr(gauss)

@@ -138,11 +138,11 @@ func run(cfg Config) (Result, error) {
 		s := np.p.SourceStd()
 		logp0 := cnf.NormalLogProb(s)
 
-		lp, _, err := cnf.LogLikelihood(field, held.NoGraph(), logp0, cnf.FastDivergence(model, 1024), opts)
+		lk, _, err := cnf.LogLikelihood(field, held.NoGraph(), 1, 0, logp0, cnf.FastDivergence(model, 1024), opts)
 		if err != nil {
 			return r, fmt.Errorf("%s: likelihood: %w", np.name, err)
 		}
-		for _, v := range lp.Data {
+		for _, v := range lk.LogP1.Data {
 			pr.NLLRows = append(pr.NLLRows, -v)
 		}
 		pr.NLL, pr.NLLSE = metrics.MeanStdErr(pr.NLLRows)

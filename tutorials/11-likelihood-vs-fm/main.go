@@ -113,13 +113,13 @@ func run(cfg Config) (Result, error) {
 	}
 	// nll evaluates the held-out NLL of the model's current weights.
 	nll := func(m *nn.VelocityMLP) ([]float64, error) {
-		lp, _, err := cnf.LogLikelihood(cnf.FastField(m, 1024), held.NoGraph(), cnf.StandardNormalLogProb,
+		lk, _, err := cnf.LogLikelihood(cnf.FastField(m, 1024), held.NoGraph(), 1, 0, cnf.StandardNormalLogProb,
 			cnf.FastDivergence(m, 1024), cnf.SolveOptions{Method: cnf.Dopri5, RTol: 1e-5, ATol: 1e-5})
 		if err != nil {
 			return nil, err
 		}
-		out := make([]float64, len(lp.Data))
-		for i, v := range lp.Data {
+		out := make([]float64, len(lk.LogP1.Data))
+		for i, v := range lk.LogP1.Data {
 			out[i] = -v
 		}
 		return out, nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/flowmatch/flowmatch/autograd"
 	"github.com/flowmatch/flowmatch/cnf"
+	"github.com/flowmatch/flowmatch/internal/stats"
 )
 
 const eps = 0x1p-52
@@ -30,7 +31,7 @@ type estimator func(f cnf.Field, t float64, x *autograd.Tensor, probes []*autogr
 
 // TestHutchinson_BasisProbes: with the deterministic probes √d·eⱼ
 // (j = 1 … d, the same column in every row) the average is
-// (1/d)·Σⱼ d·Jⱼⱼ = tr J exactly, so the estimate must equal cnf.Divergence
+// (1/d)·Σⱼ d·Jⱼⱼ = tr J exactly, so the estimate must equal cnf.ExactDivergence
 // to rounding (~d·16ε relative).
 func TestHutchinson_BasisProbes(t *testing.T) {
 	grade.Try(t, func() {
@@ -47,7 +48,7 @@ func TestHutchinson_BasisProbes(t *testing.T) {
 		got := Hutchinson(f, 0.3, x, probes)
 		require.NotNil(t, got)
 		require.Equal(t, [2]int{5, 1}, got.Shape(), "the estimate must be [n, 1]")
-		want := cnf.Divergence(f, 0.3, x.NoGraph())
+		_, want := cnf.ExactDivergence(f, 0.3, x.NoGraph())
 		for i := range want.Data {
 			tol := 3 * 16 * eps * (1 + math.Abs(want.Data[i])) * 3
 			assert.InDelta(t, want.Data[i], got.Data[i], tol, "row %d: got %v want %v (tol %g)", i, got.Data[i], want.Data[i], tol)
@@ -79,14 +80,13 @@ func unbiased(est estimator, probesPerCall int) (mean, se, exact float64) {
 	rng := rand.New(rand.NewPCG(3, 3))
 	x := autograd.FromRows([][]float64{{0.2, -0.4, 0.9}})
 	const R = 2000
-	var s, s2 float64
-	for k := 0; k < R; k++ {
-		v := est(f, 0.5, x, cnf.Probes(cnf.Rademacher, probesPerCall, 1, 3, rng)).Item()
-		s, s2 = s+v, s2+v*v
+	vs := make([]float64, R)
+	for k := range vs {
+		vs[k] = est(f, 0.5, x, cnf.Probes(cnf.Rademacher, probesPerCall, 1, 3, rng)).Item()
 	}
-	mean = s / R
-	se = math.Sqrt((s2/R - mean*mean) / (R - 1))
-	return mean, se, cnf.Divergence(f, 0.5, x.NoGraph()).Item()
+	mean, se = stats.MeanStdErr(vs)
+	_, div := cnf.ExactDivergence(f, 0.5, x.NoGraph())
+	return mean, se, div.Item()
 }
 
 // TestHutchinson_Unbiased: the mean of 2000 estimates with two Rademacher
