@@ -26,6 +26,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/flowmatch/flowmatch/autograd"
+	"github.com/flowmatch/flowmatch/internal/stats"
 )
 
 type curve struct {
@@ -61,17 +62,13 @@ func (c *curveSet) Dim() int     { return 2 }
 
 func (c *curveSet) Sample(n int, rng *rand.Rand) *autograd.Tensor {
 	t := autograd.Zeros(n, 2)
-	cum := 0.0
-	for _, cv := range c.curves {
-		cum += cv.w
+	w := make([]float64, len(c.curves))
+	for j, cv := range c.curves {
+		w[j] = cv.w
 	}
+	pick := stats.NewCategorical(w)
 	for i := range n {
-		u, j := rng.Float64()*cum, 0
-		for j < len(c.curves)-1 && u >= c.curves[j].w {
-			u -= c.curves[j].w
-			j++
-		}
-		x, y := c.curves[j].sample(rng)
+		x, y := c.curves[pick.Draw(rng)].sample(rng)
 		t.Data[2*i] = c.scale*x + c.shift[0]
 		t.Data[2*i+1] = c.scale*y + c.shift[1]
 	}
@@ -128,16 +125,16 @@ func (c *curveSet) LogDensity(x []float64) float64 {
 	nd := c.build()
 	u := (x[0] - c.shift[0]) / c.scale
 	v := (x[1] - c.shift[1]) / c.scale
-	lse := newLogSumExp()
+	var terms []float64
 	for i := range nd.lw {
 		cv := &c.curves[nd.k[i]]
 		dx, dy := u-nd.gx[i], v-nd.gy[i]
 		if math.Abs(dx) > cv.reach || math.Abs(dy) > cv.reach {
 			continue // a relative contribution below e⁻⁴⁰
 		}
-		lse.add(nd.lw[i] + cv.logK(dx, dy))
+		terms = append(terms, nd.lw[i]+cv.logK(dx, dy))
 	}
-	if lse.s == 0 {
+	if len(terms) == 0 {
 		// x is far from every curve: keep the nodes with d² ≤ d²_min + 2·reach², where d is the
 		// distance to the node (for a Gaussian kernel the rest add a relative e⁻⁸¹).
 		dmin := math.Inf(1)
@@ -149,11 +146,11 @@ func (c *curveSet) LogDensity(x []float64) float64 {
 			cv := &c.curves[nd.k[i]]
 			dx, dy := u-nd.gx[i], v-nd.gy[i]
 			if dx*dx+dy*dy <= dmin+2*cv.reach*cv.reach {
-				lse.add(nd.lw[i] + cv.logK(dx, dy))
+				terms = append(terms, nd.lw[i]+cv.logK(dx, dy))
 			}
 		}
 	}
-	return lse.value() - 2*math.Log(c.scale)
+	return stats.LogSumExp(terms) - 2*math.Log(c.scale)
 }
 
 // Entropy returns the Monte-Carlo estimate of E[−log p(x)] over n samples with its standard

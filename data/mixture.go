@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/flowmatch/flowmatch/autograd"
+	"github.com/flowmatch/flowmatch/internal/stats"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -128,12 +129,9 @@ func (g *GaussianMixture) Sample(n int, rng *rand.Rand) *autograd.Tensor {
 	d := g.Dim()
 	t := autograd.Zeros(n, d)
 	eps := make([]float64, d)
+	pick := stats.NewCategorical(g.weights)
 	for i := range n {
-		u, k := rng.Float64(), 0
-		for k < len(g.weights)-1 && u >= g.weights[k] {
-			u -= g.weights[k]
-			k++
-		}
+		k := pick.Draw(rng)
 		for j := range eps {
 			eps[j] = rng.NormFloat64()
 		}
@@ -154,7 +152,7 @@ func (g *GaussianMixture) LogDensity(x []float64) float64 {
 	d := g.Dim()
 	diff := mat.NewVecDense(d, nil)
 	var sol mat.VecDense
-	lse := newLogSumExp()
+	terms := make([]float64, 0, len(g.weights))
 	for k := range g.weights {
 		if math.IsInf(g.logNorm[k], -1) {
 			continue
@@ -165,9 +163,9 @@ func (g *GaussianMixture) LogDensity(x []float64) float64 {
 		if err := g.chol[k].SolveVecTo(&sol, diff); err != nil {
 			panic(err) // Factorize succeeded, so Σ_k is well conditioned enough to solve
 		}
-		lse.add(g.logNorm[k] - 0.5*mat.Dot(diff, &sol))
+		terms = append(terms, g.logNorm[k]-0.5*mat.Dot(diff, &sol))
 	}
-	return lse.value()
+	return stats.LogSumExp(terms)
 }
 
 // Entropy returns the Monte-Carlo estimate of H = E[−log p(x)] over n samples, exact log p;
@@ -177,27 +175,4 @@ func (g *GaussianMixture) Entropy(n int, rng *rand.Rand) (h, se float64) {
 		return 0.5 * (float64(g.Dim())*(1+math.Log(2*math.Pi)) + g.chol[0].LogDet()), 0
 	}
 	return mcEntropy(g, n, rng)
-}
-
-// logSumExp accumulates log Σ exp(v_i) stably.
-type logSumExp struct{ m, s float64 }
-
-func newLogSumExp() logSumExp { return logSumExp{m: math.Inf(-1)} }
-
-func (l *logSumExp) add(v float64) {
-	switch {
-	case math.IsInf(v, -1):
-	case v <= l.m:
-		l.s += math.Exp(v - l.m)
-	default:
-		l.s = l.s*math.Exp(l.m-v) + 1
-		l.m = v
-	}
-}
-
-func (l *logSumExp) value() float64 {
-	if l.s == 0 {
-		return math.Inf(-1)
-	}
-	return l.m + math.Log(l.s)
 }

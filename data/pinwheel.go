@@ -45,6 +45,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/flowmatch/flowmatch/autograd"
+	"github.com/flowmatch/flowmatch/internal/stats"
 )
 
 // Pinwheel is FFJORD's pinwheel (lib/toy_data.py): class k ~ U{0..4}, f = (1 + 0.3ε₁, 0.1ε₂),
@@ -187,13 +188,14 @@ func (m pinwheelMap) preimages(dst []preimage, x, y float64) []preimage {
 // them when keep is nil; tests drop some as negative controls).
 func (m pinwheelMap) logDensity(x, y float64, keep func(preimage) bool) float64 {
 	var buf [16]preimage
-	lse := newLogSumExp()
+	var terms [16]float64
+	lt := terms[:0]
 	for _, p := range m.preimages(buf[:0], x, y) {
 		if keep == nil || keep(p) {
-			lse.add(p.logTerm)
+			lt = append(lt, p.logTerm)
 		}
 	}
-	return lse.value()
+	return stats.LogSumExp(lt)
 }
 
 // solveMonotone returns the root in [lo, hi] of a function f, given with its derivative, that

@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/flowmatch/flowmatch/internal/stats"
 )
 
 // pinwheelFolded is a pinwheel with a large fold (rate 1, σ_t = 0.2): det < 0 on ~4.5% of the
@@ -174,11 +176,11 @@ func TestPinwheel_Normalised(t *testing.T) {
 	assert.Greater(t, math.Abs(mw-1), 100*tol, "one arm left out: ∫ = %.6f", mw)
 	noJac := func(x, y float64) float64 {
 		var buf [16]preimage
-		lse := newLogSumExp()
+		var lt []float64
 		for _, p := range m.preimages(buf[:0], x, y) {
-			lse.add(p.logTerm + math.Log(math.Abs(p.det)))
+			lt = append(lt, p.logTerm+math.Log(math.Abs(p.det)))
 		}
-		return lse.value()
+		return stats.LogSumExp(lt)
 	}
 	mj, _ := pinwheelGrid(noJac, h)
 	assert.InDelta(t, 1, mj, 1e-5, "without the Jacobian ∫ stays 1 (E[det] = 1)")
@@ -253,11 +255,11 @@ func TestPinwheel_Histogram(t *testing.T) {
 	assert.Less(t, stat, limit, "χ² = %.1f with df = %d (tol %.1f)", stat, df, limit)
 	bad, _ := chi2(func(x, y float64) float64 {
 		var buf [16]preimage
-		lse := newLogSumExp()
+		var lt []float64
 		for _, p := range m.preimages(buf[:0], x, y) {
-			lse.add(p.logTerm + math.Log(math.Abs(p.det)))
+			lt = append(lt, p.logTerm+math.Log(math.Abs(p.det)))
 		}
-		return lse.value()
+		return stats.LogSumExp(lt)
 	})
 	assert.Greater(t, bad, limit, "without the Jacobian: χ² = %.1f", bad)
 }

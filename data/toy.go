@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/flowmatch/flowmatch/autograd"
+	"github.com/flowmatch/flowmatch/internal/stats"
 )
 
 // Toy is a distribution one can draw from: a 2-D toy set or a user-defined mixture.
@@ -123,21 +124,7 @@ func mcEntropy(t Density, n int, rng *rand.Rand) (h, se float64) {
 	for i := range n {
 		nlp[i] = -t.LogDensity(x.Row(i))
 	}
-	return meanSE(nlp)
-}
-
-// meanSE returns the sample mean and its standard error sd/√n (sd with n − 1).
-func meanSE(xs []float64) (mean, se float64) {
-	n := float64(len(xs))
-	for _, v := range xs {
-		mean += v
-	}
-	mean /= n
-	var ss float64
-	for _, v := range xs {
-		ss += (v - mean) * (v - mean)
-	}
-	return mean, math.Sqrt(ss / (n - 1) / n)
+	return stats.MeanStdErr(nlp)
 }
 
 // Checkerboard is FFJORD's checkerboard (Grathwohl et al. 2018, lib/toy_data.py):

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/flowmatch/flowmatch/autograd"
+	"github.com/flowmatch/flowmatch/internal/stats"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gonum.org/v1/gonum/mat"
@@ -51,7 +52,7 @@ func checkMoments(x *autograd.Tensor, mean []float64, m2 float64) error {
 		for i := range n {
 			col[i] = x.At(i, j)
 		}
-		m, se := meanSE(col)
+		m, se := stats.MeanStdErr(col)
 		if math.Abs(m-mean[j]) > kSE*se {
 			return fmt.Errorf("mean[%d]: got %.5f want %.5f (tol %.5f)", j, m, mean[j], kSE*se)
 		}
@@ -62,7 +63,7 @@ func checkMoments(x *autograd.Tensor, mean []float64, m2 float64) error {
 			sq[i] += v * v
 		}
 	}
-	m, se := meanSE(sq)
+	m, se := stats.MeanStdErr(sq)
 	if math.Abs(m-m2) > kSE*se {
 		return fmt.Errorf("E|x|²: got %.5f want %.5f (tol %.5f)", m, m2, kSE*se)
 	}
@@ -213,7 +214,7 @@ func TestGaussianMixture_LogDensity(t *testing.T) {
 	for i := range cross {
 		cross[i] = (xs.At(i, 0) - 1) * (xs.At(i, 1) + 1)
 	}
-	c, se := meanSE(cross)
+	c, se := stats.MeanStdErr(cross)
 	assert.InDelta(t, 0.6, c, kSE*se)
 
 	for _, bad := range []func() error{

@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/flowmatch/flowmatch/autograd"
+	"github.com/flowmatch/flowmatch/internal/stats"
 )
 
 func checkPair(op string, x, y *autograd.Tensor) error {
@@ -186,24 +187,12 @@ func MMD2(x, y *autograd.Tensor, h float64) (float64, error) {
 	return within(x) + within(y) - 2*cross/float64(x.Rows*y.Rows), nil
 }
 
-// MeanStdErr returns the sample mean of xs and its standard error s/√n, where s² is the
-// unbiased sample variance (n − 1). Use it for per-sample negative log-likelihoods:
-// NLL = mean ± se. n = 1 gives se = NaN, n = 0 gives mean = NaN. Tested in TestMeanStdErr.
-func MeanStdErr(xs []float64) (mean, se float64) {
-	n := float64(len(xs))
-	if n == 0 {
-		return math.NaN(), math.NaN()
-	}
-	for _, v := range xs {
-		mean += v
-	}
-	mean /= n
-	var ss float64
-	for _, v := range xs {
-		ss += (v - mean) * (v - mean)
-	}
-	return mean, math.Sqrt(ss / (n - 1) / n)
-}
+// MeanStdErr returns the sample mean of xs and its standard error s/√n, where
+// s² = Σ(xᵢ − mean)²/(n − 1) is the unbiased sample variance, computed in two
+// passes. Use it for per-sample negative log-likelihoods: NLL = mean ± se.
+// n = 1 gives se = NaN, n = 0 gives mean = se = NaN. It is the public name of
+// the module's one implementation (internal/stats); tested in TestMeanStdErr.
+func MeanStdErr(xs []float64) (mean, se float64) { return stats.MeanStdErr(xs) }
 
 // ExcessNLL returns the KL divergence estimate KL(p_data ‖ p_model) = E[NLL] − H from
 // per-sample NLLs (nats) on held-out data and the data entropy h with its standard error hSE

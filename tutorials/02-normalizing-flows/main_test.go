@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/flowmatch/flowmatch/internal/stats"
 )
 
 const eps = 0x1p-52
@@ -34,8 +36,8 @@ func TestTutorial02(t *testing.T) {
 	// The training loss falls: the mean of the last 10% of steps is below the
 	// mean of the first 10% by more than 4 standard errors of the difference.
 	w := len(r.Losses) / 10
-	m1, s1 := meanSE(r.Losses[:w])
-	m2, s2 := meanSE(r.Losses[len(r.Losses)-w:])
+	m1, s1 := stats.MeanStdErr(r.Losses[:w])
+	m2, s2 := stats.MeanStdErr(r.Losses[len(r.Losses)-w:])
 	assert.Greater(t, m1-m2, 4*math.Hypot(s1, s2), "training NLL %v → %v", m1, m2)
 
 	// The seed's sum by hand equals cnf.LogProb up to the rounding of
@@ -57,15 +59,4 @@ func TestTutorial02(t *testing.T) {
 		_, err := os.Stat(filepath.Join(cfg.Out, name))
 		require.NoError(t, err, name)
 	}
-}
-
-func meanSE(xs []float64) (m, se float64) {
-	for _, x := range xs {
-		m += x
-	}
-	m /= float64(len(xs))
-	for _, x := range xs {
-		se += (x - m) * (x - m)
-	}
-	return m, math.Sqrt(se / float64(len(xs)-1) / float64(len(xs)))
 }
