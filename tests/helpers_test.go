@@ -6,6 +6,7 @@ import (
 
 	"github.com/flowmatch/flowmatch/cnf"
 	"github.com/flowmatch/flowmatch/fm"
+	"github.com/flowmatch/flowmatch/internal/stats"
 )
 
 const eps = 0x1p-52 // float64 machine epsilon
@@ -53,16 +54,5 @@ func continuity(m fm.Marginal, field func(t float64, x []float64) []float64, t f
 	return r, scale, tol
 }
 
-// meanSE returns the sample mean of v and its standard error sd/√n.
-func meanSE(v []float64) (mean, se float64) {
-	n := float64(len(v))
-	for _, x := range v {
-		mean += x
-	}
-	mean /= n
-	ss := 0.0
-	for _, x := range v {
-		ss += (x - mean) * (x - mean)
-	}
-	return mean, math.Sqrt(ss / (n - 1) / n)
-}
+// meanSE is the sample mean of v and its standard error s/√n (two-pass).
+var meanSE = stats.MeanStdErr

@@ -3,6 +3,7 @@ package tests
 import (
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -14,7 +15,8 @@ import (
 	"github.com/flowmatch/flowmatch/nn"
 )
 
-// Theorem 2 of Lipman et al. 2022 (seed §6–7): when p_t(x) > 0,
+// Theorem 2 of Lipman et al. 2022 (arXiv:2210.02747, §3.2; L_FM is eq. 5,
+// L_CFM eq. 9): when p_t(x) > 0,
 //
 //	L_CFM(θ) = L_FM(θ) + C,  C = E‖u_t(x|x₁) − u_t(x)‖² (independent of θ),
 //
@@ -63,9 +65,9 @@ func rowSq(a, b *autograd.Tensor) []float64 {
 }
 
 // lossGap returns, for one model and one common batch, the per-sample
-// L_CFM − L_FM − floor and floor = ‖u_c − u_m‖², and the batch-level
-// L_CFM − L_FM from fm's losses.
-func lossGap(model *nn.VelocityMLP, p fm.Path, m fm.Marginal, tt, x0, x1 *autograd.Tensor) (gap, floor []float64, batch float64) {
+// L_CFM − L_FM − floor and floor = ‖u_c − u_m‖², the batch-level
+// L_CFM − L_FM from fm's losses, and the batch L_FM.
+func lossGap(model *nn.VelocityMLP, p fm.Path, m fm.Marginal, tt, x0, x1 *autograd.Tensor) (gap, floor []float64, batch, lfm float64) {
 	xt := fm.FlowBatch(p, tt, x0, x1)
 	uc := fm.CondFieldBatch(p, tt, xt, x1)
 	um := fm.MarginalFieldBatch(m, tt, xt)
@@ -75,8 +77,9 @@ func lossGap(model *nn.VelocityMLP, p fm.Path, m fm.Marginal, tt, x0, x1 *autogr
 	for i := range a {
 		gap[i] = a[i] - b[i] - c[i]
 	}
-	batch = fm.CFMLoss(model.Frozen().Forward, p, tt, x0, x1).Item() - fm.FMLoss(model.Frozen().Forward, m, tt, xt).Item()
-	return gap, c, batch
+	lfm = fm.FMLoss(model.Frozen().Forward, m, tt, xt).Item()
+	batch = fm.CFMLoss(model.Frozen().Forward, p, tt, x0, x1).Item() - lfm
+	return gap, c, batch, lfm
 }
 
 func TestTheorem2_LossesDifferByConstant(t *testing.T) {
@@ -99,8 +102,10 @@ func TestTheorem2_LossesDifferByConstant(t *testing.T) {
 			tt := autograd.Uniform(n, 1, 0, 1, rng)
 			floor, floorSE := fm.CFMFloor(p, m, q.Sample, n, rng) // independent draws
 			negWorst := 0.0
+			var gaps []string
 			for i, model := range models {
-				gap, c, batch := lossGap(model, p, m, tt, x0, x1)
+				gap, c, batch, lfm := lossGap(model, p, m, tt, x0, x1)
+				gaps = append(gaps, fmt.Sprintf("%.4f at θ%d", batch, i))
 				mean, se := meanSE(gap)
 				assert.LessOrEqual(t, math.Abs(mean), k*se, "θ%d: L_CFM − L_FM − floor per sample: got mean %.4g want 0 (tol %.3g)", i, mean, k*se)
 
@@ -111,13 +116,16 @@ func TestTheorem2_LossesDifferByConstant(t *testing.T) {
 				diff := batch - floor
 				tol := k * math.Sqrt(floorSE*floorSE+se*se+cSE*cSE)
 				assert.LessOrEqual(t, math.Abs(diff), tol, "θ%d: L_CFM − L_FM = %.4g, CFMFloor = %.4g ± %.2g (tol %.3g)", i, batch, floor, floorSE, tol)
+				t.Logf("Theorem 2, θ%d: L_CFM = %.4f, L_FM = %.4f; L_CFM − L_FM = %.4f against the constant C = CFMFloor = %.4f ± %.4f: difference %.2g, |difference| ≤ tol %.2g (%.2f s.e.); per sample, |mean of L_CFM − L_FM − ‖u_c − u_m‖²| = %.2g ≤ k·SE = %.2g",
+					i, batch+lfm, lfm, batch, floor, floorSE, diff, tol, k, math.Abs(mean), k*se)
 
 				// Negative control: the marginal field without q(x₁).
-				gapW, _, _ := lossGap(model, p, wrong, tt, x0, x1)
+				gapW, _, _, _ := lossGap(model, p, wrong, tt, x0, x1)
 				mW, seW := meanSE(gapW)
 				negWorst = max(negWorst, math.Abs(mW)/seW)
 			}
-			t.Logf("negative control: worst |mean|/SE %.1f (k=%.2f)", negWorst, k)
+			t.Logf("Theorem 2: L_CFM − L_FM = %s (n = %d common draws): the same constant for every θ", strings.Join(gaps, ", "), n)
+			t.Logf("negative control (marginal field without q(x₁)): worst |mean of L_CFM − L_FM − ‖u_c − u_m‖²|/SE = %.1f, must be > k = %.2f", negWorst, k)
 			assert.Greater(t, negWorst, k, "with the wrong marginal field L_CFM − L_FM must depend on θ")
 		})
 	}
@@ -183,6 +191,8 @@ func TestTheorem2_GradientsEqual(t *testing.T) {
 					}
 				}
 				assert.LessOrEqual(t, worst, k, "θ%d: ∇L_CFM − ∇L_FM %s (k=%.2f)", i, msg, k)
+				t.Logf("Theorem 2, θ%d: ∇_θ(L_CFM − L_FM) = 0 in all %d coordinates (%d batches of %d): worst |mean|/SE = %.2f ≤ k = %.2f, at %s",
+					i, len(mean), batches, size, worst, k, msg)
 
 				// Negative control: the marginal field without q(x₁).
 				mean, se = gradGapStats(model, np.p, wrong, q.Sample, batches, size, seed)
@@ -190,7 +200,7 @@ func TestTheorem2_GradientsEqual(t *testing.T) {
 					negWorst = max(negWorst, math.Abs(mean[j])/se[j])
 				}
 			}
-			t.Logf("negative control: worst |mean|/SE %.1f (k=%.2f)", negWorst, k)
+			t.Logf("negative control (marginal field without q(x₁)): worst |mean of ∇(L_CFM − L_FM)|/SE = %.1f, must be > k = %.2f", negWorst, k)
 			assert.Greater(t, negWorst, k, "with the wrong marginal field the gradients must differ")
 		})
 	}

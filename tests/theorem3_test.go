@@ -13,10 +13,14 @@ import (
 	"github.com/flowmatch/flowmatch/fm"
 )
 
-// Theorem 3 of Lipman et al. 2022 (seed §8): for the Gaussian path
-// p_t(x|x₁) = N(μ_t(x₁), σ_t(x₁)² I) with flow map ψ_t(x) = σ_t x + μ_t, the
-// field u_t(x|x₁) = σ′_t/σ_t·(x − μ_t) + μ′_t satisfies d/dt ψ_t(x) =
-// u_t(ψ_t(x)|x₁).
+// Theorem 3 of Lipman et al. 2022 (arXiv:2210.02747, §4): for the Gaussian
+// path p_t(x|x₁) = N(μ_t(x₁), σ_t(x₁)² I) (eq. 10) with flow map
+// ψ_t(x) = σ_t x + μ_t (eq. 11), the field (eq. 15)
+//
+//	u_t(x|x₁) = σ′_t/σ_t·(x − μ_t) + μ′_t
+//
+// satisfies d/dt ψ_t(x) = u_t(ψ_t(x)|x₁) (eq. 13). The closed forms are
+// eqs. 17 (VE), 19 (VP) and 21 (CondOT) of §4.1.
 
 // xDepPath is a Gaussian path whose σ depends on x₁ and whose mean is not
 // linear in t:
@@ -63,6 +67,15 @@ func allPaths() []namedPath {
 	}
 }
 
+// maxAbsDiff returns maxⱼ |aⱼ − bⱼ|.
+func maxAbsDiff(a, b []float64) float64 {
+	m := 0.0
+	for j := range a {
+		m = max(m, math.Abs(a[j]-b[j]))
+	}
+	return m
+}
+
 func randVec(d int, scale float64, rng *rand.Rand) []float64 {
 	v := make([]float64, d)
 	for j := range v {
@@ -104,6 +117,7 @@ func TestTheorem3_FlowDerivative(t *testing.T) {
 		t.Run(np.name, func(t *testing.T) {
 			p := np.p
 			worst, msg := flowDerivativeWorst(p, func(s float64, x, x1 []float64) []float64 { return fm.CondField(p, s, x, x1) }, 1)
+			t.Logf("Theorem 3 (%s): dψ_t(x)/dt = u_t(ψ_t(x)|x₁) at 50 random (x, x₁, t): worst |D − u|/tol = %.3f ≤ 1, at %s", np.name, worst, msg)
 			assert.LessOrEqual(t, worst, 1.0, "generic field: %s", msg)
 
 			// Negative control: the sign of the σ′/σ term flipped.
@@ -117,6 +131,7 @@ func TestTheorem3_FlowDerivative(t *testing.T) {
 				return u
 			}
 			worst, _ = flowDerivativeWorst(p, flipped, 1)
+			t.Logf("negative control (σ′/σ term flipped): worst |D − u|/tol = %.3g, must be > 1", worst)
 			assert.Greater(t, worst, 1.0, "a flipped sign in the conditional field must fail the check")
 		})
 	}
@@ -135,10 +150,12 @@ func TestTheorem3_FlowDerivative(t *testing.T) {
 		return u
 	}
 	worst, _ := flowDerivativeWorst(ve, veWrong, 2)
+	t.Logf("negative control (VE field with s = t instead of 1 − t): worst |D − u|/tol = %.3g, must be > 1", worst)
 	assert.Greater(t, worst, 1.0, "VE field in the wrong time direction must fail")
 	vp := fm.VP{}
 	vpWrong := func(s float64, x, x1 []float64) []float64 { return vp.Field(1-s, x, x1) }
 	worst, _ = flowDerivativeWorst(vp, vpWrong, 2)
+	t.Logf("negative control (VP field at 1 − t): worst |D − u|/tol = %.3g, must be > 1", worst)
 	assert.Greater(t, worst, 1.0, "VP field in the wrong time direction must fail")
 }
 
@@ -173,6 +190,10 @@ func TestTheorem3_ClosedFormsMatchGeneric(t *testing.T) {
 		}
 		t.Run(np.name, func(t *testing.T) {
 			worst, msg := check(cf, cf.Field, 3)
+			if msg == "" {
+				msg = "none: equal to the last bit in every trial"
+			}
+			t.Logf("Theorem 3 (%s): closed-form field = σ′/σ·(x − μ) + μ′ at 100 random (x, x₁, t), to rounding: worst |Δ|/tol = %.3f ≤ 1, at %s", np.name, worst, msg)
 			assert.LessOrEqual(t, worst, 1.0, msg)
 			// Negative control: a flipped sign in the closed form.
 			neg := func(s float64, x, x1 []float64) []float64 {
@@ -183,6 +204,7 @@ func TestTheorem3_ClosedFormsMatchGeneric(t *testing.T) {
 				return u
 			}
 			worst, _ = check(cf, neg, 3)
+			t.Logf("negative control (closed form negated): worst |Δ|/tol = %.3g, must be > 1", worst)
 			assert.Greater(t, worst, 1.0, "a flipped closed form must not match")
 		})
 	}
@@ -236,6 +258,8 @@ func TestTheorem3_FlowPushesNoise(t *testing.T) {
 			var negT, negGap float64
 			for _, s := range times {
 				worst, msg := pushCheck(p, s, x1, func(x []float64) []float64 { return fm.Flow(p, s, x, x1) }, rng)
+				t.Logf("Theorem 3 (%s), t = %v: ψ_t(x₀), x₀ ~ N(0, I), has mean μ_t and variance σ_t² (n = %d): worst |statistic − expected|/SE = %.2f ≤ k = %.2f, at %s",
+					np.name, s, n, worst, k, msg)
 				assert.LessOrEqual(t, worst, k, "t=%v: %s (k=%.2f)", s, msg, k)
 				if sg, _ := p.Std(s, x1); math.Abs(sg-sg*sg) > negGap {
 					negT, negGap = s, math.Abs(sg-sg*sg)
@@ -253,6 +277,7 @@ func TestTheorem3_FlowPushesNoise(t *testing.T) {
 				return y
 			}
 			worst, _ := pushCheck(p, negT, x1, wrong, rng)
+			t.Logf("negative control (σ_t² in place of σ_t at t = %v): worst |statistic − expected|/SE = %.1f, must be > k = %.2f", negT, worst, k)
 			assert.Greater(t, worst, k, "a wrong flow map must be detected")
 		})
 	}
@@ -300,6 +325,8 @@ func TestTheorem3_Boundaries(t *testing.T) {
 			near(t, s0, c.sigma0, "σ₀")
 			near(t, s1, c.sigma1, "σ₁")
 			near(t, c.p.SourceStd(), c.s0, "source std")
+			t.Logf("boundaries (%s): σ₀ = %.17g (want %.17g), σ₁ = %.17g (want %.17g), |μ₁ − x₁|∞ = %.2g; tolerance 16ε(1 + |want|)",
+				c.name, s0, c.sigma0, s1, c.sigma1, maxAbsDiff(m1, c.mu1))
 		})
 	}
 	// VP: α at the noise end is small but not zero.
