@@ -10,10 +10,11 @@ import (
 
 	"github.com/flowmatch/flowmatch/autograd"
 	"github.com/flowmatch/flowmatch/autograd/fused"
+	"github.com/flowmatch/flowmatch/internal/fusedref"
 	"github.com/flowmatch/flowmatch/nn"
 )
 
-// divBound returns fused.ErrorBound's bound on the divergence of m at the
+// divBound returns fusedref.ErrorBound's bound on the divergence of m at the
 // rows of x and time t: any two exact-divergence implementations differ by
 // at most twice it.
 func divBound(m *nn.VelocityMLP, act autograd.Activation, x []float64, t float64) []float64 {
@@ -28,7 +29,7 @@ func divBound(m *nn.VelocityMLP, act autograd.Activation, x []float64, t float64
 		copy(in[i*(d+1):], x[i*d:(i+1)*d])
 		in[i*(d+1)+d] = t
 	}
-	return fused.ErrorBound(net, in, n, make([]float64, n*d)).Div
+	return fusedref.ErrorBound(net, in, n, make([]float64, n*d)).Div
 }
 
 func TestFastField_EqualsFieldOf(t *testing.T) {
@@ -49,7 +50,7 @@ func TestFastField_EqualsFieldOf(t *testing.T) {
 
 // TestFastDivergence_MatchesExact: the forward-mode divergence equals
 // ExactDivergence's (d reverse-mode VJPs through autograd) within twice
-// fused.ErrorBound, for SiLU and tanh, and v is the same to the bit.
+// fusedref.ErrorBound, for SiLU and tanh, and v is the same to the bit.
 // Negative control: moving one weight by 1e-6 breaks the agreement.
 func TestFastDivergence_MatchesExact(t *testing.T) {
 	for _, act := range []autograd.Activation{autograd.ActSiLU, autograd.ActTanh} {

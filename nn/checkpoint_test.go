@@ -1,227 +1,19 @@
 package nn
 
 import (
-	"encoding/binary"
-	"errors"
-	"math"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/flowmatch/flowmatch/autograd"
+	"github.com/flowmatch/flowmatch/nn/safetensors"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// TestCheckpoint_RoundTrip: tensors come back bit for bit, including
-// −0, subnormals, ±Inf, NaN payloads and an empty tensor; metadata too;
-// the layout follows the safetensors spec (8-byte header length, JSON
-// header padded to 8 bytes, data tiling the rest).
-func TestCheckpoint_RoundTrip(t *testing.T) {
-	rng := newRNG(10)
-	a := autograd.Normal(3, 4, 0, 1, rng)
-	special := autograd.FromSlice(1, 6, []float64{math.Copysign(0, -1), 5e-324, math.Inf(1), math.Inf(-1),
-		math.Float64frombits(0x7ff8000000000123), math.MaxFloat64})
-	params := []Named{{"a", a}, {"special", special}, {"empty", autograd.Zeros(0, 3)}, {"b.bias", autograd.Normal(1, 5, 0, 1, rng)}}
-	meta := map[string]string{"step": "1200", "note": `quotes " and ünïcode`}
-	path := filepath.Join(t.TempDir(), "ck.safetensors")
-	require.NoError(t, SaveCheckpoint(path, params, meta))
-
-	ck, err := LoadCheckpoint(path)
-	require.NoError(t, err)
-	assert.Equal(t, meta, ck.Metadata)
-	assert.Equal(t, []string{"a", "special", "empty", "b.bias"}, ck.Names)
-	for _, p := range params {
-		got := ck.Tensors[p.Name]
-		require.NotNil(t, got, p.Name)
-		require.Equal(t, p.T.Shape(), got.Shape(), p.Name)
-		for i := range p.T.Data {
-			require.Equal(t, math.Float64bits(p.T.Data[i]), math.Float64bits(got.Data[i]), "%s[%d]", p.Name, i)
-		}
-		assert.False(t, got.RequiresGrad())
-	}
-
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
-	n := binary.LittleEndian.Uint64(b)
-	assert.Zero(t, (8+n)%8, "data is 8-byte aligned")
-	assert.Equal(t, uint64(len(b)), 8+n+8*(12+6+0+5))
-	assert.Contains(t, string(b[8:8+n]), `"a":{"dtype":"F64","shape":[3,4],"data_offsets":[0,96]}`)
-	assert.Equal(t, math.Float64bits(a.Data[0]), binary.LittleEndian.Uint64(b[8+n:]), "raw little-endian data")
-
-	// LoadInto restores into other tensors of the same shapes.
-	dst := []Named{{"b.bias", autograd.Zeros(1, 5)}, {"a", autograd.Zeros(3, 4)}, {"special", autograd.Zeros(1, 6)}, {"empty", autograd.Zeros(0, 3)}}
-	require.NoError(t, ck.LoadInto(dst))
-	assert.Equal(t, a.Data, dst[1].T.Data)
-}
-
-func TestCheckpoint_SaveRejectsBadNames(t *testing.T) {
-	dir := t.TempDir()
-	x := autograd.Zeros(1, 1)
-	for _, ps := range [][]Named{{{"", x}}, {{"__metadata__", x}}, {{"a", x}, {"a", x}}, {{"a", nil}}} {
-		err := SaveCheckpoint(filepath.Join(dir, "bad"), ps, nil)
-		var ce *CheckpointError
-		require.ErrorAs(t, err, &ce)
-		assert.Contains(t, err.Error(), filepath.Join(dir, "bad"))
-	}
-	entries, _ := os.ReadDir(dir)
-	assert.Empty(t, entries, "nothing written")
-}
-
-// TestCheckpoint_AtomicWrite: a save that fails (missing directory, or an
-// fsync error after the data is written) leaves the old file intact and no
-// temporary file behind; a successful save replaces the file and leaves
-// nothing else in the directory.
-func TestCheckpoint_AtomicWrite(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "model.safetensors")
-	old := []Named{{"w", autograd.FromSlice(1, 2, []float64{1, 2})}}
-	require.NoError(t, SaveCheckpoint(path, old, map[string]string{"v": "old"}))
-	oldBytes, err := os.ReadFile(path)
-	require.NoError(t, err)
-
-	err = SaveCheckpoint(filepath.Join(dir, "missing", "model.safetensors"), old, nil)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), filepath.Join(dir, "missing", "model.safetensors"))
-	assert.True(t, errors.Is(err, os.ErrNotExist), "wraps the I/O error: %v", err)
-
-	syncFile = func(*os.File) error { return errors.New("disk on fire") }
-	err = SaveCheckpoint(path, []Named{{"w", autograd.FromSlice(1, 2, []float64{3, 4})}}, map[string]string{"v": "new"})
-	syncFile = (*os.File).Sync
-	require.ErrorContains(t, err, "disk on fire")
-	now, err := os.ReadFile(path)
-	require.NoError(t, err)
-	assert.Equal(t, oldBytes, now, "the old file is not clobbered")
-	entries, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	require.Len(t, entries, 1, "no temporary file left: %v", entries)
-
-	require.NoError(t, SaveCheckpoint(path, []Named{{"w", autograd.FromSlice(1, 2, []float64{3, 4})}}, map[string]string{"v": "new"}))
-	ck, err := LoadCheckpoint(path)
-	require.NoError(t, err)
-	assert.Equal(t, "new", ck.Metadata["v"])
-	entries, _ = os.ReadDir(dir)
-	assert.Len(t, entries, 1)
-	info, err := os.Stat(path)
-	require.NoError(t, err)
-	assert.Equal(t, os.FileMode(0o644), info.Mode().Perm())
-}
-
-// validCheckpoint returns the bytes of a small valid file: tensors "w"
-// [2, 2] at [0, 32) and "b" [1, 2] at [32, 48).
-func validCheckpoint(t testing.TB) []byte {
-	b, err := encodeCheckpoint([]Named{
-		{"w", autograd.FromSlice(2, 2, []float64{1, 2, 3, 4})},
-		{"b", autograd.FromSlice(1, 2, []float64{5, 6})},
-	}, map[string]string{"k": "v"})
-	require.NoError(t, err)
-	return b
-}
-
-// withHeader returns a file with the given JSON header and data length.
-func withHeader(header string, dataLen int) []byte {
-	b := binary.LittleEndian.AppendUint64(nil, uint64(len(header)))
-	b = append(b, header...)
-	return append(b, make([]byte, dataLen)...)
-}
-
-// corruptCheckpoints are broken files and a fragment of the error each must
-// produce; they seed FuzzLoadCheckpoint too.
-func corruptCheckpoints(t testing.TB) map[string]struct {
-	b    []byte
-	want string
-} {
-	valid := validCheckpoint(t)
-	huge := append([]byte(nil), valid...)
-	binary.LittleEndian.PutUint64(huge, 1<<62)
-	long := append([]byte(nil), valid...)
-	binary.LittleEndian.PutUint64(long, uint64(len(valid)))
-	entry := func(name, body string) string { return `{"` + name + `":` + body + `}` }
-	return map[string]struct {
-		b    []byte
-		want string
-	}{
-		"empty":             {nil, "truncated: 0 bytes"},
-		"short":             {valid[:5], "truncated: 5 bytes"},
-		"truncated header":  {valid[:20], "truncated: header length"},
-		"truncated data":    {valid[:len(valid)-3], "out of range of the 45-byte data section"},
-		"trailing data":     {append(append([]byte(nil), valid...), 0), "data section has"},
-		"oversized header":  {huge, "exceeds the limit"},
-		"header past end":   {long, "truncated: header length"},
-		"not json":          {withHeader("{nope", 0), "header JSON"},
-		"not an object":     {withHeader("[1,2]", 0), "does not start with '{'"},
-		"trailing json":     {withHeader(`{} {}`, 0), "unexpected bytes"},
-		"wrong dtype":       {withHeader(entry("w", `{"dtype":"F32","shape":[1,2],"data_offsets":[0,8]}`), 8), `dtype "F32"`},
-		"rank 3":            {withHeader(entry("w", `{"dtype":"F64","shape":[1,1,1],"data_offsets":[0,8]}`), 8), "rank 3"},
-		"negative shape":    {withHeader(entry("w", `{"dtype":"F64","shape":[-1,2],"data_offsets":[0,8]}`), 8), "not a valid size"},
-		"fractional shape":  {withHeader(entry("w", `{"dtype":"F64","shape":[1.5],"data_offsets":[0,8]}`), 8), "not a valid size"},
-		"huge shape":        {withHeader(entry("w", `{"dtype":"F64","shape":[4611686018427387904,4],"data_offsets":[0,8]}`), 8), "needs"},
-		"size mismatch":     {withHeader(entry("w", `{"dtype":"F64","shape":[2,2],"data_offsets":[0,8]}`), 8), "needs 4·8 bytes"},
-		"out of range":      {withHeader(entry("w", `{"dtype":"F64","shape":[1,1],"data_offsets":[8,16]}`), 8), "out of range"},
-		"reversed offsets":  {withHeader(entry("w", `{"dtype":"F64","shape":[0],"data_offsets":[8,0]}`), 8), "out of range"},
-		"one offset":        {withHeader(entry("w", `{"dtype":"F64","shape":[1],"data_offsets":[0]}`), 8), "data_offsets has 1"},
-		"unknown field":     {withHeader(entry("w", `{"dtype":"F64","shape":[1],"data_offsets":[0,8],"x":1}`), 8), "unknown field"},
-		"entry not object":  {withHeader(entry("w", `7`), 8), "header entry"},
-		"bad metadata":      {withHeader(entry("__metadata__", `{"a":1}`), 0), "not an object of strings"},
-		"duplicate name":    {withHeader(`{"w":{"dtype":"F64","shape":[1],"data_offsets":[0,8]},"w":{"dtype":"F64","shape":[1],"data_offsets":[8,16]}}`, 16), `names "w" twice`},
-		"empty name":        {withHeader(entry("", `{"dtype":"F64","shape":[1],"data_offsets":[0,8]}`), 8), "empty name"},
-		"overlapping":       {withHeader(`{"a":{"dtype":"F64","shape":[2],"data_offsets":[0,16]},"b":{"dtype":"F64","shape":[1],"data_offsets":[8,16]}}`, 16), `overlap tensor "a"`},
-		"gap":               {withHeader(`{"a":{"dtype":"F64","shape":[1],"data_offsets":[0,8]},"b":{"dtype":"F64","shape":[1],"data_offsets":[16,24]}}`, 24), "leave a gap"},
-		"unterminated json": {withHeader(`{"a":{"dtype":"F64"`, 0), "header JSON"},
-	}
-}
-
-// TestLoadCheckpoint_Corrupt: each broken file gives a *CheckpointError
-// naming the file and the problem. Negative control: the valid file the
-// broken ones derive from loads.
-func TestLoadCheckpoint_Corrupt(t *testing.T) {
-	dir := t.TempDir()
-	good := filepath.Join(dir, "good")
-	require.NoError(t, os.WriteFile(good, validCheckpoint(t), 0o644))
-	ck, err := LoadCheckpoint(good)
-	require.NoError(t, err)
-	assert.Equal(t, []float64{1, 2, 3, 4}, ck.Tensors["w"].Data)
-
-	for name, c := range corruptCheckpoints(t) {
-		t.Run(name, func(t *testing.T) {
-			path := filepath.Join(dir, strings.ReplaceAll(name, " ", "_"))
-			require.NoError(t, os.WriteFile(path, c.b, 0o644))
-			_, err := LoadCheckpoint(path)
-			var ce *CheckpointError
-			require.ErrorAs(t, err, &ce)
-			assert.Equal(t, path, ce.Path)
-			assert.Contains(t, err.Error(), path)
-			assert.Contains(t, err.Error(), c.want)
-		})
-	}
-	_, err = LoadCheckpoint(filepath.Join(dir, "absent"))
-	require.ErrorIs(t, err, os.ErrNotExist)
-	assert.Contains(t, err.Error(), filepath.Join(dir, "absent"))
-}
-
-// TestCheckpoint_LoadIntoMismatch: LoadInto names every missing,
-// unexpected and mis-shaped tensor and copies nothing when any is wrong.
-func TestCheckpoint_LoadIntoMismatch(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "ck")
-	require.NoError(t, os.WriteFile(path, validCheckpoint(t), 0o644))
-	ck, err := LoadCheckpoint(path)
-	require.NoError(t, err)
-	w := autograd.Zeros(2, 3)
-	err = ck.LoadInto([]Named{{"w", w}, {"c", autograd.Zeros(1, 1)}})
-	require.Error(t, err)
-	for _, s := range []string{path, "missing: c [1,1]", "unexpected: b", "shape mismatch: w (file [2,2], model [2,3])"} {
-		assert.Contains(t, err.Error(), s)
-	}
-	assert.Equal(t, make([]float64, 6), w.Data, "nothing copied")
-	err = ck.LoadInto([]Named{{"w", autograd.Zeros(2, 2)}, {"b", autograd.Zeros(1, 2)}, {"b", autograd.Zeros(1, 2)}})
-	require.ErrorContains(t, err, "duplicate model names: b")
-}
-
 // TestCheckpoint_ModelRoundTrip: SaveVelocityMLP/LoadVelocityMLP and
 // SaveMLP/LoadMLP restore architecture and weights exactly (same outputs,
-// bit for bit) and the extra metadata; loading the wrong kind, reserved
-// extra keys and metadata that contradicts the tensors are errors.
+// bit for bit) and the extra metadata; loading the wrong kind and reserved
+// extra keys are errors.
 func TestCheckpoint_ModelRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	rng := newRNG(11)
@@ -251,59 +43,68 @@ func TestCheckpoint_ModelRoundTrip(t *testing.T) {
 	assert.Equal(t, m.Forward(xm).Data, gm.Forward(xm).Data)
 
 	_, _, err = LoadVelocityMLP(mpath)
-	require.ErrorContains(t, err, `nn.model = "MLP", want "VelocityMLP"`)
+	require.ErrorContains(t, err, `metadata nn.model = "MLP": want "VelocityMLP"`)
 	_, _, err = LoadMLP(path)
 	require.ErrorContains(t, err, `want "MLP"`)
-	require.ErrorContains(t, SaveMLP(mpath, m, map[string]string{MetaSizes: "1"}), "reserved")
-
-	// Metadata that contradicts the tensors (or asks for absurd sizes) is
-	// caught before anything is allocated.
-	for _, sizes := range []string{"3,5,1", "3,4", "1000000000,1000000000,1", "3,x,1", "3"} {
-		bad := filepath.Join(dir, "bad")
-		require.NoError(t, SaveCheckpoint(bad, m.NamedParams(), map[string]string{MetaModel: "MLP", MetaSizes: sizes, MetaActivation: "elu"}))
-		_, _, err := LoadMLP(bad)
-		require.Error(t, err, sizes)
-		assert.Contains(t, err.Error(), bad)
-	}
-	bad := filepath.Join(dir, "badact")
-	require.NoError(t, SaveCheckpoint(bad, m.NamedParams(), map[string]string{MetaModel: "MLP", MetaSizes: "3,4,1", MetaActivation: "gelu"}))
-	_, _, err = LoadMLP(bad)
-	require.ErrorContains(t, err, "gelu")
-	nonVel := filepath.Join(dir, "nonvel")
-	require.NoError(t, SaveCheckpoint(nonVel, m.NamedParams(), map[string]string{MetaModel: "VelocityMLP", MetaSizes: "3,4,1", MetaActivation: "elu"}))
-	_, _, err = LoadVelocityMLP(nonVel)
-	require.ErrorContains(t, err, "needs 2 inputs")
+	err = SaveMLP(mpath, m, map[string]string{MetaSizes: "1"})
+	require.ErrorContains(t, err, "reserved")
+	var se *safetensors.Error
+	require.ErrorAs(t, err, &se)
 }
 
-// FuzzLoadCheckpoint: no input makes the reader panic; a file it accepts
-// has consistent tensors and survives a write–read round trip unchanged.
-func FuzzLoadCheckpoint(f *testing.F) {
-	f.Add(validCheckpoint(f))
-	for _, c := range corruptCheckpoints(f) {
-		f.Add(c.b)
+// TestCheckpoint_BadMetadata: an architecture value that is missing, does
+// not parse, or contradicts the tensors is a *safetensors.Error naming the
+// file, with a *safetensors.MetadataError naming the key and the bad value;
+// absurd sizes are caught before anything is allocated. Negative control:
+// the same tensors with the right metadata load.
+func TestCheckpoint_BadMetadata(t *testing.T) {
+	dir := t.TempDir()
+	m := NewMLP([]int{3, 4, 1}, autograd.ActELU, newRNG(12))
+	write := func(name string, meta map[string]string) string {
+		path := filepath.Join(dir, name)
+		require.NoError(t, safetensors.Write(path, m.NamedParams(), meta))
+		return path
 	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		ck, err := parseCheckpoint("fuzz.safetensors", b)
-		if err != nil {
-			require.Contains(t, err.Error(), "fuzz.safetensors")
-			return
+	good := map[string]string{MetaModel: "MLP", MetaSizes: "3,4,1", MetaActivation: "elu"}
+	_, _, err := LoadMLP(write("good", good))
+	require.NoError(t, err, "negative control")
+
+	for _, c := range []struct{ key, value, want string }{
+		{MetaModel, "", `want "MLP"`},
+		{MetaModel, "Transformer", `want "MLP"`},
+		{MetaActivation, "gelu", "not a known activation"},
+		{MetaActivation, "", "not a known activation"},
+		{MetaSizes, "", "not a list of positive sizes"},
+		{MetaSizes, "3,x,1", "not a list of positive sizes"},
+		{MetaSizes, "3,-4,1", "not a list of positive sizes"},
+		{MetaSizes, "3", "needs at least two sizes"},
+	} {
+		meta := map[string]string{}
+		for k, v := range good {
+			meta[k] = v
 		}
-		params := make([]Named, len(ck.Names))
-		for i, n := range ck.Names {
-			tt := ck.Tensors[n]
-			require.Len(t, tt.Data, tt.Rows*tt.Cols)
-			params[i] = Named{n, tt}
-		}
-		again, err := encodeCheckpoint(params, ck.Metadata)
-		require.NoError(t, err)
-		ck2, err := parseCheckpoint("again", again)
-		require.NoError(t, err)
-		require.Equal(t, ck.Names, ck2.Names)
-		for _, n := range ck.Names {
-			a, b := ck.Tensors[n], ck2.Tensors[n]
-			for i := range a.Data {
-				require.Equal(t, math.Float64bits(a.Data[i]), math.Float64bits(b.Data[i]))
-			}
-		}
-	})
+		meta[c.key] = c.value
+		path := write("bad", meta)
+		_, _, err := LoadMLP(path)
+		var se *safetensors.Error
+		require.ErrorAs(t, err, &se, "%s = %q", c.key, c.value)
+		assert.Equal(t, path, se.Path)
+		var me *safetensors.MetadataError
+		require.ErrorAs(t, err, &me, "%s = %q", c.key, c.value)
+		assert.Equal(t, c.key, me.Key)
+		assert.Equal(t, c.value, me.Value)
+		assert.Contains(t, err.Error(), c.want)
+	}
+
+	// Sizes that parse but contradict the tensors (or ask for absurd
+	// memory) fail the shape check before anything is allocated.
+	for _, sizes := range []string{"3,5,1", "3,4", "1000000000,1000000000,1"} {
+		path := write("contradicts", map[string]string{MetaModel: "MLP", MetaSizes: sizes, MetaActivation: "elu"})
+		_, _, err := LoadMLP(path)
+		require.ErrorContains(t, err, "tensors do not match", sizes)
+		assert.Contains(t, err.Error(), path)
+	}
+	nonVel := write("nonvel", map[string]string{MetaModel: "VelocityMLP", MetaSizes: "3,4,1", MetaActivation: "elu"})
+	_, _, err = LoadVelocityMLP(nonVel)
+	require.ErrorContains(t, err, `metadata nn.sizes = "3,4,1": a velocity field on ℝ^1 needs 2 inputs`)
 }

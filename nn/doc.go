@@ -22,12 +22,14 @@
 //
 // # Checkpoints
 //
-// SaveCheckpoint writes named tensors and string metadata as a safetensors
-// file (an 8-byte little-endian header length N, N bytes of JSON header, then
-// the raw little-endian float64 data), atomically: a crash leaves either the
-// old file or the new one. LoadCheckpoint validates every field and returns a
-// *CheckpointError naming the file and the problem for a corrupt, truncated
-// or mismatched file; it never panics (FuzzLoadCheckpoint).
+// SaveMLP and SaveVelocityMLP write a model's parameters and its
+// architecture (the metadata keys MetaModel, MetaSizes, MetaActivation) to a
+// safetensors file, atomically; LoadMLP and LoadVelocityMLP rebuild the model
+// from the file alone and return the rest of the metadata. The file format
+// itself (header, dtype, offsets, atomic write, a loader that never panics)
+// is package nn/safetensors, which knows nothing of models. A corrupt file
+// or metadata that contradicts the tensors is a *safetensors.Error naming
+// the file, the key and the value (TestCheckpoint_BadMetadata).
 //
 // # Notation
 //

@@ -1,7 +1,6 @@
 package nn_test
 
 import (
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/flowmatch/flowmatch/autograd"
 	"github.com/flowmatch/flowmatch/nn"
+	"github.com/flowmatch/flowmatch/nn/safetensors"
 )
 
 // Any NamedModule can be counted, optimized and checkpointed the same way.
@@ -164,50 +164,6 @@ func ExampleNewEMA() {
 	// Output: [0.875] [0.875]
 }
 
-func ExampleSaveCheckpoint() {
-	dir, _ := os.MkdirTemp("", "nn-example")
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "w.safetensors")
-	w := autograd.FromSlice(2, 2, []float64{1, 2, 3, 4})
-	err := nn.SaveCheckpoint(path, []nn.Named{{Name: "w", T: w}}, map[string]string{"step": "10"})
-	fmt.Println(err)
-	ck, err := nn.LoadCheckpoint(path)
-	fmt.Println(err, ck.Names, ck.Tensors["w"], ck.Metadata["step"])
-	// Output:
-	// <nil>
-	// <nil> [w] Tensor[2,2][1 2 3 4] 10
-}
-
-func ExampleLoadCheckpoint() {
-	dir, _ := os.MkdirTemp("", "nn-example")
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "broken.safetensors")
-	os.WriteFile(path, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, '{'}, 0o644)
-	_, err := nn.LoadCheckpoint(path)
-	var ce *nn.CheckpointError
-	fmt.Println(errors.As(err, &ce), ce.Reason)
-	// Output: true header length 9223372036854775807 exceeds the limit of 100000000 bytes (corrupt or not a safetensors file)
-}
-
-func ExampleCheckpoint_LoadInto() {
-	dir, _ := os.MkdirTemp("", "nn-example")
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "m.safetensors")
-	rng := rand.New(rand.NewPCG(1, 2))
-	small := nn.NewMLP([]int{2, 4, 1}, autograd.ActTanh, rng)
-	nn.SaveCheckpoint(path, small.NamedParams(), nil)
-	ck, _ := nn.LoadCheckpoint(path)
-
-	same := nn.NewMLP([]int{2, 4, 1}, autograd.ActTanh, rng)
-	fmt.Println(ck.LoadInto(same.NamedParams()))
-	other := nn.NewMLP([]int{2, 5, 1}, autograd.ActTanh, rng)
-	err := ck.LoadInto(other.NamedParams())
-	fmt.Println(err.(*nn.CheckpointError).Reason)
-	// Output:
-	// <nil>
-	// does not match the model: shape mismatch: layers.0.weight (file [2,4], model [2,5]), layers.0.bias (file [1,4], model [1,5]), layers.1.weight (file [4,1], model [5,1])
-}
-
 func ExampleSaveVelocityMLP() {
 	dir, _ := os.MkdirTemp("", "nn-example")
 	defer os.RemoveAll(dir)
@@ -234,8 +190,8 @@ func ExampleSaveMLP() {
 	fmt.Println(nn.SaveMLP(path, m, nil))
 	back, meta, err := nn.LoadMLP(path)
 	fmt.Println(err, back.Sizes(), back.Activation(), len(meta))
-	ck, _ := nn.LoadCheckpoint(path)
-	fmt.Println(ck.Metadata[nn.MetaModel], ck.Metadata[nn.MetaSizes], ck.Metadata[nn.MetaActivation])
+	f, _ := safetensors.Read(path)
+	fmt.Println(f.Metadata[nn.MetaModel], f.Metadata[nn.MetaSizes], f.Metadata[nn.MetaActivation])
 	// Output:
 	// <nil>
 	// <nil> [1 8 1] tanh 0

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/flowmatch/flowmatch/autograd"
-	"github.com/flowmatch/flowmatch/autograd/fused"
+	"github.com/flowmatch/flowmatch/internal/fusedref"
 )
 
 // fmBatch draws a flow-matching batch as the PyTorch peer does: x₀ ~ N(0, I),
@@ -59,11 +59,11 @@ func lossBound(t *testing.T, m *VelocityMLP, xt, ts, u []float64) ([][]float64, 
 	in := make([]float64, n*(dim+1))
 	packInput(in, xt, ts, dim, n)
 	g := make([]float64, n*dim)
-	ref := fused.NaiveReference(net, in, n, g)
+	ref := fusedref.Naive(net, in, n, g)
 	for i := range g {
 		g[i] = 2 * (ref.Out[i] - u[i]) / float64(n)
 	}
-	b := fused.ErrorBound(net, in, n, g)
+	b := fusedref.ErrorBound(net, in, n, g)
 	var out [][]float64
 	for l := range b.DW {
 		out = append(out, b.DW[l], b.DB[l])
@@ -96,7 +96,7 @@ func countOff(t *testing.T, name string, a, b, bound [][]float64, report bool) i
 }
 
 // TestTrainStep_MatchesAutograd: the fused loss and gradients equal the
-// autograd path's within twice fused.ErrorBound (a first-order rounding
+// autograd path's within twice fusedref.ErrorBound (a first-order rounding
 // bound, K·u times the gradient recomputed on absolute values, K ≈ 2·Σ
 // widths + batch), for SiLU and tanh and batches 1, 7 and 256 on the peer
 // architecture 3 → 256 → 256 → 256 → 2. Negative control: moving one weight

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/flowmatch/flowmatch/autograd"
+	"github.com/flowmatch/flowmatch/nn/safetensors"
 )
 
 // Module is anything with trainable parameters.
@@ -15,7 +16,7 @@ type Module interface {
 }
 
 // NamedModule is a Module whose parameters have stable names, the keys of
-// a checkpoint (SaveCheckpoint(path, m.NamedParams(), meta)).
+// a checkpoint (safetensors.Write(path, m.NamedParams(), meta)).
 type NamedModule interface {
 	Module
 	NamedParams() []Named
@@ -28,11 +29,10 @@ var (
 )
 
 // Named is a parameter with a stable name, such as "layers.0.weight", used
-// as its key in a checkpoint.
-type Named struct {
-	Name string
-	T    *autograd.Tensor
-}
+// as its key in a checkpoint: the safetensors package's named tensor, so
+// that NamedParams can be written and loaded directly
+// (safetensors.Write, (*safetensors.File).LoadInto).
+type Named = safetensors.Named
 
 // Linear is the affine layer y = x·W + b of x [n, in], with W [in, out] and
 // b [1, out] added to every row.
@@ -66,7 +66,7 @@ func (l *Linear) Params() []*autograd.Tensor { return []*autograd.Tensor{l.W, l.
 
 // NamedParams returns W as "weight" and b as "bias".
 func (l *Linear) NamedParams() []Named {
-	return []Named{{"weight", l.W}, {"bias", l.B}}
+	return []Named{{Name: "weight", T: l.W}, {Name: "bias", T: l.B}}
 }
 
 // In returns the input width.
@@ -133,7 +133,7 @@ func (m *MLP) NamedParams() []Named {
 	var ps []Named
 	for i, l := range m.Layers {
 		for _, p := range l.NamedParams() {
-			ps = append(ps, Named{fmt.Sprintf("layers.%d.%s", i, p.Name), p.T})
+			ps = append(ps, Named{Name: fmt.Sprintf("layers.%d.%s", i, p.Name), T: p.T})
 		}
 	}
 	return ps

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/flowmatch/flowmatch/autograd"
+	"github.com/flowmatch/flowmatch/autograd/fused"
+	"github.com/flowmatch/flowmatch/internal/fusedref"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -194,29 +196,27 @@ func TestMLP_Structure(t *testing.T) {
 	}
 	assert.Equal(t, []string{"layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias", "layers.2.weight", "layers.2.bias"}, names)
 
-	// Forward is the formula of MLP's doc comment, evaluated by hand.
+	// Forward is the formula of MLP's doc comment, evaluated with plain loops
+	// by fusedref.Naive, within twice its rounding bound.
 	x := autograd.Normal(4, 3, 0, 1, newRNG(5))
 	got := m.Forward(x)
-	for i := 0; i < x.Rows; i++ {
-		h := x.Row(i)
-		for li, l := range m.Layers {
-			next := make([]float64, l.Out())
-			for j := range next {
-				s := l.B.Data[j]
-				for k, hk := range h {
-					s += hk * l.W.At(k, j)
-				}
-				if li+1 < len(m.Layers) {
-					s = math.Tanh(s)
-				}
-				next[j] = s
-			}
-			h = next
-		}
-		for j, want := range h {
-			assert.InDelta(t, want, got.At(i, j), 64*eps, "row %d col %d", i, j)
+	net := fused.Net{Sizes: m.Sizes(), Act: m.Activation()}
+	for _, l := range m.Layers {
+		net.W, net.B = append(net.W, l.W.Data), append(net.B, l.B.Data)
+	}
+	g := make([]float64, x.Rows*2)
+	want, bound := fusedref.Naive(net, x.Data, x.Rows, g), fusedref.ErrorBound(net, x.Data, x.Rows, g)
+	for i, w := range want.Out {
+		assert.InDelta(t, w, got.Data[i], 2*bound.Out[i], "element %d", i)
+	}
+	net.Act = autograd.ActSiLU // negative control: the wrong activation is seen
+	other, off := fusedref.Naive(net, x.Data, x.Rows, g), 0
+	for i, w := range other.Out {
+		if math.Abs(w-got.Data[i]) > 2*bound.Out[i] {
+			off++
 		}
 	}
+	assert.Positive(t, off, "negative control")
 	assert.Panics(t, func() { NewMLP([]int{3}, autograd.ActTanh, newRNG(1)) })
 	assert.Panics(t, func() { NewMLP([]int{3, 2}, "gelu", newRNG(1)) })
 }

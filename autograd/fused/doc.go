@@ -41,9 +41,10 @@
 // The primal pass calls the same kernels, in the same order and on the same
 // shapes, as autograd's MatMul, AddRow, SiLU and Tanh, so Forward returns the
 // values autograd's ops return. Gradients and divergences differ from
-// autograd's by rounding only. NaiveReference evaluates every formula above
-// with plain loops, and ErrorBound gives a first-order bound on the rounding
-// error of any implementation of them; TestWorkspace_MatchesReference
+// autograd's by rounding only. The tests hold a naive reference that
+// evaluates every formula above with plain loops, and a first-order bound on
+// the rounding error of any implementation of them (Higham, Accuracy and
+// Stability of Numerical Algorithms, 2002, §3); TestWorkspace_MatchesReference
 // compares this package with the loops, nn's TestTrainStep_MatchesAutograd
 // and cnf's TestFastDivergence_MatchesExact compare it with autograd, all
 // within twice that bound, each with a negative control.

@@ -1,4 +1,4 @@
-package fused
+package fused_test
 
 import (
 	"fmt"
@@ -7,15 +7,17 @@ import (
 	"testing"
 
 	"github.com/flowmatch/flowmatch/autograd"
+	"github.com/flowmatch/flowmatch/autograd/fused"
+	"github.com/flowmatch/flowmatch/internal/fusedref"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 func newRNG(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0xf05ed)) }
 
-// randomNet returns a Net with torch.nn.Linear's U(±1/√in) initialization.
-func randomNet(sizes []int, act autograd.Activation, rng *rand.Rand) Net {
-	net := Net{Sizes: sizes, Act: act}
+// randomNet returns a fused.Net with torch.nn.Linear's U(±1/√in) initialization.
+func randomNet(sizes []int, act autograd.Activation, rng *rand.Rand) fused.Net {
+	net := fused.Net{Sizes: sizes, Act: act}
 	for l := 0; l+1 < len(sizes); l++ {
 		bound := 1 / math.Sqrt(float64(sizes[l]))
 		w := make([]float64, sizes[l]*sizes[l+1])
@@ -40,7 +42,7 @@ func normals(n int, rng *rand.Rand) []float64 {
 }
 
 // assertClose checks |got − want| ≤ 2·bound element-wise (both are within
-// bound of the exact value, ErrorBound) and returns the number of
+// bound of the exact value, fusedref.ErrorBound) and returns the number of
 // violations, so that negative controls can count them.
 func assertClose(t *testing.T, name string, got, want, bound []float64, report bool) int {
 	t.Helper()
@@ -57,14 +59,14 @@ func assertClose(t *testing.T, name string, got, want, bound []float64, report b
 	return bad
 }
 
-func checkCase(t *testing.T, net Net, n int, rng *rand.Rand) {
+func checkCase(t *testing.T, net fused.Net, n int, rng *rand.Rand) {
 	L := len(net.Sizes) - 1
 	x := normals(n*net.Sizes[0], rng)
 	g := normals(n*net.Sizes[L], rng)
-	exact := NaiveReference(net, x, n, g)
-	bound := ErrorBound(net, x, n, g)
+	exact := fusedref.Naive(net, x, n, g)
+	bound := fusedref.ErrorBound(net, x, n, g)
 
-	ws := NewWorkspace(net, n+3, net.Sizes[L])
+	ws := fused.NewWorkspace(net, n+3, net.Sizes[L])
 	out := make([]float64, n*net.Sizes[L])
 	ws.Forward(out, x, n)
 	assertClose(t, "out", out, exact.Out, bound.Out, true)
@@ -119,19 +121,19 @@ func TestWorkspace_NegativeControl(t *testing.T) {
 	net := randomNet([]int{3, 16, 16, 2}, autograd.ActSiLU, rng)
 	n := 5
 	x, g := normals(n*3, rng), normals(n*2, rng)
-	exact := NaiveReference(net, x, n, g)
-	bound := ErrorBound(net, x, n, g)
+	exact := fusedref.Naive(net, x, n, g)
+	bound := fusedref.ErrorBound(net, x, n, g)
 
 	wrong := net
 	wrong.Act = autograd.ActTanh
-	bad := NaiveReference(wrong, x, n, g)
+	bad := fusedref.Naive(wrong, x, n, g)
 	assert.Positive(t, assertClose(t, "wrong act", bad.DW[0], exact.DW[0], bound.DW[0], false))
 
 	perturbed := net
 	perturbed.W = append([][]float64(nil), net.W...)
 	perturbed.W[1] = append([]float64(nil), net.W[1]...)
 	perturbed.W[1][5] += 1e-6
-	ws := NewWorkspace(perturbed, n, 2)
+	ws := fused.NewWorkspace(perturbed, n, 2)
 	out := make([]float64, n*2)
 	div := make([]float64, n)
 	ws.Divergence(out, div, x, n)
@@ -147,7 +149,7 @@ func TestWorkspace_NoAllocs(t *testing.T) {
 	rng := newRNG(3)
 	net := randomNet([]int{3, 64, 64, 2}, autograd.ActSiLU, rng)
 	n := 32
-	ws := NewWorkspace(net, n, 2)
+	ws := fused.NewWorkspace(net, n, 2)
 	x, g := normals(n*3, rng), normals(n*2, rng)
 	out, div := make([]float64, n*2), make([]float64, n)
 	dW := [][]float64{make([]float64, 3*64), make([]float64, 64*64), make([]float64, 64*2)}
@@ -170,8 +172,8 @@ func TestNet_Check(t *testing.T) {
 	bad = net
 	bad.Sizes = []int{3, 5, 2}
 	require.Error(t, bad.Check())
-	assert.Panics(t, func() { NewWorkspace(net, 0, 0) })
-	ws := NewWorkspace(net, 2, 0)
+	assert.Panics(t, func() { fused.NewWorkspace(net, 0, 0) })
+	ws := fused.NewWorkspace(net, 2, 0)
 	assert.Panics(t, func() { ws.Forward(make([]float64, 6), make([]float64, 9), 3) })
 	assert.Panics(t, func() { ws.Divergence(make([]float64, 4), make([]float64, 2), make([]float64, 6), 2) })
 }
@@ -184,9 +186,9 @@ func TestWorkspace_ThreadsBitIdentical(t *testing.T) {
 	n := 300
 	x, g := normals(n*3, rng), normals(n*2, rng)
 	run := func(threads int) [][]float64 {
-		defer SetThreads(Threads())
-		SetThreads(threads)
-		ws := NewWorkspace(net, n, 2)
+		defer fused.SetThreads(fused.Threads())
+		fused.SetThreads(threads)
+		ws := fused.NewWorkspace(net, n, 2)
 		out, div := make([]float64, n*2), make([]float64, n)
 		dW := [][]float64{make([]float64, 3*256), make([]float64, 256*256), make([]float64, 256*2)}
 		dB := [][]float64{make([]float64, 256), make([]float64, 256), make([]float64, 2)}

@@ -1,9 +1,18 @@
-package fused
+// Package fusedref is the specification that autograd/fused is tested
+// against, and no part of the library: Naive evaluates the network, its
+// parameter gradients and its divergence with plain loops straight from the
+// formulas of package fused's doc, and ErrorBound bounds the rounding error
+// of any implementation of them. The tests of autograd/fused
+// (TestWorkspace_MatchesReference), nn (TestTrainStep_MatchesAutograd,
+// TestMLP_Structure) and cnf (TestFastDivergence_MatchesExact) import it;
+// being under internal/, it is not part of the public API.
+package fusedref
 
 import (
 	"math"
 
 	"github.com/flowmatch/flowmatch/autograd"
+	"github.com/flowmatch/flowmatch/autograd/fused"
 )
 
 func sig(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
@@ -24,26 +33,27 @@ func dact(a autograd.Activation, z float64) float64 {
 	return 1 - y*y
 }
 
-// Reference holds what Forward (Out), Backward for a seed g (DW, DB) and
-// Divergence (Div) compute, as returned by NaiveReference, or bounds on
-// their rounding errors, as returned by ErrorBound.
-type Reference struct {
+// Result holds what fused's Forward (Out), Backward for a seed g (DW, DB)
+// and Divergence (Div) compute, as returned by Naive, or bounds on their
+// rounding errors, as returned by ErrorBound.
+type Result struct {
 	Out    []float64   // [n, s_L]
 	DW, DB [][]float64 // gradients for the seed g, shaped as the Net's W and B
 	Div    []float64   // [n], divergence over the first s_L inputs
 
-	// Intermediate values of NaiveReference, by hidden layer l < L−1:
+	// Intermediate values of Naive, by hidden layer l < L−1:
 	z, h [][]float64 // zₗ₊₁ and hₗ₊₁, [n, width]
 	p    [][]float64 // δ·Wᵀ before ⊙ σ′, [n, width]
 	zt   [][]float64 // tangents ż, [n, d, width]
 }
 
-// NaiveReference computes Forward, Backward (for the seed g = ∂L/∂out, from
-// zero gradients) and Divergence with plain loops, one scalar at a time,
-// straight from the formulas of the package doc; the tangents are
-// propagated one row and one direction at a time. It is slow, and it is the
-// specification the fast paths are tested against.
-func NaiveReference(net Net, x []float64, n int, g []float64) Reference {
+// Naive computes Forward, Backward (for the seed g = ∂L/∂out, from zero
+// gradients) and Divergence of net at the n rows of x with plain loops, one
+// scalar at a time, straight from the formulas of package fused's doc; the
+// tangents are propagated one row and one direction at a time. It is slow,
+// and it is the specification the fast paths are tested against. It panics
+// if net fails Check.
+func Naive(net fused.Net, x []float64, n int, g []float64) Result {
 	if err := net.Check(); err != nil {
 		panic(err)
 	}
@@ -51,9 +61,9 @@ func NaiveReference(net Net, x []float64, n int, g []float64) Reference {
 }
 
 // ErrorBound returns, element by element, a bound on the rounding error of
-// Forward, Backward (seed g) and Divergence at x, for this implementation
-// and for any other that forms the same sums in any order (autograd's ops,
-// NaiveReference): |computed − exact| ≤ bound, to first order in u = 2⁻⁵³.
+// fused's Forward, Backward (seed g) and Divergence at x, and of any other
+// implementation that forms the same sums in any order (autograd's ops,
+// Naive): |computed − exact| ≤ bound, to first order in u = 2⁻⁵³.
 //
 // It is a running forward error analysis (Higham, Accuracy and Stability
 // of Numerical Algorithms, 2002, §3.1–3.5). Every computed quantity q gets a
@@ -70,8 +80,8 @@ func NaiveReference(net Net, x []float64, n int, g []float64) Reference {
 // for each activation and each derivative (the vectorized kernels are within
 // a few ulps of the reference loops). Two implementations therefore differ by
 // at most 2·bound.
-func ErrorBound(net Net, x []float64, n int, g []float64) Reference {
-	mag := magnitudes(net, x, n, g, NaiveReference(net, x, n, g))
+func ErrorBound(net fused.Net, x []float64, n int, g []float64) Result {
+	mag := magnitudes(net, x, n, g, Naive(net, x, n, g))
 	k := depthK(net.Sizes, n) * 0x1p-53
 	scale := func(v []float64) {
 		for i := range v {
@@ -88,10 +98,10 @@ func ErrorBound(net Net, x []float64, n int, g []float64) Reference {
 }
 
 // naive computes the values, keeping the intermediates magnitudes needs.
-func naive(net Net, x []float64, n int, g []float64) Reference {
+func naive(net fused.Net, x []float64, n int, g []float64) Result {
 	L := len(net.Sizes) - 1
 	d := net.Sizes[L]
-	var r Reference
+	var r Result
 	// Forward: zₗ = hₗ₋₁·Wₗ + bₗ, hₗ = σ(zₗ).
 	in := x[:n*net.Sizes[0]]
 	for l := range L {
@@ -191,7 +201,7 @@ func naive(net Net, x []float64, n int, g []float64) Reference {
 
 // magnitudes computes ErrorBound's M for every output, ex holding the
 // values (from naive).
-func magnitudes(net Net, x []float64, n int, g []float64, ex Reference) Reference {
+func magnitudes(net fused.Net, x []float64, n int, g []float64, ex Result) Result {
 	L := len(net.Sizes) - 1
 	d := net.Sizes[L]
 	abs := math.Abs
@@ -200,7 +210,7 @@ func magnitudes(net Net, x []float64, n int, g []float64, ex Reference) Referenc
 		ds := dact(net.Act, ex.z[l][e])
 		return m*abs(ds) + abs(a)*zm[e] + abs(a*ds)
 	}
-	var r Reference
+	var r Result
 	var zms, hms [][]float64
 	in := make([]float64, n*net.Sizes[0])
 	for i := range in {
