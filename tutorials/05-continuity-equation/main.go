@@ -1,12 +1,13 @@
-// Tutorial 05: the continuity equation (seed §4).
+// Tutorial 05: the continuity equation (Lipman et al. 2022, arXiv:2210.02747,
+// §2; Villani 2009).
 //
 // A field v generates a density path p_t exactly when
 //
 //	∂ₜp_t(x) + div(p_t·v_t)(x) = 0   for all t and x.
 //
-// The tutorial takes a Gaussian path whose field is known (the path of
-// seed §9.2 towards a single point), evaluates the residual by central
-// differences and watches it vanish like h² as the step h shrinks, while for
+// The tutorial takes a Gaussian path whose field is known (the CondOT path
+// of Lipman et al. 2022, §4.1 eq. 21, towards a single point), evaluates the
+// residual by central differences and watches it vanish like h² as the step h shrinks, while for
 // a wrong field it stays put. Then it integrates the log-density along the
 // ODE (cnf.LogLikelihood, the instantaneous change of variables) and finds
 // the exact Gaussian log-density, with the exact divergence and with
@@ -61,7 +62,8 @@ type Result struct {
 }
 
 // The path: p_t = N(t·m, σ_t²·I), σ_t = 1 − (1 − s)·t, from N(0, I) at t = 0 to
-// N(m, s²I) at t = 1. Its field (seed §9.2 with x₁ = m, σ_min = s) is
+// N(m, s²I) at t = 1. Its field (Lipman et al. 2022, eq. 21, with x₁ = m and
+// σ_min = s) is
 //
 //	u_t(x) = (m − (1 − s)·x) / σ_t.
 var (

@@ -1,5 +1,5 @@
 // Tutorial 09: diffusion paths (VE, VP) against the optimal-transport path
-// (seed §9; Lipman et al. 2022, §4.1 and Table 1).
+// (Lipman et al. 2022, arXiv:2210.02747, §4.1, eqs. 16–23, and Table 1).
 //
 // The same small network is trained by Conditional Flow Matching with three
 // Gaussian paths on the same 2-D data, for the same number of steps. The

@@ -1,6 +1,6 @@
 // Tutorial 11: maximum-likelihood training of a continuous normalizing flow
-// against flow matching (seed §2–3 and §7; Chen et al. 2018, Grathwohl et
-// al. 2018, Lipman et al. 2022).
+// against flow matching (Chen et al. 2018, arXiv:1806.07366; Grathwohl
+// et al. 2018, arXiv:1810.01367; Lipman et al. 2022, arXiv:2210.02747, eq. 9).
 //
 // The same small network v_θ(t, x) is trained twice on the same data: once
 // by maximizing the log-likelihood, which integrates the ODE and its
