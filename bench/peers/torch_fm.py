@@ -9,13 +9,18 @@ Workload
                k ~ U{0,...,7}, c_k = 4 (cos(pi k/4), sin(pi k/4)), e ~ N(0, I_2),
                x1 = (c_k + 0.5 e) / sqrt(2)
              drawn once into a pool of 2^17 points (numpy, seed --seed); batches are drawn
-             from the pool with replacement.
+             from the pool with replacement. --data moons instead draws the two moons of
+             scikit-learn's make_moons with noise 0.05, scaled by 2 and centred:
+               h ~ U{0,1}, a ~ U[0, pi], p = (cos a, sin a) if h = 0 else (1 - cos a, 1/2 - sin a),
+               x1 = 2 (p + 0.05 e) - (1, 1/4)
+             (flowmatch's "moons-peer" data set).
   noise x0   N(0, I_2).
   path       conditional optimal transport (Lipman et al. 2022, arXiv:2210.02747, eqs. 20-23):
                x_t = (1 - (1 - s) t) x0 + t x1,   u_t = x1 - (1 - s) x0,   s = sigma_min = 1e-4
              with t ~ U[0, 1].
   loss       CFM loss (eq. 9 with eq. 23): mean over the batch of sum_d (v_theta(t, x_t) - u_t)_d^2.
-  model      v_theta: MLP on (x, t) in R^3, 3 -> 256 -> 256 -> 256 -> 2, SiLU between layers,
+  model      v_theta: MLP on (x, t) in R^3, 3 -> 256 -> 256 -> 256 -> 2, SiLU between layers
+             (--act tanh for tanh),
              torch.nn.Linear's default initialisation, biases everywhere.
   optimiser  Adam, learning rate 1e-3, betas (0.9, 0.999), eps 1e-8.
   precision  float64 (--dtype float32 exists for curiosity; flowmatch is float64 only).
@@ -47,6 +52,8 @@ def parse_args(argv):
     p.add_argument("--threads", type=int, default=1, help="CPU threads for torch and its BLAS")
     p.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     p.add_argument("--batch", type=int, default=256, help="training batch size")
+    p.add_argument("--data", default="8gaussians", choices=["8gaussians", "moons"])
+    p.add_argument("--act", default="silu", choices=["silu", "tanh"])
     p.add_argument("--hidden", type=int, default=256, help="width of the three hidden layers")
     p.add_argument("--sigma-min", type=float, default=1e-4)
     p.add_argument("--lr", type=float, default=1e-3)
@@ -95,11 +102,24 @@ def eight_gaussians(n, rng):
     return (centres + 0.5 * rng.standard_normal((n, 2))) / math.sqrt(2.0)
 
 
-def mlp(hidden):
+def moons(n, rng):
+    """n points of the scaled two moons (see the module docstring)."""
+    inner = rng.integers(0, 2, size=n)[:, None] == 1
+    a = rng.uniform(0.0, math.pi, size=n)
+    outer_pts = np.column_stack([np.cos(a), np.sin(a)])
+    inner_pts = np.column_stack([1.0 - np.cos(a), 0.5 - np.sin(a)])
+    p = np.where(inner, inner_pts, outer_pts)
+    return 2.0 * (p + 0.05 * rng.standard_normal((n, 2))) - np.array([1.0, 0.25])
+
+
+DATA = {"8gaussians": eight_gaussians, "moons": moons}
+
+
+def mlp(hidden, act):
     """v_theta: R^3 -> R^2, input (x_1, x_2, t)."""
     layers, width = [], 3
     for _ in range(3):
-        layers += [torch.nn.Linear(width, hidden), torch.nn.SiLU()]
+        layers += [torch.nn.Linear(width, hidden), torch.nn.SiLU() if act == "silu" else torch.nn.Tanh()]
         width = hidden
     layers.append(torch.nn.Linear(width, 2))
     return torch.nn.Sequential(*layers).to(DTYPE)
@@ -127,10 +147,11 @@ def step(f, t, y, h, solver):
 class Workload:
     def __init__(self, args):
         self.args = args
-        self.pool = torch.from_numpy(eight_gaussians(1 << 17, np.random.default_rng(args.seed))).to(DTYPE)
+        draw = DATA[args.data]
+        self.pool = torch.from_numpy(draw(1 << 17, np.random.default_rng(args.seed))).to(DTYPE)
         self.held_out = torch.from_numpy(
-            eight_gaussians(max(args.loglik_points, 16), np.random.default_rng(args.seed + 1))).to(DTYPE)
-        self.net = mlp(args.hidden)
+            draw(max(args.loglik_points, 16), np.random.default_rng(args.seed + 1))).to(DTYPE)
+        self.net = mlp(args.hidden, args.act)
         self.opt = torch.optim.Adam(self.net.parameters(), lr=args.lr, betas=(0.9, 0.999), eps=1e-8)
 
     def train_step(self, batch):
@@ -180,7 +201,7 @@ class Workload:
 def main():
     a = ARGS
     context = (f"dtype={a.dtype} threads={a.threads} blas={loaded_blas()} torch={torch.__version__} "
-               f"data=8gaussians act=silu impl=torch")
+               f"data={a.data} act={a.act} impl=torch")
     print(f"# {' '.join(sys.argv[1:])} | torch threads {torch.get_num_threads()} | "
           f"loadavg {open('/proc/loadavg').read().split()[0]}", flush=True)
     what = [w.strip() for w in a.what.split(",") if w.strip()]
