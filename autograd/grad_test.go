@@ -245,6 +245,9 @@ func TestMisuse_PanicsWithMisuseError(t *testing.T) {
 		"Backward":  func() { Add(a.Clone().SetRequiresGrad(true), a).Backward() },
 		"FromSlice": func() { FromSlice(2, 2, []float64{1}) },
 		"Item":      func() { a.Item() },
+		"Zeros":     func() { Zeros(-1, 2) },
+		"Normal":    func() { Normal(2, 2, 0, 1, nil) },
+		"Uniform":   func() { Uniform(2, 2, 0, 1, nil) },
 	}
 	for op, f := range cases {
 		t.Run(op, func(t *testing.T) {

@@ -73,7 +73,9 @@ func FromRows(rows [][]float64) *Tensor {
 }
 
 // Normal returns a [rows, cols] leaf of independent N(mean, std²) draws from rng.
+// A nil rng panics with a *MisuseError.
 func Normal(rows, cols int, mean, std float64, rng *rand.Rand) *Tensor {
+	mustRNG("Normal", rng)
 	t := Zeros(rows, cols)
 	for i := range t.Data {
 		t.Data[i] = mean + std*rng.NormFloat64()
@@ -82,12 +84,22 @@ func Normal(rows, cols int, mean, std float64, rng *rand.Rand) *Tensor {
 }
 
 // Uniform returns a [rows, cols] leaf of independent U[lo, hi) draws from rng.
+// A nil rng panics with a *MisuseError.
 func Uniform(rows, cols int, lo, hi float64, rng *rand.Rand) *Tensor {
+	mustRNG("Uniform", rng)
 	t := Zeros(rows, cols)
 	for i := range t.Data {
 		t.Data[i] = lo + (hi-lo)*rng.Float64()
 	}
 	return t
+}
+
+// mustRNG panics with a *MisuseError naming op when rng is nil: every random
+// draw in flowmatch comes from an explicit generator.
+func mustRNG(op string, rng *rand.Rand) {
+	if rng == nil {
+		panic(Misuse(op, "nil *rand.Rand; pass rand.New(rand.NewPCG(seed, stream))"))
+	}
 }
 
 // Shape returns [Rows, Cols].

@@ -1,6 +1,7 @@
 package cnf
 
 import (
+	"fmt"
 	"math/rand/v2"
 
 	"github.com/flowmatch/flowmatch/autograd"
@@ -76,7 +77,17 @@ const (
 )
 
 // Probes returns k probe tensors [n, d] of the given kind drawn from rng.
+// k < 1, n or d < 0, an unknown kind and a nil rng panic with a
+// *autograd.MisuseError.
 func Probes(kind ProbeKind, k, n, d int, rng *rand.Rand) []*autograd.Tensor {
+	switch {
+	case k < 1 || n < 0 || d < 0:
+		panic(&autograd.MisuseError{Op: "cnf.Probes", Shapes: [][2]int{{n, d}}, Reason: fmt.Sprintf("needs k ≥ 1 probes (got %d) of a non-negative shape", k)})
+	case kind != Rademacher && kind != Gaussian:
+		panic(autograd.Misuse("cnf.Probes", "unknown ProbeKind %d", kind))
+	case rng == nil:
+		panic(autograd.Misuse("cnf.Probes", "nil *rand.Rand"))
+	}
 	ps := make([]*autograd.Tensor, k)
 	for p := range ps {
 		e := autograd.Zeros(n, d)
@@ -90,8 +101,6 @@ func Probes(kind ProbeKind, k, n, d int, rng *rand.Rand) []*autograd.Tensor {
 				}
 			case Gaussian:
 				e.Data[i] = rng.NormFloat64()
-			default:
-				panic(autograd.Misuse("cnf.Probes", "unknown ProbeKind %d", kind))
 			}
 		}
 		ps[p] = e
@@ -149,9 +158,16 @@ func HutchinsonDivergence(f Field, t float64, x *autograd.Tensor, probes []*auto
 // fresh = true every evaluation draws new probes (fine for fixed-step
 // solvers, not for Dopri5, whose error control would see the noise).
 // Fixed probes must keep the batch shape; a different shape panics.
+// k < 1, an unknown kind and a nil rng panic with a *autograd.MisuseError at
+// once, not at the first evaluation.
 func Hutchinson(kind ProbeKind, k int, rng *rand.Rand, fresh bool) DivergenceFunc {
-	if k < 1 {
+	switch {
+	case k < 1:
 		panic(autograd.Misuse("cnf.Hutchinson", "needs k ≥ 1 probes, got %d", k))
+	case kind != Rademacher && kind != Gaussian:
+		panic(autograd.Misuse("cnf.Hutchinson", "unknown ProbeKind %d", kind))
+	case rng == nil:
+		panic(autograd.Misuse("cnf.Hutchinson", "nil *rand.Rand"))
 	}
 	var fixed []*autograd.Tensor
 	return func(f Field, t float64, x *autograd.Tensor) (*autograd.Tensor, *autograd.Tensor) {

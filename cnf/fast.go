@@ -34,6 +34,7 @@ func newFastEval(m *nn.VelocityMLP, maxBatch int) *fastEval {
 // by FieldOf(m), so results that must be recorded still are. The Field is
 // safe for concurrent use; concurrent calls are serialized.
 func FastField(m *nn.VelocityMLP, maxBatch int) Field {
+	mustFastArgs("cnf.FastField", m, maxBatch)
 	slow := FieldOf(m)
 	fe := newFastEval(m, maxBatch)
 	if fe == nil {
@@ -64,6 +65,7 @@ func FastField(m *nn.VelocityMLP, maxBatch int) Field {
 // (calls are serialized). TestFastDivergence_MatchesExact,
 // TestFastLogLikelihood_MatchesGeneric.
 func FastDivergence(m *nn.VelocityMLP, maxBatch int) DivergenceFunc {
+	mustFastArgs("cnf.FastDivergence", m, maxBatch)
 	slow := FieldOf(m)
 	fe := newFastEval(m, maxBatch)
 	return func(_ Field, t float64, x *autograd.Tensor) (v, div *autograd.Tensor) {
@@ -76,6 +78,17 @@ func FastDivergence(m *nn.VelocityMLP, maxBatch int) DivergenceFunc {
 		fe.e.EvalDiv(v.Data, div.Data, t, x.Data)
 		fe.mu.Unlock()
 		return v.NoGraph(), div.NoGraph()
+	}
+}
+
+// mustFastArgs panics with a *autograd.MisuseError for a nil model or a
+// chunk size below 1 (which would otherwise silently drop the fast path).
+func mustFastArgs(op string, m *nn.VelocityMLP, maxBatch int) {
+	switch {
+	case m == nil:
+		panic(autograd.Misuse(op, "nil model"))
+	case maxBatch < 1:
+		panic(autograd.Misuse(op, "maxBatch = %d, want ≥ 1 rows per chunk", maxBatch))
 	}
 }
 

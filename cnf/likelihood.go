@@ -58,8 +58,12 @@ func StandardNormalLogProb(x *autograd.Tensor) *autograd.Tensor {
 //
 //	log N(x; 0, s²I) = log N(x/s; 0, I) − d·log s.
 //
-// TestNormalLogProb_Scaled.
+// s must be positive and finite; otherwise NormalLogProb panics with a
+// *autograd.MisuseError. TestNormalLogProb_Scaled.
 func NormalLogProb(s float64) LogDensity {
+	if !(s > 0) || math.IsInf(s, 1) {
+		panic(autograd.Misuse("cnf.NormalLogProb", "scale s = %v must be positive and finite", s))
+	}
 	return func(x *autograd.Tensor) *autograd.Tensor {
 		return autograd.AddScalar(StandardNormalLogProb(autograd.Scale(x, 1/s)), -float64(x.Cols)*math.Log(s))
 	}
@@ -125,6 +129,7 @@ type Likelihood struct {
 // style interval [0, 2] and an intermediate time, with X0 checked),
 // TestLogLikelihood_GaussianCondOT.
 func LogLikelihood(f Field, x *autograd.Tensor, t1, t0 float64, logp0 LogDensity, div DivergenceFunc, opts SolveOptions) (Likelihood, Stats, error) {
+	mustLikelihoodArgs("cnf.LogLikelihood", f, x, logp0)
 	if div == nil {
 		div = ExactDivergence
 	}
@@ -148,6 +153,7 @@ func LogLikelihood(f Field, x *autograd.Tensor, t1, t0 float64, logp0 LogDensity
 // The result agrees with LogLikelihood(f, X1, t₁, t₀, …) within the solver
 // tolerance (TestLogLikelihood_ForwardBackwardAgree).
 func SampleWithLogLikelihood(f Field, x0 *autograd.Tensor, t0, t1 float64, logp0 LogDensity, div DivergenceFunc, opts SolveOptions) (Likelihood, Stats, error) {
+	mustLikelihoodArgs("cnf.SampleWithLogLikelihood", f, x0, logp0)
 	if div == nil {
 		div = ExactDivergence
 	}
@@ -161,6 +167,15 @@ func SampleWithLogLikelihood(f Field, x0 *autograd.Tensor, t0, t1 float64, logp0
 	x1, l1 := autograd.Slice(z1, 0, d), autograd.Slice(z1, d, d+1)
 	lp0 := logp0(x0)
 	return Likelihood{X0: x0, X1: x1, LogP0: lp0, LogP1: autograd.Add(lp0, l1)}, st, nil
+}
+
+// mustLikelihoodArgs panics with a *autograd.MisuseError when the field, the
+// batch or the base density is missing.
+func mustLikelihoodArgs(op string, f Field, x *autograd.Tensor, logp0 LogDensity) {
+	mustFieldAndState(op, f, x)
+	if logp0 == nil {
+		panic(autograd.Misuse(op, "nil base log-density logp0 (StandardNormalLogProb for N(0, I))"))
+	}
 }
 
 // TimeModel is a network of (t, x), such as nn.VelocityMLP: t [n, 1] and

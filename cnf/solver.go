@@ -90,6 +90,7 @@ var (
 // NFE = 2 + 6·(Accepted + Rejected). TestIntegrate_NFE checks all of these;
 // TestIntegrate_ConvergenceOrder the orders.
 func Integrate(f Field, x0 *autograd.Tensor, t0, t1 float64, opts SolveOptions) (*autograd.Tensor, Stats, error) {
+	mustFieldAndState("cnf.Integrate", f, x0)
 	if math.IsNaN(t0) || math.IsNaN(t1) || math.IsInf(t0, 0) || math.IsInf(t1, 0) {
 		return nil, Stats{}, fmt.Errorf("%w: t0 = %v, t1 = %v", ErrOptions, t0, t1)
 	}
@@ -109,6 +110,16 @@ func Integrate(f Field, x0 *autograd.Tensor, t0, t1 float64, opts SolveOptions) 
 		return nil, Stats{}, fmt.Errorf("%w: no Method (want euler, midpoint, heun, rk4 or dopri5)", ErrOptions)
 	default:
 		return nil, Stats{}, fmt.Errorf("%w: unknown Method %q", ErrOptions, opts.Method)
+	}
+}
+
+// mustFieldAndState panics with a *autograd.MisuseError when f or x is nil.
+func mustFieldAndState(op string, f Field, x *autograd.Tensor) {
+	switch {
+	case f == nil:
+		panic(autograd.Misuse(op, "nil Field"))
+	case x == nil:
+		panic(autograd.Misuse(op, "nil state tensor"))
 	}
 }
 

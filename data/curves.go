@@ -61,6 +61,7 @@ func (c *curveSet) Name() string { return c.name }
 func (c *curveSet) Dim() int     { return 2 }
 
 func (c *curveSet) Sample(n int, rng *rand.Rand) *autograd.Tensor {
+	mustDraw("data."+c.name+".Sample", n, rng)
 	t := autograd.Zeros(n, 2)
 	w := make([]float64, len(c.curves))
 	for j, cv := range c.curves {

@@ -76,11 +76,15 @@ func NewGaussianMixture(label string, weights []float64, means [][]float64, covs
 	return g, nil
 }
 
-// IsotropicMixture returns Σ_k w_k N(μ_k, s_k² I). It panics on invalid arguments (it is meant
-// for literals; use NewGaussianMixture for user input).
+// IsotropicMixture returns Σ_k w_k N(μ_k, s_k² I). It panics with a *autograd.MisuseError on
+// invalid arguments (it is meant for literals; use NewGaussianMixture for user input, which
+// returns the same complaint as an error).
 func IsotropicMixture(label string, weights []float64, means [][]float64, stds []float64) *GaussianMixture {
 	covs := make([]*mat.SymDense, len(stds))
 	for i, s := range stds {
+		if !(s > 0) || math.IsInf(s, 1) {
+			panic(autograd.Misuse("data.IsotropicMixture", "mixture %q: standard deviation %d = %v must be positive and finite", label, i, s))
+		}
 		d := 0
 		if i < len(means) {
 			d = len(means[i])
@@ -92,7 +96,7 @@ func IsotropicMixture(label string, weights []float64, means [][]float64, stds [
 	}
 	g, err := NewGaussianMixture(label, weights, means, covs)
 	if err != nil {
-		panic(err)
+		panic(autograd.Misuse("data.IsotropicMixture", "%v", err))
 	}
 	return g
 }
@@ -116,8 +120,12 @@ func EightGaussians() *GaussianMixture {
 	return IsotropicMixture("8gaussians", w, m, s)
 }
 
-// StandardGaussian is N(0, I_d); H = (d/2)·ln(2πe) exactly (d = 2: 2.8379 nats).
+// StandardGaussian is N(0, I_d); H = (d/2)·ln(2πe) exactly (d = 2: 2.8379 nats). d < 1 panics
+// with a *autograd.MisuseError.
 func StandardGaussian(d int) *GaussianMixture {
+	if d < 1 {
+		panic(autograd.Misuse("data.StandardGaussian", "dimension d = %d, want ≥ 1", d))
+	}
 	return IsotropicMixture("gaussian", []float64{1}, [][]float64{make([]float64, d)}, []float64{1})
 }
 
@@ -126,6 +134,7 @@ func (g *GaussianMixture) Dim() int     { return len(g.means[0]) }
 
 // Sample draws k ~ Categorical(w), then x = μ_k + L_k ε with Σ_k = L_k L_kᵀ, ε ~ N(0, I).
 func (g *GaussianMixture) Sample(n int, rng *rand.Rand) *autograd.Tensor {
+	mustDraw("data.GaussianMixture.Sample", n, rng)
 	d := g.Dim()
 	t := autograd.Zeros(n, d)
 	eps := make([]float64, d)

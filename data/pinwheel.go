@@ -68,6 +68,7 @@ func (Pinwheel) Name() string { return "pinwheel" }
 func (Pinwheel) Dim() int     { return 2 }
 
 func (Pinwheel) Sample(n int, rng *rand.Rand) *autograd.Tensor {
+	mustDraw("data.Pinwheel.Sample", n, rng)
 	m := pinwheelFFJORD
 	t := autograd.Zeros(n, 2)
 	for i := range n {

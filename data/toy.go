@@ -54,6 +54,17 @@ var registry = map[string]func() Toy{
 	"pinwheel":      func() Toy { return Pinwheel{} },
 }
 
+// mustDraw panics with a *autograd.MisuseError naming op when n < 0 or rng is
+// nil: every Toy's Sample checks its arguments with it.
+func mustDraw(op string, n int, rng *rand.Rand) {
+	switch {
+	case n < 0:
+		panic(autograd.Misuse(op, "negative sample count n = %d", n))
+	case rng == nil:
+		panic(autograd.Misuse(op, "nil *rand.Rand; pass rand.New(rand.NewPCG(seed, stream))"))
+	}
+}
+
 // Names returns the names of the built-in sets, sorted.
 func Names() []string {
 	names := make([]string, 0, len(registry))
@@ -118,7 +129,12 @@ func DefaultEntropySamples(name string) int {
 }
 
 // mcEntropy returns the mean and standard error of −log p over n samples of t.
+// n < 2 (no standard error) and a nil rng panic with a *autograd.MisuseError.
 func mcEntropy(t Density, n int, rng *rand.Rand) (h, se float64) {
+	if n < 2 {
+		panic(autograd.Misuse("data."+t.Name()+".Entropy", "needs n ≥ 2 samples for a standard error, got %d", n))
+	}
+	mustDraw("data."+t.Name()+".Entropy", 0, rng)
 	x := t.Sample(n, rng)
 	nlp := make([]float64, n)
 	for i := range n {
@@ -139,6 +155,7 @@ func (Checkerboard) Name() string { return "checkerboard" }
 func (Checkerboard) Dim() int     { return 2 }
 
 func (Checkerboard) Sample(n int, rng *rand.Rand) *autograd.Tensor {
+	mustDraw("data.Checkerboard.Sample", n, rng)
 	t := autograd.Zeros(n, 2)
 	for i := range n {
 		x1 := rng.Float64()*4 - 2

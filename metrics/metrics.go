@@ -13,7 +13,7 @@ import (
 
 func checkPair(op string, x, y *autograd.Tensor) error {
 	if x == nil || y == nil {
-		return fmt.Errorf("metrics: %s: nil tensor", op)
+		panic(autograd.Misuse("metrics."+op, "nil tensor"))
 	}
 	if x.Cols != y.Cols || x.Cols == 0 {
 		return fmt.Errorf("metrics: %s: point dimensions %d and %d differ or are 0", op, x.Cols, y.Cols)
@@ -80,8 +80,14 @@ func SlicedW2Squared(x, y *autograd.Tensor, k int, rng *rand.Rand) (float64, err
 	if err := checkPair("SlicedW2Squared", x, y); err != nil {
 		return 0, err
 	}
-	if x.Rows != y.Rows || x.Rows == 0 || k < 1 {
-		return 0, fmt.Errorf("metrics: SlicedW2Squared: point counts %d and %d differ or are 0, or k = %d < 1", x.Rows, y.Rows, k)
+	switch {
+	case k < 1:
+		panic(autograd.Misuse("metrics.SlicedW2Squared", "needs k ≥ 1 directions, got %d", k))
+	case rng == nil:
+		panic(autograd.Misuse("metrics.SlicedW2Squared", "nil *rand.Rand"))
+	}
+	if x.Rows != y.Rows || x.Rows == 0 {
+		return 0, fmt.Errorf("metrics: SlicedW2Squared: point counts %d and %d differ or are 0", x.Rows, y.Rows)
 	}
 	n, d := x.Rows, x.Cols
 	th := make([]float64, d)
@@ -119,6 +125,9 @@ func SlicedW2Squared(x, y *autograd.Tensor, k int, rng *rand.Rand) (float64, err
 // between distinct points of the pooled sample x ∪ y (Gretton et al. 2012, §8). At most 1,000
 // pooled points enter (an evenly strided subset) to keep it O(10⁶).
 func MedianBandwidth(x, y *autograd.Tensor) float64 {
+	if x == nil || y == nil {
+		panic(autograd.Misuse("metrics.MedianBandwidth", "nil tensor"))
+	}
 	pts := make([][]float64, 0, x.Rows+y.Rows)
 	for i := range x.Rows {
 		pts = append(pts, x.Row(i))

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/flowmatch/flowmatch/autograd"
@@ -203,8 +204,37 @@ func TestSlicedW2Squared_Translation(t *testing.T) {
 	w1, err := W2Squared(a, b)
 	require.NoError(t, err)
 	assert.InDelta(t, w1, sw1, 1e-12*w1)
-	_, err = SlicedW2Squared(a, b, 0, rng)
-	assert.Error(t, err)
+	_, err = SlicedW2Squared(a, b, 3, rng)
+	require.NoError(t, err)
+}
+
+// TestMisuse_PanicsWithMisuseError: programming errors panic with a
+// *autograd.MisuseError naming the function; data problems (empty or
+// mismatched samples, non-finite values) return errors.
+func TestMisuse_PanicsWithMisuseError(t *testing.T) {
+	x := autograd.Zeros(4, 2)
+	rng := newRNG(1)
+	cases := map[string]func(){
+		"metrics.W2Squared":               func() { _, _ = W2Squared(nil, x) },
+		"metrics.MMD2":                    func() { _, _ = MMD2(x, nil, 1) },
+		"metrics.MedianBandwidth":         func() { MedianBandwidth(nil, x) },
+		"metrics.SlicedW2Squared/k=0":     func() { _, _ = SlicedW2Squared(x, x, 0, rng) },
+		"metrics.SlicedW2Squared/nil rng": func() { _, _ = SlicedW2Squared(x, x, 3, nil) },
+	}
+	for name, f := range cases {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				me, ok := recover().(*autograd.MisuseError)
+				require.True(t, ok, "no *autograd.MisuseError")
+				require.True(t, strings.HasPrefix(name, me.Op), "op %q", me.Op)
+			}()
+			f()
+		})
+	}
+	_, err := W2Squared(autograd.Zeros(3, 2), autograd.Zeros(4, 2))
+	require.Error(t, err, "different point counts are a data error")
+	_, err = SlicedW2Squared(autograd.Zeros(0, 2), autograd.Zeros(0, 2), 3, rng)
+	require.Error(t, err, "empty samples are a data error")
 }
 
 func TestMMD2_Formula(t *testing.T) {
