@@ -22,5 +22,5 @@ import (
 // independent samples), autograd.SumCols(autograd.Mul(·, ε)) finishes the
 // dot product row by row, and autograd.Scale divides by K.
 func Hutchinson(f cnf.Field, t float64, x *autograd.Tensor, probes []*autograd.Tensor) *autograd.Tensor {
-	panic("exercise: Hutchinson — average εᵀ(∂v/∂x)ε over the probes")
+	panic("exercise: Hutchinson is not written yet — see its doc comment, tutorial 05 README (Exercises) and Grathwohl et al. 2018, arXiv:1810.01367, §3.1")
 }
