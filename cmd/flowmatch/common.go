@@ -122,43 +122,6 @@ func parseSizes(s string) ([]int, error) {
 	return out, nil
 }
 
-// Checkpoint metadata keys written by train and demo.
-const (
-	metaPath     = "flowmatch.path"
-	metaSigmaMin = "flowmatch.sigma_min"
-	metaSigmaMax = "flowmatch.sigma_max"
-	metaData     = "flowmatch.data"
-)
-
-func pathMeta(p pathSpec, dataSpec string) map[string]string {
-	return map[string]string{
-		metaPath:     p.Name,
-		metaSigmaMin: strconv.FormatFloat(p.SigmaMin, 'g', -1, 64),
-		metaSigmaMax: strconv.FormatFloat(p.SigmaMax, 'g', -1, 64),
-		metaData:     dataSpec,
-	}
-}
-
-// loadModel reads a checkpoint written by train or demo and rebuilds the
-// path it was trained with.
-func loadModel(path string) (*nn.VelocityMLP, fm.Path, map[string]string, error) {
-	m, meta, err := nn.LoadVelocityMLP(path)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	ps := pathSpec{Name: meta[metaPath]}
-	if ps.Name == "" {
-		ps.Name = "condot"
-	}
-	ps.SigmaMin, _ = strconv.ParseFloat(meta[metaSigmaMin], 64)
-	ps.SigmaMax, _ = strconv.ParseFloat(meta[metaSigmaMax], 64)
-	p, err := ps.build()
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return m, p, meta, nil
-}
-
 // solverFlags are the -solver, -ode-steps and -tol flags of a command.
 type solverFlags struct {
 	method *string

@@ -89,7 +89,11 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	r.StepsPerSec = float64(spec.Steps) / r.TrainSeconds
 
 	ckpt := filepath.Join(*out, "model.safetensors")
-	if err := nn.SaveVelocityMLP(ckpt, model, pathMeta(spec.Path, spec.Data)); err != nil {
+	meta, err := pathMeta(spec.Path, spec.Data)
+	if err != nil {
+		return err
+	}
+	if err := nn.SaveVelocityMLP(ckpt, model, meta); err != nil {
 		return err
 	}
 	r.Files = append(r.Files, ckpt)

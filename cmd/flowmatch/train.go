@@ -121,7 +121,10 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	meta := pathMeta(spec.Path, spec.Data)
+	meta, err := pathMeta(spec.Path, spec.Data)
+	if err != nil {
+		return err
+	}
 	meta["flowmatch.steps"] = fmt.Sprint(spec.Steps)
 	meta["flowmatch.seed"] = fmt.Sprint(spec.Seed)
 	if err := nn.SaveVelocityMLP(*out, model, meta); err != nil {

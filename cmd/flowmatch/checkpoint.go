@@ -1,0 +1,52 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/flowmatch/flowmatch/fm"
+	"github.com/flowmatch/flowmatch/nn"
+	"github.com/flowmatch/flowmatch/nn/safetensors"
+)
+
+// A checkpoint written by train or demo holds the velocity model with nn's
+// architecture keys (nn.MetaSizes, …), the probability path with fm's keys
+// (fm.MetaPath, …) and the command's own keys below.
+const (
+	metaData = "flowmatch.data" // the -data the model was trained on: a dataset name or a file
+)
+
+// pathMeta returns the metadata that train and demo write next to the
+// model: the path's keys (fm.PathMetadata) and metaData.
+func pathMeta(ps pathSpec, dataSpec string) (map[string]string, error) {
+	p, err := ps.build()
+	if err != nil {
+		return nil, err
+	}
+	meta, err := fm.PathMetadata(p)
+	if err != nil {
+		return nil, err
+	}
+	meta[metaData] = dataSpec
+	return meta, nil
+}
+
+// loadModel reads a checkpoint written by train or demo: the model
+// (nn.LoadVelocityMLP) and the path it was trained with
+// (fm.PathFromMetadata). A metadata value that is missing or does not parse
+// is an error naming the file, the key and the value
+// (TestLoadModel_CorruptCheckpoint).
+func loadModel(path string) (*nn.VelocityMLP, fm.Path, map[string]string, error) {
+	m, meta, err := nn.LoadVelocityMLP(path)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	p, err := fm.PathFromMetadata(meta)
+	if err != nil {
+		e := &safetensors.Error{Path: path, Err: err}
+		if _, ok := meta[fm.MetaPath]; !ok && meta["flowmatch.path"] != "" {
+			e.Reason = fmt.Sprintf("written by an older flowmatch, which recorded the path as flowmatch.path = %q; train it again", meta["flowmatch.path"])
+		}
+		return nil, nil, nil, e
+	}
+	return m, p, meta, nil
+}
