@@ -11,6 +11,7 @@ import (
 	"github.com/flowmatch/flowmatch/tutorials/internal/grade"
 
 	"github.com/flowmatch/flowmatch/fm"
+	"github.com/flowmatch/flowmatch/internal/stats"
 )
 
 const eps = 0x1p-52
@@ -49,36 +50,139 @@ func paths() map[string]fm.Path {
 	}
 }
 
-// agree reports the worst |got − want| over random (t, x ~ p_t) and checks
-// that every weight vector sums to 1.
-func agree(t *testing.T, post posterior) float64 {
-	points, q := data()
-	worst := 0.0
-	for name, p := range paths() {
+// point is one (path, t, x) at which the weights are compared.
+type point struct {
+	name string
+	p    fm.Path
+	t    float64
+	x    []float64
+}
+
+// points200 returns 200 random (t, x ~ p_t) for each path, in a fixed order.
+func points200() []point {
+	points, _ := data()
+	var out []point
+	for _, name := range []string{"CondOT", "xDependentSigma"} {
+		p := paths()[name]
 		rng := rand.New(rand.NewPCG(2, 2))
-		lib := fm.EmpiricalMarginal{Path: p, Data: &fm.Empirical{Points: points, Weights: q}}
 		for k := 0; k < 200; k++ {
 			tt := rng.Float64()
-			x := fm.SampleCond(p, tt, points[rng.IntN(len(points))], rng)
-			got, want := post(p, tt, x, points, q), lib.Posterior(tt, x)
-			require.Len(t, got, len(points), "%s: one weight per point", name)
-			s := 0.0
-			for i := range got {
-				s += got[i]
-				worst = max(worst, math.Abs(got[i]-want[i]))
-			}
-			require.InDelta(t, 1, s, 16*eps*float64(len(points)), "%s: weights sum to %v, want 1", name, s)
+			out = append(out, point{name, p, tt, fm.SampleCond(p, tt, points[rng.IntN(len(points))], rng)})
 		}
+	}
+	return out
+}
+
+// weights concatenates post's weights at every point (one per data point each).
+func weights(t *testing.T, post posterior) []float64 {
+	points, q := data()
+	var out []float64
+	for _, c := range points200() {
+		w := post(c.p, c.t, c.x, points, q)
+		require.Len(t, w, len(points), "%s: one weight per point", c.name)
+		out = append(out, w...)
+	}
+	return out
+}
+
+// fromLogTerms returns the normalized weights exp(ℓᵢ − logsumexp ℓ) for the log-terms
+// ℓᵢ = ell(p, t, x, x₁ⁱ, qᵢ) at every point: the right weights for the right ℓ, and a likely
+// mistake for a wrong one.
+func fromLogTerms(ell func(p fm.Path, t float64, x, x1 []float64, q float64) float64) posterior {
+	return func(p fm.Path, t float64, x []float64, points [][]float64, q []float64) []float64 {
+		l := make([]float64, len(points))
+		for i := range points {
+			l[i] = ell(p, t, x, points[i], q[i])
+		}
+		lse := stats.LogSumExp(l)
+		for i := range l {
+			l[i] = math.Exp(l[i] - lse)
+		}
+		return l
+	}
+}
+
+// library is fm.EmpiricalMarginal.Posterior.
+func library(p fm.Path, t float64, x []float64, points [][]float64, q []float64) []float64 {
+	return fm.EmpiricalMarginal{Path: p, Data: &fm.Empirical{Points: points, Weights: q}}.Posterior(t, x)
+}
+
+// matchTol: a log-sum-exp over six terms, ~100ε.
+const matchTol = 128 * eps
+
+// Hints of the diagnosed mistakes (TestDiagnosis checks that each is recognized).
+const (
+	hintNoQ        = "the prior weights qᵢ are missing"
+	hintNormalizer = "a term of log p_t(x|x₁ⁱ) that depends on i is missing"
+	hintTimes      = "t and 1 − t are swapped"
+	hintSign       = "the weights favour the least likely points"
+	hintNotSummed  = "the weights do not sum to 1"
+	hintQTwice     = "qᵢ enters twice"
+)
+
+// posteriorMistakes returns what each likely mistake returns at points200.
+func posteriorMistakes(t *testing.T) []grade.Mistake {
+	sqDist := func(p fm.Path, t float64, x, x1 []float64) float64 {
+		mu, _ := p.Mean(t, x1)
+		s, _ := p.Std(t, x1)
+		r2 := 0.0
+		for j := range x {
+			r2 += (x[j] - mu[j]) * (x[j] - mu[j])
+		}
+		return r2 / (2 * s * s)
+	}
+	unnormalized := func(p fm.Path, t float64, x []float64, points [][]float64, q []float64) []float64 {
+		l := make([]float64, len(points))
+		m := math.Inf(-1)
+		for i := range points {
+			l[i] = math.Log(q[i]) + fm.CondLogProb(p, t, x, points[i])
+			m = max(m, l[i])
+		}
+		for i := range l {
+			l[i] = math.Exp(l[i] - m)
+		}
+		return l
+	}
+	return []grade.Mistake{
+		{Hint: hintNoQ + ": each point's weight is its prior probability times its likelihood (Lipman et al. 2022, eq. 8; README, Math).",
+			Got: weights(t, fromLogTerms(func(p fm.Path, t float64, x, x1 []float64, _ float64) float64 { return fm.CondLogProb(p, t, x, x1) }))},
+		{Hint: hintNormalizer + ": when σ_t depends on x₁ the Gaussian's normalizing constant differs between points and does not cancel. Use the whole log-density.",
+			Got: weights(t, fromLogTerms(func(p fm.Path, t float64, x, x1 []float64, q float64) float64 {
+				return math.Log(q) - sqDist(p, t, x, x1)
+			}))},
+		{Hint: hintTimes + ": your weights are those of time 1 − t. t = 0 is noise, t = 1 is data.",
+			Got: weights(t, fromLogTerms(func(p fm.Path, t float64, x, x1 []float64, q float64) float64 {
+				return math.Log(q) + fm.CondLogProb(p, 1-t, x, x1)
+			}))},
+		{Hint: hintSign + ": a sign in the exponent is flipped (the weights are a softmax of −ℓ instead of ℓ).",
+			Got: weights(t, fromLogTerms(func(p fm.Path, t float64, x, x1 []float64, q float64) float64 {
+				return -(math.Log(q) + fm.CondLogProb(p, t, x, x1))
+			}))},
+		{Hint: hintNotSummed + ": after subtracting the maximum, divide by the sum (subtract the log-sum-exp in log space).",
+			Got: weights(t, unnormalized)},
+		{Hint: hintQTwice + " (log qᵢ added twice, or qᵢ multiplied after the log-space normalization).",
+			Got: weights(t, fromLogTerms(func(p fm.Path, t float64, x, x1 []float64, q float64) float64 {
+				return 2*math.Log(q) + fm.CondLogProb(p, t, x, x1)
+			}))},
+	}
+}
+
+// agree returns the worst |got − want| over points200 (the negative control's measure).
+func agree(t *testing.T, post posterior) float64 {
+	got, want := weights(t, post), weights(t, library)
+	worst := 0.0
+	for i := range got {
+		worst = max(worst, math.Abs(got[i]-want[i]))
 	}
 	return worst
 }
 
-// TestPosterior_MatchesLibrary: at 400 random (t, x) the weights equal the
-// library's to rounding (a log-sum-exp over six terms: ~100ε).
+// TestPosterior_MatchesLibrary: at 400 random (t, x) the weights equal the library's to
+// rounding (a log-sum-exp over six terms: ~100ε), which also makes them sum to 1. A wrong
+// answer is compared with the likely mistakes, and the failure says which one it resembles.
 func TestPosterior_MatchesLibrary(t *testing.T) {
 	grade.Try(t, func() {
-		worst := agree(t, Posterior)
-		assert.LessOrEqual(t, worst, 128*eps, "got worst difference %g want ≤ %g", worst, 128*eps)
+		grade.Check(t, "Posterior", weights(t, Posterior), weights(t, library), matchTol, posteriorMistakes(t)...)
 	})
 }
 
@@ -122,14 +226,15 @@ func TestPosterior_FarFromData(t *testing.T) {
 		want := fm.EmpiricalMarginal{Path: p, Data: &fm.Empirical{Points: points, Weights: q}}.Posterior(0.99, x)
 		require.Len(t, got, len(points))
 		for i := range got {
-			require.False(t, math.IsNaN(got[i]) || math.IsInf(got[i], 0), "weight %d is %v", i, got[i])
+			require.False(t, math.IsNaN(got[i]) || math.IsInf(got[i], 0),
+				"weight %d is %v 50 units from the data: every p_t(x|x₁ⁱ) underflows to 0 there, so work in log space and subtract the largest log-term before exponentiating (README, Exercises)", i, got[i])
 			assert.InDelta(t, want[i], got[i], 128*eps, "weight %d: got %v want %v", i, got[i], want[i])
 		}
 	})
 }
 
-// TestGrader_CatchesMissingQ is the grader's negative control: the seed's
-// printed formula, weights ∝ p_t(x|x₁ⁱ) without qᵢ, fails the comparison
+// TestGrader_CatchesMissingQ is the grader's negative control: the common
+// slip, weights ∝ p_t(x|x₁ⁱ) without qᵢ, fails the comparison
 // with the library by far more than its tolerance.
 func TestGrader_CatchesMissingQ(t *testing.T) {
 	noQ := func(p fm.Path, tt float64, x []float64, points [][]float64, q []float64) []float64 {
@@ -137,4 +242,69 @@ func TestGrader_CatchesMissingQ(t *testing.T) {
 	}
 	worst := agree(t, noQ)
 	assert.Greater(t, worst, 0.1, "a posterior without q passed: worst difference %g", worst)
+}
+
+// TestDiagnosis: each deliberately wrong Posterior, written as a student might, gets the hint
+// of its mistake; the right one passes.
+func TestDiagnosis(t *testing.T) {
+	want, ms := weights(t, library), posteriorMistakes(t)
+	// student computes ℓᵢ with logTerm, then normalizes as the exercise suggests.
+	student := func(logTerm func(p fm.Path, t float64, x, x1 []float64, q float64) float64, normalize bool) posterior {
+		return func(p fm.Path, t float64, x []float64, points [][]float64, q []float64) []float64 {
+			l := make([]float64, len(points))
+			m := math.Inf(-1)
+			for i := range points {
+				l[i] = logTerm(p, t, x, points[i], q[i])
+				m = max(m, l[i])
+			}
+			sum := 0.0
+			for i := range l {
+				l[i] = math.Exp(l[i] - m)
+				sum += l[i]
+			}
+			if normalize {
+				for i := range l {
+					l[i] /= sum
+				}
+			}
+			return l
+		}
+	}
+	right := func(p fm.Path, t float64, x, x1 []float64, q float64) float64 {
+		return math.Log(q) + fm.CondLogProb(p, t, x, x1)
+	}
+	for _, c := range []struct {
+		name, hint string
+		post       posterior
+	}{
+		{"right", "", student(right, true)},
+		{"no q", hintNoQ, student(func(p fm.Path, t float64, x, x1 []float64, _ float64) float64 { return fm.CondLogProb(p, t, x, x1) }, true)},
+		{"no normalizer", hintNormalizer, student(func(p fm.Path, t float64, x, x1 []float64, q float64) float64 {
+			mu, _ := p.Mean(t, x1)
+			s, _ := p.Std(t, x1)
+			r2 := 0.0
+			for j := range x {
+				r2 += (x[j] - mu[j]) * (x[j] - mu[j])
+			}
+			return math.Log(q) - r2/(2*s*s)
+		}, true)},
+		{"t and 1 − t swapped", hintTimes, student(func(p fm.Path, t float64, x, x1 []float64, q float64) float64 {
+			return right(p, 1-t, x, x1, q)
+		}, true)},
+		{"sign flipped", hintSign, student(func(p fm.Path, t float64, x, x1 []float64, q float64) float64 { return -right(p, t, x, x1, q) }, true)},
+		{"not normalized", hintNotSummed, student(right, false)},
+		{"q twice", hintQTwice, student(func(p fm.Path, t float64, x, x1 []float64, q float64) float64 {
+			return math.Log(q) + right(p, t, x, x1, q)
+		}, true)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			msg := grade.Verdict("Posterior", weights(t, c.post), want, matchTol, ms...)
+			if c.hint == "" {
+				assert.Empty(t, msg)
+				return
+			}
+			assert.Contains(t, msg, "hint: ", "got message %q", msg)
+			assert.Contains(t, msg, c.hint, "got message %q", msg)
+		})
+	}
 }

@@ -4,9 +4,9 @@ package exercises
 
 import "github.com/flowmatch/flowmatch/fm"
 
-// Posterior returns the weights of the marginal field (seed §5, with the
-// factor qᵢ the seed's formula drops; Lipman et al. 2022, eq. 8) for the
-// finite data set q = Σᵢ qᵢ δ(x₁ − points[i]):
+// Posterior returns the weights of the marginal field (Lipman et al. 2022,
+// arXiv:2210.02747, §3.1, eq. 8, with the data distribution's weight qᵢ that
+// is easy to drop) for the finite data set q = Σᵢ qᵢ δ(x₁ − points[i]):
 //
 //	wᵢ(x) = qᵢ·p_t(x|x₁ⁱ) / Σⱼ qⱼ·p_t(x|x₁ʲ),
 //
@@ -23,5 +23,5 @@ import "github.com/flowmatch/flowmatch/fm"
 // Hints: fm.CondLogProb(p, t, x, x1) is log p_t(x|x₁). Subtracting M makes
 // the largest term exp(0) = 1, so the sum cannot underflow to 0.
 func Posterior(p fm.Path, t float64, x []float64, points [][]float64, q []float64) []float64 {
-	panic("exercise: Posterior — wᵢ ∝ qᵢ·p_t(x|x₁ⁱ), normalized in log space")
+	panic("exercise: Posterior is not written yet — see its doc comment, tutorial 06 README (Math, Exercises) and Lipman et al. 2022, §3.1, eq. 8")
 }
