@@ -44,7 +44,7 @@ func (net Net) Check() error {
 }
 
 // Workspace holds every buffer that Forward, Backward and Divergence need for
-// batches of up to MaxBatch rows. It reads the Net's parameters at each call.
+// batches of up to the maxBatch rows given to NewWorkspace. It reads the Net's parameters at each call.
 // A Workspace is not safe for concurrent use; give each goroutine its own.
 type Workspace struct {
 	net      Net
@@ -90,9 +90,6 @@ func NewWorkspace(net Net, maxBatch, tangents int) *Workspace {
 	w.tanOut = make([]float64, tangents*maxBatch*net.Sizes[L])
 	return w
 }
-
-// MaxBatch returns the largest batch the Workspace accepts.
-func (w *Workspace) MaxBatch() int { return w.maxBatch }
 
 func (w *Workspace) checkBatch(op string, n int) {
 	if n < 1 || n > w.maxBatch {
@@ -260,6 +257,3 @@ func (w *Workspace) Divergence(out, div, x []float64, n int) {
 // above a size threshold (a few tens of µs of work); the rest stays on the
 // calling goroutine.
 func SetThreads(n int) { kernels.SetThreads(n) }
-
-// Threads returns the setting of SetThreads.
-func Threads() int { return kernels.Threads() }

@@ -186,7 +186,7 @@ func TestWorkspace_ThreadsBitIdentical(t *testing.T) {
 	n := 300
 	x, g := normals(n*3, rng), normals(n*2, rng)
 	run := func(threads int) [][]float64 {
-		defer fused.SetThreads(fused.Threads())
+		defer fused.SetThreads(1) // the default
 		fused.SetThreads(threads)
 		ws := fused.NewWorkspace(net, n, 2)
 		out, div := make([]float64, n*2), make([]float64, n)
