@@ -7,7 +7,8 @@ import (
 	"github.com/flowmatch/flowmatch/autograd"
 )
 
-// TransformedLogDensity1D is the 1-D change of variables (seed §1): for
+// TransformedLogDensity1D is the 1-D change of variables (Papamakarios et al.
+// 2021, arXiv:1912.02762, §2.1): for
 // x = f(z) with z ~ p_Z and f invertible,
 //
 //	log p_X(x) = log p_Z(f⁻¹(x)) + log|(f⁻¹)′(x)|.

@@ -2,7 +2,9 @@ package cnf
 
 import "math"
 
-// ContinuityResidual evaluates the continuity equation (seed §4)
+// ContinuityResidual evaluates the continuity equation (Lipman et al. 2022,
+// arXiv:2210.02747, §2; Villani 2009, "Optimal Transport: Old and New",
+// ch. 1)
 //
 //	r = ∂ₜp_t(x) + div(p_t v_t)(x) = ∂ₜp + Σᵢ ∂ᵢ(p·vᵢ)
 //

@@ -114,7 +114,7 @@ func Probes(kind ProbeKind, k, n, d int, rng *rand.Rand) []*autograd.Tensor {
 //	div v(x) = tr ∂v/∂x ≈ (1/K)·Σₖ εₖᵀ (∂v/∂x) εₖ,
 //
 // one VJP per probe, so it costs K backward passes instead of d
-// (Grathwohl et al. 2018). It is unbiased because E[εεᵀ] = I, and its
+// (Grathwohl et al. 2018, arXiv:1810.01367, §3.1). It is unbiased because E[εεᵀ] = I, and its
 // variance is Var[εᵀJε]/K. Tested by TestHutchinson_Unbiased and
 // TestHutchinson_VarianceShrinksAsOneOverK. It returns v as well.
 func HutchinsonDivergence(f Field, t float64, x *autograd.Tensor, probes []*autograd.Tensor) (v, div *autograd.Tensor) {

@@ -1,8 +1,10 @@
 // Package cnf holds densities through invertible maps: the change of
 // variables, discrete normalizing flows, ODE solvers, and continuous
-// normalizing flows (CNFs) with exact and stochastic log-likelihoods. It
-// is seed sections 1–4, and the slow baseline — maximum-likelihood training
-// through the ODE solver — that Flow Matching (package fm) avoids.
+// normalizing flows (CNFs) with exact and stochastic log-likelihoods
+// (Papamakarios et al. 2021, §2; Chen et al. 2018; Grathwohl et al. 2018), the
+// continuity equation (Lipman et al. 2022, §2; Villani 2009), and the slow
+// baseline — maximum-likelihood training through the ODE solver — that Flow
+// Matching (package fm) avoids.
 //
 // # Notation
 //
@@ -10,8 +12,9 @@
 // x₁ is data; dx/dt = v(t, x) carries p₀ to p₁ (ψ_t is its flow map, u_t a
 // target field, v_θ a model field). Batches are tensors [n, d], one sample a
 // row; log-densities and divergences are [n, 1]. Sample integrates 0 → 1;
-// LogLikelihood integrates 1 → 0. The instantaneous change of variables in
-// this direction reads
+// LogLikelihood takes its interval, LogLikelihood(f, x, 1, 0, …) from data at
+// t = 1 to noise at t = 0 in this convention. The instantaneous change of
+// variables (Chen et al. 2018, Theorem 1) in this direction reads
 //
 //	log p₁(x(1)) = log p₀(x(0)) − ∫₀¹ div v(t, x(t)) dt.
 //
@@ -19,7 +22,8 @@
 // convention: data z(0) at t = 0, noise z(T) at t = T, field f, and
 // log p(x) = log p_T(z(T)) + ∫₀ᵀ tr ∂f/∂z dt. The two agree under t_ours =
 // 1 − t_FFJORD/T and v = −T·f: the sign of the integral flips with the
-// direction of time. Mixing the conventions is the commonest source of a
+// direction of time; LogLikelihood(f, x, 0, T, …) with FFJORD's own field
+// evaluates their convention directly. Mixing the conventions is the commonest source of a
 // likelihood with the wrong sign; TestLogLikelihood_LinearField pins ours to
 // the closed form log p₀(e^{−At}x) − t·tr A.
 //
@@ -52,6 +56,11 @@
 //
 // # References
 //
+//   - G. Papamakarios, E. Nalisnick, D. J. Rezende, S. Mohamed,
+//     B. Lakshminarayanan, "Normalizing Flows for Probabilistic Modeling and
+//     Inference", JMLR 22 (2021), arXiv:1912.02762 (the change of variables, §2).
+//   - C. Villani, "Optimal Transport: Old and New", Springer 2009 (the
+//     continuity equation).
 //   - R. T. Q. Chen, Y. Rubanova, J. Bettencourt, D. Duvenaud, "Neural
 //     Ordinary Differential Equations", 2018, arXiv:1806.07366.
 //   - W. Grathwohl, R. T. Q. Chen, J. Bettencourt, I. Sutskever, D. Duvenaud,

@@ -9,7 +9,8 @@ import (
 )
 
 /*
-Discrete normalizing flows (seed §2). A flow is x = f_K ∘ … ∘ f₁(z₀) with
+Discrete normalizing flows (Papamakarios et al. 2021, "Normalizing Flows for
+Probabilistic Modeling and Inference", arXiv:1912.02762, §2). A flow is x = f_K ∘ … ∘ f₁(z₀) with
 z₀ ~ π₀ and invertible layers f_i; by the change of variables
 
 	log p(x) = log π₀(z₀) − Σᵢ log|det ∂fᵢ/∂zᵢ₋₁|

@@ -257,7 +257,7 @@ func TestRadial_Constraint(t *testing.T) {
 }
 
 // moons draws n points of sklearn's make_moons with Gaussian noise (noise
-// 0.1 unscaled; differential entropy ≈ 1.006 nats, REFERENCE.md).
+// 0.1 unscaled; differential entropy ≈ 1.006 nats, data.Entropy("moons-sklearn")).
 func moons(n int, noise float64, rng *rand.Rand) *autograd.Tensor {
 	x := autograd.Zeros(n, 2)
 	for i := 0; i < n; i++ {

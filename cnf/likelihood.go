@@ -32,6 +32,9 @@ integrate from 0 to 1. Then ℓ(t) = log p_t(x(t)) − log p₀(x₀), so
 
 	log p₁(x(1)) = log p₀(x₀) + ℓ(1).
 
+LogLikelihood and SampleWithLogLikelihood take the interval: the same
+derivation on [t₀, t₁] replaces 0 and 1 by t₀ and t₁.
+
 In FFJORD's convention (data at t = 0, noise at t = T) the same quantity is
 log p(x) = log p_T(z(T)) + ∫₀ᵀ div f dt with f the field pointing from data
 to noise; substituting s = 1 − t/T and f = −T·v gives the formula above.

@@ -175,12 +175,15 @@ func uniformRho(lo, hi float64) func(float64) float64 {
 //	outer (prob ½): p = (cos θ, sin θ);  inner (prob ½): p = (1 − cos θ, ½ − sin θ);  θ ~ U[0, π]
 //	x = Scale·(p + Noise·ε) + Shift,   ε ~ N(0, I)
 //
-// make_moons splits n exactly in halves; here the half is drawn per point. Scaling by c adds
-// 2 ln c to the entropy. Known entropies (unscaled): noise 0.1 ≈ 1.006, noise 0.05 ≈ 0.294
-// (REFERENCE.md; recomputed in TestEntropy_KnownValues). Built-in variants: "moons" (FFJORD:
-// noise 0.1, ×2, + (−1, −0.2)), "moons-sklearn" (noise 0.1, unscaled; the setting of
-// facebookresearch/flow_matching's 2-D CNF example), "moons-peer" (the torch peer of
-// ../shared/bench/peers: noise 0.05, ×2, − (1, 0.25)).
+// make_moons (scikit-learn, Pedregosa et al. 2011) splits n exactly in halves; here the half
+// is drawn per point. Scaling by c adds 2 ln c to the entropy. Entropies (unscaled): noise 0.1
+// ≈ 1.006 ± 0.004, noise 0.05 ≈ 0.294 ± 0.004 nats, independent Monte-Carlo estimates that
+// TestEntropy_KnownValues recomputes here with the quadrature density. Built-in variants:
+// "moons" (FFJORD, Grathwohl et al. 2018, arXiv:1810.01367, lib/toy_data.py: noise 0.1, ×2,
+// + (−1, −0.2)), "moons-sklearn" (noise 0.1, unscaled; the setting of the 2-D CNF example of
+// facebookresearch/flow_matching, github.com/facebookresearch/flow_matching), "moons-peer" (the
+// PyTorch peer benchmark in this repository, bench/peers/torch_fm.py --data moons: noise
+// 0.05, ×2, − (1, 0.25)).
 type Moons struct {
 	Noise, Scale float64 // Scale 0 means 1
 	Shift        [2]float64
@@ -194,7 +197,8 @@ func MoonsFFJORD() *Moons {
 	return &Moons{Noise: 0.1, Scale: 2, Shift: [2]float64{-1, -0.2}, Label: "moons"}
 }
 
-// MoonsPeer returns the moons of ../shared/bench/peers/torch_fm.py: 2·(p + 0.05ε) − (1, 0.25).
+// MoonsPeer returns the moons of the repository's PyTorch peer benchmark
+// (bench/peers/torch_fm.py --data moons): 2·(p + 0.05ε) − (1, 0.25).
 func MoonsPeer() *Moons {
 	return &Moons{Noise: 0.05, Scale: 2, Shift: [2]float64{-1, -0.25}, Label: "moons-peer"}
 }

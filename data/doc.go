@@ -41,7 +41,9 @@
 //	2spirals       2.6476 ± 0.0050    swissroll      2.6620 ± 0.0054
 //	pinwheel       2.3174 ± 0.0022
 //
-// TestEntropy_KnownValues checks these against REFERENCE.md; pinwheel's also against
+// TestEntropy_KnownValues checks these against exact values, 2-D quadrature of −∫ p log p
+// (8gaussians) and independent Monte-Carlo estimates (8gaussians ≈ 2.829 over 2·10⁵ samples;
+// unscaled moons, noise 0.1 and 0.05, ≈ 1.006 and 0.294 ± 0.004); pinwheel's also against
 // −∫ p log p by 2-D quadrature (2.31779, TestPinwheel_Normalised).
 //
 // # Files

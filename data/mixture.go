@@ -101,8 +101,9 @@ func IsotropicMixture(label string, weights []float64, means [][]float64, stds [
 	return g
 }
 
-// EightGaussians is FFJORD's "8gaussians" (Grathwohl et al. 2018, lib/toy_data.py), the data
-// of ../shared/bench/peers/torch_fm.py: k ~ U{0..7}, c_k = 4·(cos πk/4, sin πk/4), ε ~ N(0, I),
+// EightGaussians is FFJORD's "8gaussians" (Grathwohl et al. 2018, arXiv:1810.01367,
+// lib/toy_data.py), the default data of the repository's PyTorch peer benchmark
+// (bench/peers/torch_fm.py): k ~ U{0..7}, c_k = 4·(cos πk/4, sin πk/4), ε ~ N(0, I),
 //
 //	x = (c_k + 0.5·ε)/√2,  i.e. p = (1/8) Σ_k N(c_k/√2, (0.5/√2)² I)
 //
