@@ -309,3 +309,49 @@ func indexProblems(text string) (problems []string, tables int) {
 	}
 	return problems, tables
 }
+
+// outsideRefs matches text that points outside the repository, where a reader cannot follow:
+// the development machine's shared folder, a facts file users do not have, and section
+// numbers of an unpublished "seed" article. (Built from pieces so this file does not match.)
+var outsideRefs = regexp.MustCompile(`\.\./` + `shared\b|/work/` + `shared\b|REFER` + `ENCE\.md|\bseed ` + `§|\bseed's ` + `(slip|sum|formula|extraction)`)
+
+// TestRepositoryStandsAlone checks that no Go file, Markdown file, notebook, Python or shell
+// script of the repository points outside it (outsideRefs): docs cite public papers by
+// section and equation, and the PyTorch peer lives in bench/peers.
+func TestRepositoryStandsAlone(t *testing.T) {
+	root := repoRoot(t)
+	var found []string
+	walkFiles(t, root, func(path string) {
+		switch ext := filepath.Ext(path); {
+		case ext == ".go", ext == ".md", ext == ".ipynb", ext == ".py", ext == ".sh":
+		case ext == "" && filepath.Base(filepath.Dir(path)) == "scripts":
+		default:
+			return
+		}
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
+		rel, _ := filepath.Rel(root, path)
+		found = append(found, outsideRefsIn(rel, string(b))...)
+	})
+	assert.Empty(t, found, "text that points outside the repository (got %d, want 0):\n%s", len(found), strings.Join(found, "\n"))
+}
+
+// TestRepositoryStandsAlone_ReportsOutsideRefs is its negative control.
+func TestRepositoryStandsAlone_ReportsOutsideRefs(t *testing.T) {
+	text := "// See ../" + "shared/bench/peers and REFER" + "ENCE.md.\n// The seed " + "§5 weight.\n// seed := 7 is fine.\n"
+	assert.Equal(t, []string{
+		"x.go:1: ../" + "shared",
+		"x.go:1: REFER" + "ENCE.md",
+		"x.go:2: seed " + "§",
+	}, outsideRefsIn("x.go", text))
+}
+
+func outsideRefsIn(file, text string) []string {
+	var found []string
+	for i, line := range strings.Split(text, "\n") {
+		for _, m := range outsideRefs.FindAllString(line, -1) {
+			found = append(found, file+":"+strconv.Itoa(i+1)+": "+m)
+		}
+	}
+	return found
+}
