@@ -1,11 +1,13 @@
 package fm
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
-	"sort"
 
 	"github.com/flowmatch/flowmatch/autograd"
+	"github.com/flowmatch/flowmatch/internal/stats"
 )
 
 // Coupling pairs a batch of noise x0 [n, d] with a batch of data x1 [n, d]
@@ -14,46 +16,63 @@ import (
 // (exactly, or in expectation for sampled plans). CFM trained on any
 // coupling π(x₀, x₁) with the right marginals still transports the noise
 // to the data; a coupling closer to optimal transport gives straighter
-// paths and a lower CFM loss.
+// paths and a lower CFM loss. Pair returns an error when the pairing
+// cannot be computed to its stated accuracy (SinkhornOT that does not
+// converge); it panics with an *autograd.MisuseError when the batches'
+// shapes do not fit or a sampling coupling gets a nil rng.
 type Coupling interface {
-	Pair(x0, x1 *autograd.Tensor, rng *rand.Rand) (*autograd.Tensor, *autograd.Tensor)
+	Pair(x0, x1 *autograd.Tensor, rng *rand.Rand) (*autograd.Tensor, *autograd.Tensor, error)
 }
 
 // Independent is the product coupling π = p₀ ⊗ q: the batches are
 // returned as they are (Lipman et al. 2022; Tong et al. I-CFM).
 type Independent struct{}
 
-// Pair returns x0, x1 unchanged.
-func (Independent) Pair(x0, x1 *autograd.Tensor, _ *rand.Rand) (*autograd.Tensor, *autograd.Tensor) {
-	return x0, x1
+// Pair returns x0, x1 unchanged and a nil error.
+func (Independent) Pair(x0, x1 *autograd.Tensor, _ *rand.Rand) (*autograd.Tensor, *autograd.Tensor, error) {
+	return x0, x1, nil
 }
 
 // ExactOT is the exact minibatch optimal-transport coupling (Tong et al.
 // OT-CFM, with squared Euclidean cost): the rows of x1 are permuted by the
 // assignment σ that minimizes Σᵢ ‖x0ᵢ − x1_σ(i)‖² (Assignment, O(n³); a
 // uniform-marginal OT plan between two n-point sets is a permutation, so
-// no sampling is needed). Tested by TestExactOT_MinimizesCost and
-// TestCoupling_OTLowersPathEnergy.
+// no sampling is needed). Assignment is tested by
+// TestAssignment_MatchesBruteForce, the coupling by
+// TestExactOT_LowersPairCost and TestCoupling_OTLowersPathEnergy.
 type ExactOT struct{}
 
-// Pair returns x0 and the optimally permuted x1.
-func (ExactOT) Pair(x0, x1 *autograd.Tensor, _ *rand.Rand) (*autograd.Tensor, *autograd.Tensor) {
+// Pair returns x0 and the optimally permuted x1, and a nil error. x0 and x1
+// must have the same shape.
+func (ExactOT) Pair(x0, x1 *autograd.Tensor, _ *rand.Rand) (*autograd.Tensor, *autograd.Tensor, error) {
+	mustSameShape("ExactOT.Pair", x0, x1)
 	perm, _ := Assignment(SquaredDistances(x0, x1))
-	return x0, gatherRows(x1, perm)
+	return x0, gatherRows(x1, perm), nil
 }
 
-// SinkhornOT is the entropic minibatch OT coupling (Tong et al. SB-CFM;
-// Cuturi 2013): the plan π of Sinkhorn on the cost C/max C with
-// regularization Reg (uniform marginals 1/n), from which n pairs (i, j) are
-// drawn independently with probability πᵢⱼ using rng. Reg → 0 approaches
-// ExactOT, Reg → ∞ Independent. Tested by TestSinkhorn_Marginals.
+// SinkhornOT is the entropic minibatch OT coupling (Tong et al. 2023,
+// arXiv:2302.00482, §3.2 and §4, SB-CFM; Cuturi 2013): the plan π of
+// Sinkhorn on the cost C/max C with regularization Reg (uniform marginals
+// 1/n), from which n pairs (i, j) are drawn independently with probability
+// πᵢⱼ using rng. Reg → 0 approaches ExactOT, Reg → ∞ Independent.
+// Tested by TestSinkhornOT_PairsFromPlan.
 type SinkhornOT struct {
 	Reg     float64 // ε relative to the largest cost; e.g. 0.05
 	MaxIter int     // 0 means 1000
+	// Tol is Sinkhorn's tolerance on the marginal error; 0 means 1e-6. The
+	// plan's column sums are exact, so Σπ = 1 and a row marginal error δ
+	// moves the distribution of each drawn pair by at most δ in total
+	// variation: 1e-6 is far below the sampling noise of a batch.
+	Tol float64
 }
 
-// Pair draws n pairs from the entropic plan.
-func (s SinkhornOT) Pair(x0, x1 *autograd.Tensor, rng *rand.Rand) (*autograd.Tensor, *autograd.Tensor) {
+// Pair draws n pairs from the entropic plan. It returns Sinkhorn's error
+// (wrapping ErrNotConverged) when the plan has not converged to Tol within
+// MaxIter sweeps; raise Reg or MaxIter then.
+func (s SinkhornOT) Pair(x0, x1 *autograd.Tensor, rng *rand.Rand) (*autograd.Tensor, *autograd.Tensor, error) {
+	if rng == nil {
+		panic(autograd.Misuse("fm.SinkhornOT.Pair", "rng is nil; SinkhornOT samples pairs and needs a *rand.Rand"))
+	}
 	n, m := x0.Rows, x1.Rows
 	cost := SquaredDistances(x0, x1)
 	cmax := 0.0
@@ -69,26 +88,28 @@ func (s SinkhornOT) Pair(x0, x1 *autograd.Tensor, rng *rand.Rand) (*autograd.Ten
 			}
 		}
 	}
-	a, b := uniform(n), uniform(m)
-	iters := s.MaxIter
+	iters, tol := s.MaxIter, s.Tol
 	if iters == 0 {
 		iters = 1000
 	}
-	plan := Sinkhorn(cost, a, b, s.Reg, iters)
-	cum := make([]float64, 0, n*m)
-	c := 0.0
-	for _, row := range plan {
-		for _, p := range row {
-			c += p
-			cum = append(cum, c)
-		}
+	if tol == 0 {
+		tol = 1e-6
 	}
+	res, err := Sinkhorn(cost, uniform(n), uniform(m), s.Reg, tol, iters)
+	if err != nil {
+		return nil, nil, fmt.Errorf("fm.SinkhornOT: %w", err)
+	}
+	flat := make([]float64, 0, n*m)
+	for _, row := range res.Plan {
+		flat = append(flat, row...)
+	}
+	cat := stats.NewCategorical(flat)
 	rows, cols := make([]int, n), make([]int, n)
 	for k := range rows {
-		idx := min(sort.SearchFloat64s(cum, rng.Float64()*c), len(cum)-1)
+		idx := cat.Draw(rng)
 		rows[k], cols[k] = idx/m, idx%m
 	}
-	return gatherRows(x0, rows), gatherRows(x1, cols)
+	return gatherRows(x0, rows), gatherRows(x1, cols), nil
 }
 
 func uniform(n int) []float64 {
@@ -206,50 +227,105 @@ func Assignment(cost [][]float64) (perm []int, total float64) {
 	return perm, total
 }
 
-// Sinkhorn returns the entropic optimal-transport plan (Cuturi 2013)
+// ErrNotConverged is wrapped by the error of Sinkhorn (and SinkhornOT) when
+// the plan has not reached the tolerance within the allowed sweeps.
+var ErrNotConverged = errors.New("not converged")
+
+// SinkhornResult is what Sinkhorn computed: the plan, the number of sweeps
+// taken and the marginal error of the plan,
+//
+//	MarginalErr = Σᵢ |Σⱼ πᵢⱼ − aᵢ|
+//
+// (after each sweep the column sums equal b up to rounding, so the rows
+// carry the error).
+type SinkhornResult struct {
+	Plan        [][]float64 // π, n×m
+	Iters       int         // sweeps taken
+	MarginalErr float64
+}
+
+// Sinkhorn returns the entropic optimal-transport plan (Cuturi 2013,
+// arXiv:1306.0895, §4)
 //
 //	π = argmin_{π ∈ Π(a,b)} ⟨π, C⟩ − ε·H(π),  πᵢⱼ = exp((fᵢ + gⱼ − Cᵢⱼ)/ε),
 //
-// by Sinkhorn's alternating projections in the log domain (stable for
-// small ε): fᵢ = ε log aᵢ − ε logsumexpⱼ((gⱼ − Cᵢⱼ)/ε), then
-// gⱼ = ε log bⱼ − ε logsumexpᵢ((fᵢ − Cᵢⱼ)/ε). After each g update the column
-// sums equal b exactly; it stops when the row sums are within 1e-12·n of
-// a, or after maxIter sweeps. Since H(π) ≤ 2 log n for n×n, the plan's cost
-// exceeds the exact OT cost by at most ε·log n for uniform marginals.
-// Tested by TestSinkhorn_Marginals and TestSinkhorn_NearExactOT.
-func Sinkhorn(cost [][]float64, a, b []float64, eps float64, maxIter int) [][]float64 {
+// by Sinkhorn's alternating projections in the log domain (no overflow or
+// underflow for small ε): fᵢ = ε log aᵢ − ε logsumexpⱼ((gⱼ − Cᵢⱼ)/ε), then
+// gⱼ = ε log bⱼ − ε logsumexpᵢ((fᵢ − Cᵢⱼ)/ε). It stops as soon as
+// MarginalErr ≤ tol, and returns an error wrapping ErrNotConverged (with the
+// result so far) if that has not happened after maxIter sweeps: Sinkhorn
+// slows down as ε shrinks against the costs (ε = 0.05 against costs of
+// order 10 may need far more than 10⁴ sweeps); raise ε, rescale C or raise
+// maxIter. Since H(π) ≤ 2 log n for n×n, the converged plan's cost exceeds
+// the exact OT cost by at most ε·log n for uniform marginals.
+// a and b must be positive, each sum to 1, and match cost's shape; eps,
+// tol and maxIter must be positive (misuse panics).
+// Tested by TestSinkhorn_Marginals, TestSinkhorn_NotConverged and
+// TestSinkhorn_NearExactOT.
+func Sinkhorn(cost [][]float64, a, b []float64, eps, tol float64, maxIter int) (SinkhornResult, error) {
 	n, m := len(a), len(b)
+	checkSinkhorn(cost, a, b, eps, tol, maxIter)
 	f, g := make([]float64, n), make([]float64, m)
 	buf := make([]float64, max(n, m))
-	plan := make([][]float64, n)
-	for i := range plan {
-		plan[i] = make([]float64, m)
+	res := SinkhornResult{Plan: make([][]float64, n)}
+	for i := range res.Plan {
+		res.Plan[i] = make([]float64, m)
 	}
-	for it := 0; it < maxIter; it++ {
+	for res.Iters < maxIter {
+		res.Iters++
 		for i := 0; i < n; i++ {
 			for j := 0; j < m; j++ {
 				buf[j] = (g[j] - cost[i][j]) / eps
 			}
-			f[i] = eps*math.Log(a[i]) - eps*logSumExp(buf[:m])
+			f[i] = eps*math.Log(a[i]) - eps*stats.LogSumExp(buf[:m])
 		}
 		for j := 0; j < m; j++ {
 			for i := 0; i < n; i++ {
 				buf[i] = (f[i] - cost[i][j]) / eps
 			}
-			g[j] = eps*math.Log(b[j]) - eps*logSumExp(buf[:n])
+			g[j] = eps*math.Log(b[j]) - eps*stats.LogSumExp(buf[:n])
 		}
-		errRows := 0.0
+		res.MarginalErr = 0
 		for i := 0; i < n; i++ {
 			s := 0.0
 			for j := 0; j < m; j++ {
-				plan[i][j] = math.Exp((f[i] + g[j] - cost[i][j]) / eps)
-				s += plan[i][j]
+				res.Plan[i][j] = math.Exp((f[i] + g[j] - cost[i][j]) / eps)
+				s += res.Plan[i][j]
 			}
-			errRows += math.Abs(s - a[i])
+			res.MarginalErr += math.Abs(s - a[i])
 		}
-		if errRows <= 1e-12*float64(n) {
-			break
+		if res.MarginalErr <= tol {
+			return res, nil
 		}
 	}
-	return plan
+	return res, fmt.Errorf("fm.Sinkhorn: %w: marginal error %.3g > tol %.3g after %d sweeps at ε = %g; raise ε or maxIter, or scale the costs down",
+		ErrNotConverged, res.MarginalErr, tol, res.Iters, eps)
+}
+
+// checkSinkhorn panics with a *autograd.MisuseError on Sinkhorn's misuse.
+func checkSinkhorn(cost [][]float64, a, b []float64, eps, tol float64, maxIter int) {
+	bad := func(format string, args ...any) { panic(autograd.Misuse("fm.Sinkhorn", format, args...)) }
+	if len(cost) != len(a) || len(a) == 0 || len(b) == 0 {
+		bad("cost has %d rows for %d weights a and %d weights b; want as many rows as a, at least 1 of each", len(cost), len(a), len(b))
+	}
+	for i, row := range cost {
+		if len(row) != len(b) {
+			bad("cost row %d has %d entries for %d weights b", i, len(row), len(b))
+		}
+	}
+	for _, w := range [][]float64{a, b} {
+		s := 0.0
+		for _, v := range w {
+			if !(v > 0) {
+				bad("marginal weight %v; want every weight > 0", v)
+			}
+			s += v
+		}
+		if math.Abs(s-1) > 1e-9 {
+			bad("marginal weights sum to %v; want 1", s)
+		}
+	}
+	if !(eps > 0) || !(tol > 0) || maxIter < 1 {
+		bad("eps = %v, tol = %v, maxIter = %d; want all > 0", eps, tol, maxIter)
+	}
 }

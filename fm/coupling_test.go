@@ -115,15 +115,22 @@ func TestSinkhorn_Marginals(t *testing.T) {
 	}
 	normalize(a)
 	normalize(b)
-	plan := fm.Sinkhorn(cost, a, b, 0.5, 5000)
-	// Stopping rule: Σ|row sum − a| ≤ 1e-12·n; columns exact to rounding.
+	const tol = 1e-12
+	res, err := fm.Sinkhorn(cost, a, b, 0.5, tol, 5000)
+	require.NoError(t, err)
+	plan := res.Plan
+	t.Logf("converged after %d sweeps, marginal error %.2g", res.Iters, res.MarginalErr)
+	// Stopping rule: Σᵢ|row sum − aᵢ| ≤ tol; columns exact to rounding.
+	rowErr := 0.0
 	for i := range a {
 		s := 0.0
 		for j := range b {
 			s += plan[i][j]
 		}
-		assert.InDelta(t, a[i], s, 1e-12*float64(n), "row %d", i)
+		rowErr += math.Abs(s - a[i])
 	}
+	assert.LessOrEqual(t, rowErr, tol)
+	assert.Equal(t, res.MarginalErr, rowErr)
 	for j := range b {
 		s := 0.0
 		for i := range a {
@@ -131,35 +138,158 @@ func TestSinkhorn_Marginals(t *testing.T) {
 		}
 		assert.InDelta(t, b[j], s, 64*eps*float64(n), "column %d", j)
 	}
-	// Negative control: two sweeps do not yet give the row marginals.
-	early := fm.Sinkhorn(cost, a, b, 0.5, 1)
-	worst := 0.0
-	for i := range a {
-		s := 0.0
-		for j := range b {
-			s += early[i][j]
-		}
-		worst = max(worst, math.Abs(s-a[i]))
+	// Negative control: one sweep does not yet give the row marginals, and
+	// says so.
+	early, err := fm.Sinkhorn(cost, a, b, 0.5, tol, 1)
+	require.ErrorIs(t, err, fm.ErrNotConverged)
+	assert.Equal(t, 1, early.Iters)
+	assert.Greater(t, early.MarginalErr, tol)
+}
+
+// TestSinkhorn_NotConverged: at ε = 0.05 against squared distances of
+// order 10 (largest ≈ 60), Sinkhorn is far from converged after 2,000
+// sweeps; it returns ErrNotConverged with the plan, the sweeps and a
+// marginal error above the tolerance, instead of a silent plan. The same
+// costs scaled down to a largest cost of 1 (what SinkhornOT does) converge.
+func TestSinkhorn_NotConverged(t *testing.T) {
+	rng := newRNG(12)
+	n := 16
+	x0 := autograd.Normal(n, 2, 0, 1, rng)
+	x1 := autograd.Normal(n, 2, 0, 2, rng)
+	cost := fm.SquaredDistances(x0, x1)
+	u := make([]float64, n)
+	for i := range u {
+		u[i] = 1 / float64(n)
 	}
-	assert.Greater(t, worst, 1e-12*float64(n))
+	res, err := fm.Sinkhorn(cost, u, u, 0.05, 1e-9, 2000)
+	require.ErrorIs(t, err, fm.ErrNotConverged)
+	t.Logf("%v", err)
+	assert.Equal(t, 2000, res.Iters)
+	assert.Greater(t, res.MarginalErr, 1e-9)
+	assert.Len(t, res.Plan, n)
+	cmax := 0.0
+	for _, row := range cost {
+		for _, c := range row {
+			cmax = max(cmax, c)
+		}
+	}
+	for _, row := range cost {
+		for j := range row {
+			row[j] /= cmax
+		}
+	}
+	res, err = fm.Sinkhorn(cost, u, u, 0.05, 1e-9, 2000)
+	require.NoError(t, err)
+	t.Logf("scaled costs: %d sweeps, marginal error %.2g", res.Iters, res.MarginalErr)
+	assert.LessOrEqual(t, res.MarginalErr, 1e-9)
+	assert.Panics(t, func() { _, _ = fm.Sinkhorn(cost, u, u, 0, 1e-9, 10) }, "ε = 0 is misuse")
+	assert.Panics(t, func() { _, _ = fm.Sinkhorn(cost, u[:3], u, 0.1, 1e-9, 10) }, "a of the wrong length is misuse")
+}
+
+// TestSinkhornOT_PairsFromPlan: SinkhornOT draws each pair (i, j) with
+// probability πᵢⱼ of the plan on the scaled costs: over many draws the
+// frequencies are within 5 binomial standard errors of π (and not those of
+// the independent coupling, 1/n² each: the negative control). A plan that
+// cannot converge in MaxIter sweeps is an error.
+func TestSinkhornOT_PairsFromPlan(t *testing.T) {
+	rng := newRNG(13)
+	n := 4
+	x0 := autograd.Normal(n, 2, 0, 1, rng)
+	x1 := autograd.Normal(n, 2, 1, 1, rng)
+	cost := fm.SquaredDistances(x0, x1)
+	cmax := 0.0
+	for _, row := range cost {
+		for _, c := range row {
+			cmax = max(cmax, c)
+		}
+	}
+	for _, row := range cost {
+		for j := range row {
+			row[j] /= cmax
+		}
+	}
+	u := []float64{0.25, 0.25, 0.25, 0.25}
+	res, err := fm.Sinkhorn(cost, u, u, 0.2, 1e-9, 1000)
+	require.NoError(t, err)
+	// Identify the rows of the pairs by their first coordinate.
+	index := func(x *autograd.Tensor, v float64) int {
+		for i := 0; i < x.Rows; i++ {
+			if x.At(i, 0) == v {
+				return i
+			}
+		}
+		t.Fatalf("row %v not found", v)
+		return -1
+	}
+	counts := make([][]float64, n)
+	for i := range counts {
+		counts[i] = make([]float64, n)
+	}
+	draws := 0
+	for k := 0; k < 2000; k++ {
+		p0, p1, err := fm.SinkhornOT{Reg: 0.2}.Pair(x0, x1, rng)
+		require.NoError(t, err)
+		for r := 0; r < n; r++ {
+			counts[index(x0, p0.At(r, 0))][index(x1, p1.At(r, 0))]++
+			draws++
+		}
+	}
+	for i := range counts {
+		for j := range counts[i] {
+			p := res.Plan[i][j]
+			se := math.Sqrt(p * (1 - p) / float64(draws))
+			assert.InDelta(t, p, counts[i][j]/float64(draws), 5*se, "π[%d][%d]", i, j)
+		}
+	}
+	// Negative control: the frequencies of the independent coupling are not
+	// those of the plan (some cell is off by more than 5 SE).
+	off := 0
+	for i := range counts {
+		for j := range counts[i] {
+			p := res.Plan[i][j]
+			if math.Abs(1.0/16-p) > 5*math.Sqrt(p*(1-p)/float64(draws)) {
+				off++
+			}
+		}
+	}
+	assert.Positive(t, off)
+	// Not converged: an error, not a silent plan.
+	_, _, err = fm.SinkhornOT{Reg: 1e-4, MaxIter: 3}.Pair(x0, x1, rng)
+	require.ErrorIs(t, err, fm.ErrNotConverged)
+	assert.Panics(t, func() { _, _, _ = fm.SinkhornOT{Reg: 0.1}.Pair(x0, x1, nil) }, "nil rng")
 }
 
 func TestSinkhorn_NearExactOT(t *testing.T) {
 	// ⟨π_ε, C⟩ − ε H(π_ε) ≤ OT − ε H(π*), H(π*) = log n (a permutation
-	// plan /n) and H(π_ε) ≤ 2 log n, so OT ≤ ⟨π_ε, C⟩ ≤ OT + ε log n.
+	// plan /n) and H(π_ε) ≤ 2 log n, so OT ≤ ⟨π_ε, C⟩ ≤ OT + ε log n. The
+	// costs are scaled to a largest cost of 1, as in SinkhornOT, where
+	// Sinkhorn converges to 1e-9 in a few hundred sweeps down to ε = 0.02.
 	rng := newRNG(10)
 	n := 16
 	x0 := autograd.Normal(n, 2, 0, 1, rng)
 	x1 := autograd.Normal(n, 2, 0, 1, rng)
 	cost := fm.SquaredDistances(x0, x1)
+	cmax := 0.0
+	for _, row := range cost {
+		for _, c := range row {
+			cmax = max(cmax, c)
+		}
+	}
+	for _, row := range cost {
+		for j := range row {
+			row[j] /= cmax
+		}
+	}
 	_, ot := fm.Assignment(cost)
 	ot /= float64(n)
 	u := make([]float64, n)
 	for i := range u {
 		u[i] = 1 / float64(n)
 	}
-	for _, e := range []float64{1, 0.1, 0.01} {
-		plan := fm.Sinkhorn(cost, u, u, e, 20000)
+	for _, e := range []float64{1, 0.1, 0.02} {
+		res, err := fm.Sinkhorn(cost, u, u, e, 1e-9, 20000)
+		require.NoError(t, err, "ε=%v", e)
+		plan := res.Plan
 		c := 0.0
 		for i := range plan {
 			for j := range plan[i] {
@@ -183,9 +313,12 @@ func TestExactOT_LowersPairCost(t *testing.T) {
 		}
 		return s
 	}
-	a0, a1 := fm.Independent{}.Pair(x0, x1, rng)
-	b0, b1 := fm.ExactOT{}.Pair(x0, x1, rng)
-	c0, c1 := fm.SinkhornOT{Reg: 0.05}.Pair(x0, x1, rng)
+	a0, a1, err := fm.Independent{}.Pair(x0, x1, rng)
+	require.NoError(t, err)
+	b0, b1, err := fm.ExactOT{}.Pair(x0, x1, rng)
+	require.NoError(t, err)
+	c0, c1, err := fm.SinkhornOT{Reg: 0.05}.Pair(x0, x1, rng)
+	require.NoError(t, err)
 	ind, ot, sk := cost(a0, a1), cost(b0, b1), cost(c0, c1)
 	assert.Less(t, ot, ind)
 	assert.Less(t, sk, ind)

@@ -15,21 +15,21 @@
 //
 // # Map
 //
-//	seed §8, Theorem 3   Path, FuncPath, Flow, SampleCond, CondLogProb, CondField, FlowBatch, CondFieldBatch
-//	seed §9.1            VE, VP (closed-form Field methods)
-//	seed §9.2            CondOT
-//	seed §5, Theorem 1   EmpiricalMarginal, MixtureMarginal (derivation in marginal.go)
-//	seed §6–7, Theorem 2 FMLoss, CFMLoss, CFMFloor
-//	Tong et al.          Independent, ExactOT (Assignment), SinkhornOT (Sinkhorn)
-//	Liu et al.           Reflow, MeasurePaths, PathStats
-//	training             Train, TrainConfig
+//	Lipman et al. §4, eqs. 10–15, Theorem 3   Path, FuncPath, Flow, SampleCond, CondLogProb, CondField, FlowBatch, CondFieldBatch
+//	Lipman et al. §4.1, eqs. 16–19            VE, VP (closed-form Field methods)
+//	Lipman et al. §4.1, eqs. 20–23            CondOT
+//	Lipman et al. §3, eqs. 6–8, Theorem 1     EmpiricalMarginal, MixtureMarginal (derivation in marginal.go)
+//	Lipman et al. eqs. 5 and 9, Theorem 2     FMLoss, CFMLoss, CFMFloor
+//	Tong et al.                               Independent, ExactOT (Assignment), SinkhornOT (Sinkhorn)
+//	Liu et al.                                Reflow, MeasurePaths, TrajectoryStats, PathStats
+//	training and sampling                     Train, TrainConfig (Fused), Sample
 //
 // The theorems are verified numerically in package tests (go test ./tests
 // -run Theorem -v), whose doc.go holds the math index.
 //
-// Two slips of the seed article are not copied: the marginal-field weight is
-// q(x₁)·p_t(x|x₁)/p_t(x) (the article drops q), and L_CFM is
-// E‖v_θ(t, x) − u_t(x|x₁)‖² (lost in the article's extraction).
+// The marginal-field weight is q(x₁)·p_t(x|x₁)/p_t(x), as in Lipman et al.
+// eq. 8; a version of it without q(x₁), which some write-ups print, is the
+// negative control of TestTrain_ApproachesFloor.
 //
 // # References
 //

@@ -1,16 +1,17 @@
 package fm
 
 /*
-Marginal paths and fields (seed §5; Lipman et al. 2022, §3, eqs. 6 and 8).
+Marginal paths and fields (Lipman et al. 2022, arXiv:2210.02747, §3.1,
+eqs. 6–8 and Theorem 1).
 
 Mixing the conditional paths over the data distribution q gives
 
 	p_t(x) = ∫ p_t(x|x₁) q(x₁) dx₁,
 	u_t(x) = ∫ u_t(x|x₁) p_t(x|x₁) q(x₁) / p_t(x) dx₁ = E[u_t(x|x₁) | x_t = x].
 
-(The seed prints the weight as p_t(x|x₁)/p_t(x); the factor q(x₁) belongs
-in it.) Theorem 1: if each u_t(·|x₁) generates p_t(·|x₁), then u_t generates
-p_t.
+(the weight q(x₁)p_t(x|x₁)/p_t(x) is the paper's eq. 8; a version without
+q(x₁) is a slip of some write-ups, used as a negative control in the tests).
+Theorem 1: if each u_t(·|x₁) generates p_t(·|x₁), then u_t generates p_t.
 
 Empirical q = Σᵢ qᵢ δ(x₁ − x₁ⁱ), any Path: the integrals are sums,
 
@@ -49,9 +50,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sort"
 
 	"github.com/flowmatch/flowmatch/autograd"
+	"github.com/flowmatch/flowmatch/internal/stats"
 )
 
 // Sampler draws n data points [n, d] from a distribution using rng.
@@ -59,7 +60,7 @@ import (
 type Sampler func(n int, rng *rand.Rand) *autograd.Tensor
 
 // Marginal is a marginal probability path p_t with its generating field u_t
-// (seed §5; Lipman et al. eqs. 6, 8).
+// (Lipman et al. 2022, §3.1, eqs. 6 and 8).
 type Marginal interface {
 	// LogProb returns log p_t(x).
 	LogProb(t float64, x []float64) float64
@@ -74,47 +75,78 @@ type Empirical struct {
 	Weights []float64 // unnormalized, ≥ 0; nil means uniform
 }
 
-// LogWeights returns log qᵢ, normalized so that Σᵢ qᵢ = 1.
+// LogWeights returns log qᵢ, normalized so that Σᵢ qᵢ = 1. An Empirical
+// without points, with a weight per point missing, or with a weight that is
+// negative or not finite, or all zero, is misuse (a *autograd.MisuseError
+// panic). TestEmpirical_Misuse.
 func (e *Empirical) LogWeights() []float64 {
-	lw := make([]float64, len(e.Points))
-	if e.Weights == nil {
+	if e == nil {
+		panic(autograd.Misuse("fm.Empirical", "nil *Empirical; want data points"))
+	}
+	return logWeights("fm.Empirical", len(e.Points), e.Weights)
+}
+
+// logWeights returns log(wᵢ/Σw) for n categories (uniform for nil w),
+// panicking with a *autograd.MisuseError naming op on bad weights.
+func logWeights(op string, n int, w []float64) []float64 {
+	if n == 0 {
+		panic(autograd.Misuse(op, "no points; want at least one"))
+	}
+	lw := make([]float64, n)
+	if w == nil {
 		for i := range lw {
-			lw[i] = -math.Log(float64(len(lw)))
+			lw[i] = -math.Log(float64(n))
 		}
 		return lw
 	}
-	if len(e.Weights) != len(e.Points) {
-		panic(autograd.Misuse("fm.Empirical", "%d weights for %d points", len(e.Weights), len(e.Points)))
+	if len(w) != n {
+		panic(autograd.Misuse(op, "%d weights for %d points", len(w), n))
 	}
 	tot := 0.0
-	for _, w := range e.Weights {
-		tot += w
+	for i, v := range w {
+		if !(v >= 0) || math.IsInf(v, 0) {
+			panic(autograd.Misuse(op, "Weights[%d] = %v; want finite and ≥ 0", i, v))
+		}
+		tot += v
 	}
-	for i, w := range e.Weights {
-		lw[i] = math.Log(w / tot)
+	if !(tot > 0) || math.IsInf(tot, 0) {
+		panic(autograd.Misuse(op, "the weights sum to %v; want a positive, finite sum", tot))
+	}
+	for i, v := range w {
+		lw[i] = math.Log(v / tot)
 	}
 	return lw
 }
 
-// Sample draws n points [n, d] with replacement, point i with probability qᵢ.
+// Sample draws n points [n, d] with replacement, point i with probability
+// qᵢ (one rng.Float64 a draw). Misuse (no points, points of different
+// lengths, n < 0, a nil rng) panics with a *autograd.MisuseError.
 func (e *Empirical) Sample(n int, rng *rand.Rand) *autograd.Tensor {
-	return sampleRows(n, e.Points, e.LogWeights(), rng)
-}
-
-// sampleRows draws n rows of points, row i with probability exp(lw[i]).
-func sampleRows(n int, points [][]float64, lw []float64, rng *rand.Rand) *autograd.Tensor {
-	cum := make([]float64, len(lw))
-	c := 0.0
-	for i, l := range lw {
-		c += math.Exp(l)
-		cum[i] = c
-	}
-	out := autograd.Zeros(n, len(points[0]))
+	cat := stats.NewCategoricalLog(e.LogWeights())
+	d := checkDraw("fm.Empirical.Sample", e.Points, n, rng)
+	out := autograd.Zeros(n, d)
 	for r := 0; r < n; r++ {
-		i := min(sort.SearchFloat64s(cum, rng.Float64()*c), len(cum)-1)
-		copy(out.Row(r), points[i])
+		copy(out.Row(r), e.Points[cat.Draw(rng)])
 	}
 	return out
+}
+
+// checkDraw panics with a *autograd.MisuseError unless rng is set, n ≥ 0
+// and every point has the same positive length, which it returns.
+func checkDraw(op string, points [][]float64, n int, rng *rand.Rand) int {
+	if rng == nil {
+		panic(autograd.Misuse(op, "rng is nil; want a *rand.Rand (e.g. fm.NewRand(seed))"))
+	}
+	if n < 0 {
+		panic(autograd.Misuse(op, "n = %d; want ≥ 0", n))
+	}
+	d := len(points[0])
+	for i, p := range points {
+		if len(p) != d || d == 0 {
+			panic(autograd.Misuse(op, "point %d has %d coordinates, point 0 has %d; want the same positive number", i, len(p), d))
+		}
+	}
+	return d
 }
 
 // Mixture is the Gaussian mixture q = Σₖ πₖ N(mₖ, sₖ² I), with πₖ ∝ Weights[k]
@@ -125,24 +157,26 @@ type Mixture struct {
 	Weights []float64 // unnormalized; nil means uniform
 }
 
-// LogWeights returns log πₖ, normalized.
+// LogWeights returns log πₖ, normalized. Misuse as for Empirical.LogWeights.
 func (m *Mixture) LogWeights() []float64 {
-	return (&Empirical{Points: m.Means, Weights: m.Weights}).LogWeights()
+	if m == nil {
+		panic(autograd.Misuse("fm.Mixture", "nil *Mixture; want components"))
+	}
+	return logWeights("fm.Mixture", len(m.Means), m.Weights)
 }
 
 // Sample draws n points [n, d]: a component k with probability πₖ, then
-// mₖ + sₖ ε with ε ~ N(0, I). Tested by TestMixture_SampleMoments.
+// mₖ + sₖ ε with ε ~ N(0, I). Misuse (no components, a standard deviation
+// per component missing or negative, means of different lengths, n < 0, a
+// nil rng) panics with a *autograd.MisuseError. Tested by
+// TestMixture_SampleMoments.
 func (m *Mixture) Sample(n int, rng *rand.Rand) *autograd.Tensor {
-	lw := m.LogWeights()
-	cum := make([]float64, len(lw))
-	c := 0.0
-	for i, l := range lw {
-		c += math.Exp(l)
-		cum[i] = c
-	}
-	out := autograd.Zeros(n, len(m.Means[0]))
+	cat := stats.NewCategoricalLog(m.LogWeights())
+	d := checkDraw("fm.Mixture.Sample", m.Means, n, rng)
+	m.checkStds()
+	out := autograd.Zeros(n, d)
 	for r := 0; r < n; r++ {
-		k := min(sort.SearchFloat64s(cum, rng.Float64()*c), len(cum)-1)
+		k := cat.Draw(rng)
 		row := out.Row(r)
 		for j := range row {
 			row[j] = m.Means[k][j] + m.Stds[k]*rng.NormFloat64()
@@ -151,25 +185,21 @@ func (m *Mixture) Sample(n int, rng *rand.Rand) *autograd.Tensor {
 	return out
 }
 
-// logSumExp returns log Σ exp(a) computed stably; −Inf for an empty or
-// all −Inf a.
-func logSumExp(a []float64) float64 {
-	mx := math.Inf(-1)
-	for _, v := range a {
-		mx = max(mx, v)
+// checkStds panics with a *autograd.MisuseError unless there is one
+// standard deviation sₖ ≥ 0 per component.
+func (m *Mixture) checkStds() {
+	if len(m.Stds) != len(m.Means) {
+		panic(autograd.Misuse("fm.Mixture", "%d standard deviations for %d means", len(m.Stds), len(m.Means)))
 	}
-	if math.IsInf(mx, -1) {
-		return mx
+	for k, s := range m.Stds {
+		if !(s >= 0) || math.IsInf(s, 0) {
+			panic(autograd.Misuse("fm.Mixture", "Stds[%d] = %v; want finite and ≥ 0", k, s))
+		}
 	}
-	s := 0.0
-	for _, v := range a {
-		s += math.Exp(v - mx)
-	}
-	return mx + math.Log(s)
 }
 
 // EmpiricalMarginal is the marginal path and field of an Empirical q under
-// any Path (seed §5 with the weight corrected; Lipman et al. eqs. 6, 8):
+// any Path (Lipman et al. 2022, §3.1, eqs. 6 and 8):
 //
 //	p_t(x) = Σᵢ qᵢ p_t(x|x₁ⁱ),  u_t(x) = Σᵢ wᵢ(x) u_t(x|x₁ⁱ),  wᵢ ∝ qᵢ p_t(x|x₁ⁱ).
 //
@@ -194,7 +224,7 @@ func (m EmpiricalMarginal) logJoint(t float64, x []float64) []float64 {
 // Tested by TestEmpiricalMarginal_PosteriorFarFromData.
 func (m EmpiricalMarginal) Posterior(t float64, x []float64) []float64 {
 	lj := m.logJoint(t, x)
-	z := logSumExp(lj)
+	z := stats.LogSumExp(lj)
 	for i := range lj {
 		lj[i] = math.Exp(lj[i] - z)
 	}
@@ -203,7 +233,7 @@ func (m EmpiricalMarginal) Posterior(t float64, x []float64) []float64 {
 
 // LogProb returns log p_t(x) = logsumexpᵢ(log qᵢ + log p_t(x|x₁ⁱ)).
 func (m EmpiricalMarginal) LogProb(t float64, x []float64) float64 {
-	return logSumExp(m.logJoint(t, x))
+	return stats.LogSumExp(m.logJoint(t, x))
 }
 
 // Field returns u_t(x) = Σᵢ wᵢ(x)·u_t(x|x₁ⁱ).
@@ -225,8 +255,10 @@ func (m EmpiricalMarginal) Field(t float64, x []float64) []float64 {
 //	p_t(x) = Σₖ πₖ N(x; a_t mₖ, vₖ I),  vₖ = σ_t² + a_t² sₖ²,
 //	u_t(x) = Σₖ rₖ(x)·(v′ₖ/(2vₖ)·(x − a_t mₖ) + a′_t mₖ),  rₖ ∝ πₖ N(x; a_t mₖ, vₖ I).
 //
-// Tested by TestTheorem1_ContinuityMixture and
-// TestMixtureMarginal_PointMassLimit.
+// The coefficient v′ₖ/2 = σ_tσ′_t + a_t a′_t sₖ² uses AffinePath.SigmaDSigma,
+// so the field is finite at t = 1 for VP (where σ′₁ = −∞) when every
+// sₖ > 0 (TestMixtureMarginal_VPFieldAtDataEnd). Tested by
+// TestTheorem1_ContinuityMixture and TestMixtureMarginal_PointMassLimit.
 type MixtureMarginal struct {
 	Path AffinePath
 	Data *Mixture
@@ -235,14 +267,16 @@ type MixtureMarginal struct {
 // components returns, for each k, log πₖ + log N(x; a mₖ, vₖ I), and the
 // field of component k at x.
 func (m MixtureMarginal) components(t float64, x []float64) (lj []float64, u [][]float64) {
-	a, da, s, ds := m.Path.Schedule(t)
+	a, da, s, _ := m.Path.Schedule(t)
+	ssd := m.Path.SigmaDSigma(t)
 	lj = m.Data.LogWeights()
+	m.Data.checkStds()
 	u = make([][]float64, len(lj))
 	d := float64(len(x))
 	for k, mk := range m.Data.Means {
 		sk := m.Data.Stds[k]
 		v := s*s + a*a*sk*sk
-		dv := 2*s*ds + 2*a*da*sk*sk
+		dv := 2*ssd + 2*a*da*sk*sk // v′ₖ with σσ′ finite where σ′ is not
 		r2 := 0.0
 		u[k] = make([]float64, len(x))
 		for j := range x {
@@ -259,7 +293,7 @@ func (m MixtureMarginal) components(t float64, x []float64) (lj []float64, u [][
 // computed in log space.
 func (m MixtureMarginal) Posterior(t float64, x []float64) []float64 {
 	lj, _ := m.components(t, x)
-	z := logSumExp(lj)
+	z := stats.LogSumExp(lj)
 	for k := range lj {
 		lj[k] = math.Exp(lj[k] - z)
 	}
@@ -269,13 +303,13 @@ func (m MixtureMarginal) Posterior(t float64, x []float64) []float64 {
 // LogProb returns log p_t(x) = logsumexpₖ(log πₖ + log N(x; a_t mₖ, vₖ I)).
 func (m MixtureMarginal) LogProb(t float64, x []float64) float64 {
 	lj, _ := m.components(t, x)
-	return logSumExp(lj)
+	return stats.LogSumExp(lj)
 }
 
 // Field returns u_t(x) = Σₖ rₖ(x)·u_t(x|k).
 func (m MixtureMarginal) Field(t float64, x []float64) []float64 {
 	lj, u := m.components(t, x)
-	z := logSumExp(lj)
+	z := stats.LogSumExp(lj)
 	out := make([]float64, len(x))
 	for k := range lj {
 		w := math.Exp(lj[k] - z)

@@ -7,8 +7,8 @@ import (
 	"github.com/flowmatch/flowmatch/autograd"
 )
 
-// Path is a Gaussian conditional probability path (seed §8; Lipman et al.
-// 2022, §4, eq. 10):
+// Path is a Gaussian conditional probability path (Lipman et al. 2022,
+// arXiv:2210.02747, §4, eq. 10):
 //
 //	p_t(x|x₁) = N(x; μ_t(x₁), σ_t(x₁)² I),  t ∈ [0, 1],
 //
@@ -39,9 +39,12 @@ type AffinePath interface {
 	Path
 	// Schedule returns a_t, a′_t, σ_t and σ′_t.
 	Schedule(t float64) (a, da, sigma, dsigma float64)
+	// SigmaDSigma returns σ_t·σ′_t = ½·d(σ_t²)/dt, which stays finite where
+	// σ′_t does not (VP at t = 1, where σ₁ = 0 and σ′₁ = −∞).
+	SigmaDSigma(t float64) float64
 }
 
-// Flow returns the conditional flow map (seed §8; Lipman et al. eq. 11)
+// Flow returns the conditional flow map (Lipman et al. 2022, §4, eq. 11)
 //
 //	ψ_t(x) = σ_t(x₁)·x + μ_t(x₁),
 //
@@ -60,6 +63,9 @@ func Flow(p Path, t float64, x, x1 []float64) []float64 {
 // Flow applied to fresh noise, whose distribution is checked by
 // TestTheorem3_FlowPushesNoise.
 func SampleCond(p Path, t float64, x1 []float64, rng *rand.Rand) []float64 {
+	if rng == nil {
+		panic(autograd.Misuse("fm.SampleCond", "rng is nil; want a *rand.Rand (e.g. fm.NewRand(seed))"))
+	}
 	x0 := make([]float64, len(x1))
 	for j := range x0 {
 		x0[j] = rng.NormFloat64()
@@ -67,7 +73,8 @@ func SampleCond(p Path, t float64, x1 []float64, rng *rand.Rand) []float64 {
 	return Flow(p, t, x0, x1)
 }
 
-// CondLogProb returns the conditional log-density (seed §8)
+// CondLogProb returns the conditional log-density of Lipman et al. 2022,
+// §4, eq. 10,
 //
 //	log p_t(x|x₁) = −(d/2)·log(2π σ_t²) − ‖x − μ_t‖² / (2σ_t²).
 //
@@ -83,8 +90,8 @@ func CondLogProb(p Path, t float64, x, x1 []float64) float64 {
 	return -0.5*float64(len(x))*math.Log(2*math.Pi*s*s) - r2/(2*s*s)
 }
 
-// CondField returns the conditional vector field of Theorem 3 (seed §8;
-// Lipman et al. 2022, Theorem 3, eq. 15), computed from any Path:
+// CondField returns the conditional vector field of Theorem 3 (Lipman et
+// al. 2022, §4, Theorem 3, eq. 15), computed from any Path:
 //
 //	u_t(x|x₁) = σ′_t(x₁)/σ_t(x₁) · (x − μ_t(x₁)) + μ′_t(x₁).
 //
@@ -103,10 +110,14 @@ func CondField(p Path, t float64, x, x1 []float64) []float64 {
 // SampleSource returns n draws [n, d] from N(0, s² I), s = p.SourceStd(),
 // the distribution a sampler of p starts from at t = 0.
 func SampleSource(p Path, n, d int, rng *rand.Rand) *autograd.Tensor {
+	if p == nil || rng == nil || n < 0 || d < 1 {
+		panic(autograd.Misuse("fm.SampleSource", "want a Path, an rng, n ≥ 0 and d ≥ 1; got p = %v, rng nil: %v, n = %d, d = %d", p, rng == nil, n, d))
+	}
 	return autograd.Normal(n, d, 0, p.SourceStd(), rng)
 }
 
-// FuncPath is a Gaussian path built from user functions (seed §8): any
+// FuncPath is a Gaussian path built from user functions (Lipman et al.
+// 2022, §4, eq. 10): any
 // μ_t(x₁), σ_t(x₁) with their time derivatives, σ allowed to depend on x₁.
 // Tested (with an x₁-dependent σ) by TestTheorem3_FlowDerivative.
 type FuncPath struct {

@@ -2,8 +2,8 @@ package fm
 
 import "math"
 
-// CondOT is the optimal-transport conditional path (seed §9.2; Lipman et al.
-// 2022, §4.1, eqs. 20–23):
+// CondOT is the optimal-transport conditional path (Lipman et al. 2022,
+// arXiv:2210.02747, §4.1, Example II, eqs. 20–23):
 //
 //	μ_t = t·x₁,  σ_t = 1 − (1 − σ_min)·t,
 //	ψ_t(x) = (1 − (1 − σ_min)t)·x + t·x₁.
@@ -30,11 +30,17 @@ func (p CondOT) Std(t float64, _ []float64) (sigma, dsigma float64) {
 	return s, ds
 }
 
+// SigmaDSigma returns σ_t·σ′_t = −(1 − σ_min)·(1 − (1 − σ_min)t).
+func (p CondOT) SigmaDSigma(t float64) float64 {
+	_, _, s, ds := p.Schedule(t)
+	return s * ds
+}
+
 // SourceStd returns 1: samplers start from N(0, I).
 func (p CondOT) SourceStd() float64 { return 1 }
 
-// Field returns the closed form of the CondOT conditional field (seed §9.2;
-// Lipman et al. eq. 21):
+// Field returns the closed form of the CondOT conditional field (Lipman et
+// al. 2022, §4.1, eq. 21):
 //
 //	u_t(x|x₁) = (x₁ − (1 − σ_min)·x) / (1 − (1 − σ_min)·t).
 //
@@ -48,8 +54,9 @@ func (p CondOT) Field(t float64, x, x1 []float64) []float64 {
 	return out
 }
 
-// VE is the variance-exploding (reversed) diffusion path (seed §9.1; Lipman et
-// al. 2022, §4, eq. 16; Song et al. 2021) with the geometric noise scale
+// VE is the variance-exploding (reversed) diffusion path (Lipman et al.
+// 2022, arXiv:2210.02747, §4.1, Example I, eq. 16; Song et al. 2021,
+// arXiv:2011.13456) with the geometric noise scale
 //
 //	σ(s) = σ_min·(σ_max/σ_min)^s,  s ∈ [0, 1],
 //	μ_t = x₁,  σ_t = σ(1 − t).
@@ -85,11 +92,17 @@ func (p VE) Std(t float64, _ []float64) (sigma, dsigma float64) {
 	return s, ds
 }
 
+// SigmaDSigma returns σ_t·σ′_t = −σ(1 − t)·σ′(1 − t).
+func (p VE) SigmaDSigma(t float64) float64 {
+	_, _, s, ds := p.Schedule(t)
+	return s * ds
+}
+
 // SourceStd returns σ_max: samplers start from N(0, σ_max² I).
 func (p VE) SourceStd() float64 { return p.SigmaMax }
 
-// Field returns the closed form of the VE conditional field (seed §9.1;
-// Lipman et al. eq. 17):
+// Field returns the closed form of the VE conditional field (Lipman et al.
+// 2022, §4.1, eq. 17):
 //
 //	u_t(x|x₁) = −σ′(1 − t)/σ(1 − t) · (x − x₁),
 //
@@ -104,8 +117,9 @@ func (p VE) Field(t float64, x, x1 []float64) []float64 {
 	return out
 }
 
-// VP is the variance-preserving (reversed) diffusion path (seed §9.1;
-// Lipman et al. 2022, §4, eq. 18; Song et al. 2021) with β linear from
+// VP is the variance-preserving (reversed) diffusion path (Lipman et al.
+// 2022, arXiv:2210.02747, §4.1, Example I, eq. 18; Song et al. 2021,
+// arXiv:2011.13456) with β linear from
 // β_min to β_max:
 //
 //	β(s) = β_min + (β_max − β_min)·s,  T(s) = ∫₀ˢ β = β_min·s + (β_max − β_min)·s²/2,
@@ -115,7 +129,9 @@ func (p VE) Field(t float64, x, x1 []float64) []float64 {
 // The zero value means β_min = 0.1, β_max = 20, so T(s) = 0.1s + 9.95s² and
 // α(1) = e^{−5.025} ≈ 0.0066: small but not 0, so p₀(x|x₁) is only
 // approximately N(0, I). Samplers start from N(0, I). At t = 1, σ₁ = 0 and
-// the field is singular; use t < 1.
+// σ′₁ = −∞: the conditional field is singular there (use t < 1), while
+// σ₁σ′₁ (SigmaDSigma) and hence the marginal field of a Gaussian mixture
+// with positive widths stay finite (MixtureMarginal).
 type VP struct {
 	BetaMin, BetaMax float64 // 0, 0 means 0.1, 20
 }
@@ -144,6 +160,14 @@ func (p VP) Schedule(t float64) (a, da, sigma, dsigma float64) {
 	return al, -dal, sigma, al * dal / sigma
 }
 
+// SigmaDSigma returns σ_t·σ′_t = −a_t·a′_t = α(1 − t)·α′(1 − t), from
+// σ_t² = 1 − a_t²: finite at t = 1 (−β_min/2), where σ′_t = −∞.
+// TestMixtureMarginal_VPFieldAtDataEnd.
+func (p VP) SigmaDSigma(t float64) float64 {
+	al, dal := p.Alpha(1 - t)
+	return al * dal
+}
+
 // Mean returns μ_t = α(1 − t)·x₁ and μ′_t = −α′(1 − t)·x₁.
 func (p VP) Mean(t float64, x1 []float64) (mu, dmu []float64) { return affineMean(p, t, x1) }
 
@@ -156,8 +180,8 @@ func (p VP) Std(t float64, _ []float64) (sigma, dsigma float64) {
 // SourceStd returns 1: samplers start from N(0, I).
 func (p VP) SourceStd() float64 { return 1 }
 
-// Field returns the closed form of the VP conditional field (seed §9.1;
-// Lipman et al. eq. 19):
+// Field returns the closed form of the VP conditional field (Lipman et al.
+// 2022, §4.1, eq. 19):
 //
 //	u_t(x|x₁) = α′(1 − t)/(1 − α(1 − t)²) · (α(1 − t)·x − x₁),
 //

@@ -10,15 +10,16 @@ import (
 	"github.com/flowmatch/flowmatch/nn"
 )
 
-// TrainConfig configures Train. Path, Data, BatchSize, Steps and LR are
-// required.
+// TrainConfig configures Train. Path, Data (or Pairs), BatchSize, Steps and
+// LR are required.
 type TrainConfig struct {
 	Path Path    // conditional path: x_t = ψ_t(x₀) and target u_t(x_t|x₁)
 	Data Sampler // x₁ ~ q
 	// Source draws the x₀ fed to ψ_t; nil means N(0, I), the noise of the
-	// flow map (seed §8). Another source (e.g. 8 Gaussians → moons) is
-	// meaningful for CondOT with σ_min = 0, where ψ_t(x₀) = (1 − t)x₀ + t x₁
-	// interpolates any pair (Tong et al. 2023).
+	// flow map (Lipman et al. 2022, §4, eq. 11). Another source (e.g.
+	// 8 Gaussians → moons) is meaningful for CondOT with σ_min = 0, where
+	// ψ_t(x₀) = (1 − t)x₀ + t x₁ interpolates any pair (Tong et al. 2023,
+	// arXiv:2302.00482, §3.2).
 	Source Sampler
 	// Pairs, if set, draws coupled (x₀, x₁) directly and replaces Data,
 	// Source and Coupling (used by Reflow).
@@ -38,14 +39,18 @@ type TrainConfig struct {
 	// EMA, if set, is updated after every optimizer step (an exponential
 	// moving average of the model's parameters; nn.NewEMA).
 	EMA *nn.EMA
-	// Autograd forces the generic autograd step even where the fused step
-	// of nn (nn.NewTrainStep) applies; both compute the same gradients.
-	Autograd bool
+	// Fused asks for the fused, allocation-free training step of nn
+	// (nn.TrainStep) instead of CFMLoss + Backward. Both compute the same
+	// loss and gradients up to rounding (TestTrain_FusedMatchesAutograd
+	// bounds the difference), the fused step several times faster. Only
+	// SiLU and tanh models have a fused step: for any other activation Train
+	// returns an error rather than silently taking the autograd step.
+	Fused bool
 }
 
 // CosineSchedule decays the learning rate from 1 to 0 along a half cosine,
-// 0.5·(1 + cos(π·(step−1)/steps)) (Loshchilov & Hutter 2017, without
-// restarts).
+// 0.5·(1 + cos(π·(step−1)/steps)) (Loshchilov & Hutter 2017,
+// arXiv:1608.03983, eq. 5 without restarts).
 func CosineSchedule(step, steps int) float64 {
 	return 0.5 * (1 + math.Cos(math.Pi*float64(step-1)/float64(steps)))
 }
@@ -53,35 +58,44 @@ func CosineSchedule(step, steps int) float64 {
 // NewRand returns the generator Train uses for a seed (PCG).
 func NewRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x5851f42d4c957f2d)) }
 
-// Train minimizes the CFM loss (seed §7; Lipman et al. 2022, Algorithm 1;
-// Tong et al. 2023, Algorithm 1 with a coupling) of model with Adam: each
-// step draws x₁ ~ Data, x₀ ~ Source, pairs them with Coupling, draws
-// t ~ U[0, 1), and takes one step on CFMLoss. It returns the loss of every
-// step. Deterministic given cfg.Seed (TestTrain_Deterministic). That the
-// loss approaches the floor CFMFloor from above and the model the marginal
-// field is TestTrain_ApproachesFloor.
-func Train(model *nn.VelocityMLP, cfg TrainConfig) []float64 {
-	if cfg.Path == nil || (cfg.Data == nil && cfg.Pairs == nil) || cfg.BatchSize <= 0 || cfg.Steps < 0 || cfg.LR <= 0 {
-		panic(fmt.Sprintf("fm.Train: need Path, Data (or Pairs), BatchSize > 0, Steps ≥ 0, LR > 0; got %+v", cfg))
-	}
+// Train minimizes the CFM loss (Lipman et al. 2022, arXiv:2210.02747,
+// eq. 9 and Algorithm 1; Tong et al. 2023, Algorithm 1 with a coupling) of
+// model with Adam: each step draws x₁ ~ Data, x₀ ~ Source, pairs them with
+// Coupling, draws t ~ U[0, 1), and takes one step on CFMLoss (or its fused
+// equal, see TrainConfig.Fused). It returns the loss of every step.
+// Deterministic given cfg.Seed (TestTrain_Deterministic). That the loss
+// approaches the floor CFMFloor from above and the model the marginal field
+// is TestTrain_ApproachesFloor.
+//
+// Misuse panics with an *autograd.MisuseError naming the field: a nil model
+// or Path, no Data and no Pairs, BatchSize ≤ 0, Steps < 0, an LR that is
+// not positive and finite, or a batch whose shape does not fit the model
+// (checked on every batch, before the step). Train returns an error when
+// Fused is asked for a model without a fused step, when a coupling fails
+// (SinkhornOT that does not converge), and when a loss or a parameter stops
+// being finite (the step, the loss and the LR are named; the losses of the
+// steps before are returned). TestTrain_Errors.
+func Train(model *nn.VelocityMLP, cfg TrainConfig) ([]float64, error) {
+	checkConfig(model, cfg)
 	rng := NewRand(cfg.Seed)
 	opt := nn.NewAdam(model.Params(), cfg.LR)
 	coupling := cfg.Coupling
 	if coupling == nil {
 		coupling = Independent{}
 	}
-	// The fused, allocation-free step of nn computes the same loss and
-	// gradients as CFMLoss + Backward (TestTrain_FusedMatchesAutograd); it
-	// serves SiLU and tanh models, the rest take the autograd path.
 	var fused *nn.TrainStep
-	if !cfg.Autograd {
-		fused, _ = nn.NewTrainStep(model, cfg.BatchSize) // nil: not fusable
+	if cfg.Fused {
+		var err error
+		if fused, err = nn.NewTrainStep(model, cfg.BatchSize); err != nil {
+			return nil, fmt.Errorf("fm.Train: Fused: %w; set Fused to false to train through CFMLoss and autograd, which serves every activation", err)
+		}
 	}
 	losses := make([]float64, 0, cfg.Steps)
 	for step := 1; step <= cfg.Steps; step++ {
 		var x0, x1 *autograd.Tensor
 		if cfg.Pairs != nil {
 			x0, x1 = cfg.Pairs(cfg.BatchSize, rng)
+			checkBatch(model, cfg, "Pairs", x0, x1)
 		} else {
 			x1 = cfg.Data(cfg.BatchSize, rng)
 			if cfg.Source != nil {
@@ -89,25 +103,25 @@ func Train(model *nn.VelocityMLP, cfg TrainConfig) []float64 {
 			} else {
 				x0 = autograd.Normal(x1.Rows, x1.Cols, 0, 1, rng)
 			}
-			x0, x1 = coupling.Pair(x0, x1, rng)
+			checkBatch(model, cfg, "Data and Source", x0, x1)
+			var err error
+			if x0, x1, err = coupling.Pair(x0, x1, rng); err != nil {
+				return losses, fmt.Errorf("fm.Train: step %d: %w", step, err)
+			}
 		}
 		t := autograd.Uniform(x1.Rows, 1, 0, 1, rng)
 		opt.ZeroGrad()
-		var loss float64
-		if fused != nil && x1.Rows <= cfg.BatchSize {
-			x0, x1 := x0.NoGraph(), x1.NoGraph()
-			xt := FlowBatch(cfg.Path, t, x0, x1)
-			u := CondFieldBatch(cfg.Path, t, xt, x1)
-			loss = fused.LossGrad(t.Data, xt.Data, u.Data)
-		} else {
-			l := CFMLoss(model.Forward, cfg.Path, t, x0, x1)
-			l.Backward()
-			loss = l.Item()
+		loss := stepLossGrad(model, fused, cfg.Path, t, x0, x1)
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return losses, fmt.Errorf("fm.Train: step %d: the loss is %v at LR %g: training diverged; try a smaller LR (1e-3 is a common start for Adam)", step, loss, cfg.LR)
 		}
 		if cfg.LRSchedule != nil {
 			opt.LR = cfg.LR * cfg.LRSchedule(step, cfg.Steps)
 		}
 		opt.Step()
+		if name, ok := finiteParams(model); !ok {
+			return losses, fmt.Errorf("fm.Train: step %d: after the update at LR %g, parameter %s is not finite (the loss was %g): training diverged; try a smaller LR (1e-3 is a common start for Adam)", step, opt.LR, name, loss)
+		}
 		if cfg.EMA != nil {
 			cfg.EMA.Update()
 		}
@@ -116,15 +130,94 @@ func Train(model *nn.VelocityMLP, cfg TrainConfig) []float64 {
 			cfg.Callback(step, loss)
 		}
 	}
-	return losses
+	return losses, nil
 }
 
-// ODEField returns the model as a cnf.Field for cnf.Integrate: v(t, x) =
-// v_θ(t, x) with t broadcast to every row.
-func ODEField(v Velocity) cnf.Field {
-	return func(t float64, x *autograd.Tensor) *autograd.Tensor {
-		return v(autograd.Full(x.Rows, 1, t), x)
+// stepLossGrad returns the CFM loss of one batch and adds its gradient to
+// the model's Grad: by the fused step when fused is not nil, else by
+// CFMLoss and Backward. The two agree up to rounding
+// (TestTrain_FusedMatchesAutograd).
+func stepLossGrad(model *nn.VelocityMLP, fused *nn.TrainStep, p Path, t, x0, x1 *autograd.Tensor) float64 {
+	if fused != nil {
+		x0, x1 := x0.NoGraph(), x1.NoGraph()
+		xt := FlowBatch(p, t, x0, x1)
+		u := CondFieldBatch(p, t, xt, x1)
+		return fused.LossGrad(t.Data, xt.Data, u.Data)
 	}
+	l := CFMLoss(model.Forward, p, t, x0, x1)
+	l.Backward()
+	return l.Item()
+}
+
+// checkConfig panics with a *autograd.MisuseError naming the first bad
+// field of cfg.
+func checkConfig(model *nn.VelocityMLP, cfg TrainConfig) {
+	bad := func(format string, args ...any) { panic(autograd.Misuse("fm.Train", format, args...)) }
+	switch {
+	case model == nil:
+		bad("model is nil")
+	case cfg.Path == nil:
+		bad("TrainConfig.Path is nil; want a Path such as CondOT{}")
+	case cfg.Data == nil && cfg.Pairs == nil:
+		bad("TrainConfig.Data and TrainConfig.Pairs are both nil; want a Sampler of the data")
+	case cfg.BatchSize <= 0:
+		bad("TrainConfig.BatchSize = %d; want > 0", cfg.BatchSize)
+	case cfg.Steps < 0:
+		bad("TrainConfig.Steps = %d; want ≥ 0", cfg.Steps)
+	case !(cfg.LR > 0) || math.IsInf(cfg.LR, 0):
+		bad("TrainConfig.LR = %v; want a finite learning rate > 0, e.g. 1e-3", cfg.LR)
+	}
+}
+
+// checkBatch panics with a *autograd.MisuseError with the shapes if x0 and
+// x1 are not both [BatchSize, model.Dim()].
+func checkBatch(model *nn.VelocityMLP, cfg TrainConfig, from string, x0, x1 *autograd.Tensor) {
+	want := [2]int{cfg.BatchSize, model.Dim()}
+	if x0.Shape() != want || x1.Shape() != want {
+		panic(&autograd.MisuseError{Op: "fm.Train", Shapes: [][2]int{x0.Shape(), x1.Shape()},
+			Reason: fmt.Sprintf("%s gave x₀ and x₁ of these shapes; the model of dimension %d wants [BatchSize, %d] = [%d,%d] each", from, model.Dim(), model.Dim(), want[0], want[1])})
+	}
+}
+
+// finiteParams reports whether every parameter of model is finite, and
+// otherwise names the first one that is not.
+func finiteParams(model *nn.VelocityMLP) (string, bool) {
+	for k, p := range model.Params() {
+		s := 0.0
+		for _, v := range p.Data {
+			s += v * 0 // NaN or ±Inf times 0 is NaN; finite values add 0
+		}
+		if s != 0 {
+			for j, v := range p.Data {
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					return fmt.Sprintf("%d [%d] = %v", k, j, v), false
+				}
+			}
+		}
+	}
+	return "", true
+}
+
+// Forward returns v(t, x). With it a Velocity is a cnf.TimeModel, so
+// cnf.FieldOf(v) is the ODE field dx/dt = v(t, x) with t broadcast to every
+// row.
+func (v Velocity) Forward(t, x *autograd.Tensor) *autograd.Tensor { return v(t, x) }
+
+// Sample draws n points from the model v trained on path p: x₀ ~ N(0, s² I)
+// with s = p.SourceStd() (SampleSource), pushed through the ODE
+// dx/dt = v(t, x) from t = 0 to 1 by cnf.Sample with opts (Lipman et al.
+// 2022, §2: the flow ψ₁ of v maps the source to the model's distribution).
+// It returns x₁ [n, dim], or the solver's error. TestSample_PushesSource.
+func Sample(v Velocity, p Path, n, dim int, rng *rand.Rand, opts cnf.SolveOptions) (*autograd.Tensor, error) {
+	if v == nil || p == nil || n < 1 || dim < 1 || rng == nil {
+		panic(autograd.Misuse("fm.Sample", "want a Velocity, a Path, n ≥ 1, dim ≥ 1 and an rng; got v nil: %v, p = %v, n = %d, dim = %d, rng nil: %v",
+			v == nil, p, n, dim, rng == nil))
+	}
+	x1, _, err := cnf.Sample(cnf.FieldOf(v), SampleSource(p, n, dim, rng), opts)
+	if err != nil {
+		return nil, fmt.Errorf("fm.Sample: %w", err)
+	}
+	return x1, nil
 }
 
 // Reflow is one round of rectification (Liu et al. 2022, arXiv:2209.03003,
@@ -134,8 +227,11 @@ func ODEField(v Velocity) cnf.Field {
 // pairs (x₀, Φ₁(x₀)), sampled with replacement. The new coupling is
 // deterministic, so the student's paths become straighter: its Straightness
 // drops (TestReflow_Straightens). student may be the teacher itself.
-// It returns the training losses.
+// It returns the training losses, and Train's or the solver's error.
 func Reflow(teacher Velocity, student *nn.VelocityMLP, cfg TrainConfig, n, dim int, solve cnf.SolveOptions) ([]float64, error) {
+	if teacher == nil || n < 1 || dim < 1 {
+		panic(autograd.Misuse("fm.Reflow", "want a teacher, n ≥ 1 and dim ≥ 1; got teacher nil: %v, n = %d, dim = %d", teacher == nil, n, dim))
+	}
 	rng := NewRand(cfg.Seed ^ 0x9e3779b97f4a7c15)
 	var x0 *autograd.Tensor
 	if cfg.Source != nil {
@@ -143,7 +239,7 @@ func Reflow(teacher Velocity, student *nn.VelocityMLP, cfg TrainConfig, n, dim i
 	} else {
 		x0 = autograd.Normal(n, dim, 0, 1, rng)
 	}
-	x1, _, err := cnf.Integrate(ODEField(teacher), x0.NoGraph(), 0, 1, solve)
+	x1, _, err := cnf.Integrate(cnf.FieldOf(teacher), x0.NoGraph(), 0, 1, solve)
 	if err != nil {
 		return nil, fmt.Errorf("fm.Reflow: %w", err)
 	}
@@ -154,19 +250,21 @@ func Reflow(teacher Velocity, student *nn.VelocityMLP, cfg TrainConfig, n, dim i
 		}
 		return gatherRows(x0, idx), gatherRows(x1, idx)
 	}
-	return Train(student, cfg), nil
+	return Train(student, cfg)
 }
 
-// PathStats measures the trajectories of an ODE flow from x₀ (Liu et al.
-// 2022, §2.2, straightness):
+// PathStats measures trajectories x_t from t₀ to t_T (Liu et al. 2022,
+// arXiv:2209.03003, §2.2, eq. 4, straightness), estimated from the states
+// x_k at times t_k, Δt_k = t_{k+1} − t_k, span τ = t_T − t₀:
 //
-//	Energy       = E ∫₀¹ ‖v(x_t, t)‖² dt            (kinetic energy of the paths)
-//	Displacement = E ‖x₁ − x₀‖²                    (energy of the straight lines)
-//	Straightness = E ∫₀¹ ‖(x₁ − x₀) − v(x_t, t)‖² dt = Energy − Displacement,
+//	Energy       = E Σ_k ‖x_{k+1} − x_k‖²/Δt_k     (≈ E ∫ ‖ẋ_t‖² dt, kinetic energy)
+//	Displacement = E ‖x_T − x₀‖²/τ                 (the energy of straight lines)
+//	Straightness = Energy − Displacement           (≈ E ∫ ‖(x_T − x₀)/τ − ẋ_t‖² dt)
 //
-// the last identity from ∫₀¹ v dt = x₁ − x₀. Energy ≥ Displacement by
-// Jensen, with equality iff every path is a straight line at constant
-// speed. Lower Energy also means fewer solver steps for the same accuracy.
+// Straightness ≥ 0 by Cauchy–Schwarz, row by row, and is 0 exactly for
+// straight lines traversed at constant speed. Lower Energy also means fewer
+// solver steps for the same accuracy. metrics.PathEnergy returns Energy and
+// Straightness of TrajectoryStats.
 type PathStats struct {
 	Energy, Displacement, Straightness float64 // means over the rows
 	// RowEnergy and RowStraightness are the per-row values whose means are
@@ -174,16 +272,68 @@ type PathStats struct {
 	RowEnergy, RowStraightness []float64
 }
 
+// TrajectoryStats returns the PathStats of the states traj[k] [n, d] at
+// times[k], k = 0..T (times nil means t_k = k/T on [0, 1]). It returns an
+// error for fewer than 2 states, no rows, states of different shapes, or
+// times that are not increasing or not one per state.
+// TestMeasurePaths_StraightField; metrics' TestPathEnergy_Straight and
+// TestPathEnergy_CircularArc.
+func TrajectoryStats(traj []*autograd.Tensor, times []float64) (PathStats, error) {
+	T := len(traj) - 1
+	if T < 1 {
+		return PathStats{}, fmt.Errorf("need at least 2 states, have %d", len(traj))
+	}
+	if times == nil {
+		times = make([]float64, T+1)
+		for k := range times {
+			times[k] = float64(k) / float64(T)
+		}
+	}
+	if len(times) != T+1 {
+		return PathStats{}, fmt.Errorf("%d times for %d states", len(times), T+1)
+	}
+	n, d := traj[0].Rows, traj[0].Cols
+	for k, s := range traj {
+		if s.Rows != n || s.Cols != d {
+			return PathStats{}, fmt.Errorf("state %d is [%d, %d], want [%d, %d]", k, s.Rows, s.Cols, n, d)
+		}
+		if k > 0 && !(times[k] > times[k-1]) {
+			return PathStats{}, fmt.Errorf("times not increasing at %d (%v after %v)", k, times[k], times[k-1])
+		}
+	}
+	if n == 0 {
+		return PathStats{}, fmt.Errorf("no points")
+	}
+	st := PathStats{RowEnergy: make([]float64, n), RowStraightness: make([]float64, n)}
+	sq := func(a, b []float64) float64 {
+		s := 0.0
+		for j := range a {
+			dj := a[j] - b[j]
+			s += dj * dj
+		}
+		return s
+	}
+	for i := 0; i < n; i++ {
+		for k := range T {
+			st.RowEnergy[i] += sq(traj[k+1].Row(i), traj[k].Row(i)) / (times[k+1] - times[k])
+		}
+		disp := sq(traj[T].Row(i), traj[0].Row(i)) / (times[T] - times[0])
+		st.RowStraightness[i] = st.RowEnergy[i] - disp
+		st.Energy += st.RowEnergy[i] / float64(n)
+		st.Displacement += disp / float64(n)
+		st.Straightness += st.RowStraightness[i] / float64(n)
+	}
+	return st, nil
+}
+
 // MeasurePaths integrates dx/dt = v(t, x) from x0 at t = 0 to t = 1 with
-// `steps` RK4 steps (via cnf.Integrate, recording the states), evaluates v
-// at the recorded states and integrates ‖v‖² by the trapezoid rule. It
-// returns the PathStats averaged over rows and the end points x₁.
+// `steps` RK4 steps (via cnf.Integrate, recording the states) and returns
+// their TrajectoryStats and the end points x₁.
 // Tested by TestMeasurePaths_StraightField and TestCoupling_OTLowersPathEnergy.
 func MeasurePaths(v Velocity, x0 *autograd.Tensor, steps int) (PathStats, *autograd.Tensor, error) {
 	var ts []float64
 	var xs []*autograd.Tensor
-	f := ODEField(v)
-	x1, _, err := cnf.Integrate(f, x0.NoGraph(), 0, 1, cnf.SolveOptions{
+	x1, _, err := cnf.Integrate(cnf.FieldOf(v), x0.NoGraph(), 0, 1, cnf.SolveOptions{
 		Method: cnf.RK4, Steps: steps,
 		Callback: func(t float64, x *autograd.Tensor) {
 			ts = append(ts, t)
@@ -193,32 +343,9 @@ func MeasurePaths(v Velocity, x0 *autograd.Tensor, steps int) (PathStats, *autog
 	if err != nil {
 		return PathStats{}, nil, fmt.Errorf("fm.MeasurePaths: %w", err)
 	}
-	n, d := x0.Rows, x0.Cols
-	st := PathStats{RowEnergy: make([]float64, n), RowStraightness: make([]float64, n)}
-	prev := make([]float64, n)
-	for k, x := range xs {
-		vk := f(ts[k], x.NoGraph())
-		for i := 0; i < n; i++ {
-			e := 0.0
-			for _, a := range vk.Row(i) {
-				e += a * a
-			}
-			if k > 0 {
-				st.RowEnergy[i] += (ts[k] - ts[k-1]) * (prev[i] + e) / 2
-			}
-			prev[i] = e
-		}
-	}
-	for i := 0; i < n; i++ {
-		disp := 0.0
-		for j := 0; j < d; j++ {
-			dj := x1.At(i, j) - x0.At(i, j)
-			disp += dj * dj
-		}
-		st.RowStraightness[i] = st.RowEnergy[i] - disp
-		st.Energy += st.RowEnergy[i] / float64(n)
-		st.Displacement += disp / float64(n)
-		st.Straightness += st.RowStraightness[i] / float64(n)
+	st, err := TrajectoryStats(xs, ts)
+	if err != nil {
+		return PathStats{}, nil, fmt.Errorf("fm.MeasurePaths: %w", err)
 	}
 	return st, x1, nil
 }

@@ -117,7 +117,10 @@ func run(cfg Config) (Result, error) {
 	for i, np := range paths() {
 		pr := PathResult{Name: np.name}
 		model := nn.NewVelocityMLP(2, []int{64, 64}, autograd.ActSiLU, rand.New(rand.NewPCG(cfg.Seed, 100)))
-		pr.Losses = fm.Train(model, fm.TrainConfig{Path: np.p, Data: toy.Sample, BatchSize: 256, Steps: cfg.Steps, LR: 2e-3, Seed: cfg.Seed + uint64(i)})
+		if pr.Losses, err = fm.Train(model, fm.TrainConfig{Path: np.p, Data: toy.Sample, BatchSize: 256, Steps: cfg.Steps, LR: 2e-3,
+			Seed: cfg.Seed + uint64(i), Fused: true}); err != nil {
+			return r, fmt.Errorf("%s: training: %w", np.name, err)
+		}
 		pr.FinalLoss, _ = metrics.MeanStdErr(pr.Losses[len(pr.Losses)*9/10:])
 
 		field := cnf.FastField(model, 1024)

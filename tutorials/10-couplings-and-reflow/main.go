@@ -115,23 +115,32 @@ func run(cfg Config) (Result, error) {
 		return r, err
 	}
 	a0, a1 := src.Sample(cfg.Batch, rng), dst.Sample(cfg.Batch, rng)
-	b0, b1 := fm.ExactOT{}.Pair(a0, a1, rng)
+	b0, b1, err := fm.ExactOT{}.Pair(a0, a1, rng)
+	if err != nil {
+		return r, err
+	}
 	r.PairIndependent, r.PairOT = pairCost(a0, a1), pairCost(b0, b1)
 
-	train := func(c fm.Coupling, seed uint64) (*nn.VelocityMLP, []float64) {
+	train := func(c fm.Coupling, seed uint64) (*nn.VelocityMLP, []float64, error) {
 		m := nn.NewVelocityMLP(2, []int{64, 64}, autograd.ActSiLU, rand.New(rand.NewPCG(cfg.Seed, 100)))
-		losses := fm.Train(m, fm.TrainConfig{Path: fm.CondOT{}, Data: dst.Sample, Source: src.Sample, Coupling: c,
-			BatchSize: cfg.Batch, Steps: cfg.Steps, LR: 2e-3, Seed: seed})
-		return m, losses
+		losses, err := fm.Train(m, fm.TrainConfig{Path: fm.CondOT{}, Data: dst.Sample, Source: src.Sample, Coupling: c,
+			BatchSize: cfg.Batch, Steps: cfg.Steps, LR: 2e-3, Seed: seed, Fused: true})
+		return m, losses, err
 	}
-	ind, indLoss := train(fm.Independent{}, cfg.Seed+1)
-	ot, otLoss := train(fm.ExactOT{}, cfg.Seed+2)
+	ind, indLoss, err := train(fm.Independent{}, cfg.Seed+1)
+	if err != nil {
+		return r, err
+	}
+	ot, otLoss, err := train(fm.ExactOT{}, cfg.Seed+2)
+	if err != nil {
+		return r, err
+	}
 	// Reflow (Liu et al. Algorithm 1): pair 4096 source points with the
 	// end points of the independent model's flow, and fit a fresh model to
 	// those fixed pairs.
 	re := nn.NewVelocityMLP(2, []int{64, 64}, autograd.ActSiLU, rand.New(rand.NewPCG(cfg.Seed, 100)))
 	reLoss, err := fm.Reflow(ind.Frozen().Forward, re, fm.TrainConfig{Path: fm.CondOT{}, Source: src.Sample,
-		BatchSize: cfg.Batch, Steps: cfg.Steps, LR: 2e-3, Seed: cfg.Seed + 3}, 4096, 2, cnf.SolveOptions{Method: cnf.RK4, Steps: 50})
+		BatchSize: cfg.Batch, Steps: cfg.Steps, LR: 2e-3, Seed: cfg.Seed + 3, Fused: true}, 4096, 2, cnf.SolveOptions{Method: cnf.RK4, Steps: 50})
 	if err != nil {
 		return r, err
 	}
