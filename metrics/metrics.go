@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/flowmatch/flowmatch/autograd"
+	"github.com/flowmatch/flowmatch/fm"
 	"github.com/flowmatch/flowmatch/internal/stats"
 )
 
@@ -211,57 +212,22 @@ func ExcessNLL(nll []float64, h, hSE float64) (kl, se float64) {
 	return m - h, math.Hypot(s, hSE)
 }
 
-// PathEnergy measures how straight trajectories are. traj[k] is the [n, d] state at time
-// times[k], k = 0..T (times nil means t_k = k/T on [0, 1]). With Δt_k = t_{k+1} − t_k > 0 and
-// span τ = t_T − t_0:
+// PathEnergy measures how straight trajectories are: it returns the Energy
+// and the Straightness of fm.TrajectoryStats, the one implementation. traj[k]
+// is the [n, d] state at time times[k], k = 0..T (times nil means t_k = k/T
+// on [0, 1]). With Δt_k = t_{k+1} − t_k > 0 and span τ = t_T − t_0:
 //
 //	energy = (1/n) Σ_i Σ_k ‖x_{k+1,i} − x_{k,i}‖² / Δt_k          (≈ ∫ ‖ẋ‖² dt)
 //	gap    = energy − (1/n) Σ_i ‖x_{T,i} − x_{0,i}‖² / τ          ≥ 0 (Cauchy–Schwarz)
 //
 // gap is 0 exactly for straight paths traversed at constant speed and is the straightness
 // S = ∫ E‖(x_1 − x_0) − ẋ_t‖² dt of Liu et al. 2022 (Rectified Flow, eq. 4) when τ = 1.
-// Tested in TestPathEnergy_* (straight lines give 0; a circular arc gives its exact value).
+// Tested in TestPathEnergy_Straight and TestPathEnergy_CircularArc (straight lines give 0;
+// a circular arc gives its exact value).
 func PathEnergy(traj []*autograd.Tensor, times []float64) (energy, gap float64, err error) {
-	T := len(traj) - 1
-	if T < 1 {
-		return 0, 0, fmt.Errorf("metrics: PathEnergy: need at least 2 states, have %d", len(traj))
+	st, err := fm.TrajectoryStats(traj, times)
+	if err != nil {
+		return 0, 0, fmt.Errorf("metrics: PathEnergy: %w", err)
 	}
-	if times == nil {
-		times = make([]float64, T+1)
-		for k := range times {
-			times[k] = float64(k) / float64(T)
-		}
-	}
-	if len(times) != T+1 {
-		return 0, 0, fmt.Errorf("metrics: PathEnergy: %d times for %d states", len(times), T+1)
-	}
-	n, d := traj[0].Rows, traj[0].Cols
-	for k, s := range traj {
-		if s.Rows != n || s.Cols != d {
-			return 0, 0, fmt.Errorf("metrics: PathEnergy: state %d is [%d, %d], want [%d, %d]", k, s.Rows, s.Cols, n, d)
-		}
-		if k > 0 && !(times[k] > times[k-1]) {
-			return 0, 0, fmt.Errorf("metrics: PathEnergy: times not increasing at %d (%v after %v)", k, times[k], times[k-1])
-		}
-	}
-	if n == 0 {
-		return 0, 0, fmt.Errorf("metrics: PathEnergy: no points")
-	}
-	for k := range T {
-		dt := times[k+1] - times[k]
-		var s float64
-		for i, v := range traj[k+1].Data[:n*d] {
-			dv := v - traj[k].Data[i]
-			s += dv * dv
-		}
-		energy += s / dt
-	}
-	energy /= float64(n)
-	var chord float64
-	for i, v := range traj[T].Data[:n*d] {
-		dv := v - traj[0].Data[i]
-		chord += dv * dv
-	}
-	chord /= float64(n) * (times[T] - times[0])
-	return energy, energy - chord, nil
+	return st.Energy, st.Straightness, nil
 }
