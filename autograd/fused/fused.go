@@ -44,8 +44,9 @@ func (net Net) Check() error {
 }
 
 // Workspace holds every buffer that Forward, Backward and Divergence need for
-// batches of up to the maxBatch rows given to NewWorkspace. It reads the Net's parameters at each call.
-// A Workspace is not safe for concurrent use; give each goroutine its own.
+// batches of up to the maxBatch rows given to NewWorkspace. It reads the
+// Net's parameters at each call. A Workspace is not safe for concurrent use;
+// give each goroutine its own.
 type Workspace struct {
 	net      Net
 	maxBatch int

@@ -40,11 +40,6 @@ type Result struct {
 	Out    []float64   // [n, s_L]
 	DW, DB [][]float64 // gradients for the seed g, shaped as the Net's W and B
 	Div    []float64   // [n], divergence over the first s_L inputs
-
-	// Intermediate values of Naive, by hidden layer l < L−1:
-	z, h [][]float64 // zₗ₊₁ and hₗ₊₁, [n, width]
-	p    [][]float64 // δ·Wᵀ before ⊙ σ′, [n, width]
-	zt   [][]float64 // tangents ż, [n, d, width]
 }
 
 // Naive computes Forward, Backward (for the seed g = ∂L/∂out, from zero
@@ -57,7 +52,8 @@ func Naive(net fused.Net, x []float64, n int, g []float64) Result {
 	if err := net.Check(); err != nil {
 		panic(err)
 	}
-	return naive(net, x, n, g)
+	val, _ := walk(net, x, n, g)
+	return val
 }
 
 // ErrorBound returns, element by element, a bound on the rounding error of
@@ -79,9 +75,12 @@ func Naive(net fused.Net, x []float64, n int, g []float64) Result {
 // path (every layer forward and backward, the batch sum of ∂W) plus 16 ulps
 // for each activation and each derivative (the vectorized kernels are within
 // a few ulps of the reference loops). Two implementations therefore differ by
-// at most 2·bound.
+// at most 2·bound. It panics if net fails Check.
 func ErrorBound(net fused.Net, x []float64, n int, g []float64) Result {
-	mag := magnitudes(net, x, n, g, Naive(net, x, n, g))
+	if err := net.Check(); err != nil {
+		panic(err)
+	}
+	_, mag := walk(net, x, n, g)
 	k := depthK(net.Sizes, n) * 0x1p-53
 	scale := func(v []float64) {
 		for i := range v {
@@ -97,213 +96,127 @@ func ErrorBound(net fused.Net, x []float64, n int, g []float64) Result {
 	return mag
 }
 
-// naive computes the values, keeping the intermediates magnitudes needs.
-func naive(net fused.Net, x []float64, n int, g []float64) Result {
-	L := len(net.Sizes) - 1
-	d := net.Sizes[L]
-	var r Result
-	// Forward: zₗ = hₗ₋₁·Wₗ + bₗ, hₗ = σ(zₗ).
-	in := x[:n*net.Sizes[0]]
-	for l := range L {
-		a, b := net.Sizes[l], net.Sizes[l+1]
-		z := make([]float64, n*b)
-		for i := range n {
-			for k := range b {
-				s := net.B[l][k]
-				for p := range a {
-					s += in[i*a+p] * net.W[l][p*b+k]
-				}
-				z[i*b+k] = s
-			}
-		}
-		if l == L-1 {
-			r.Out = z
-			break
-		}
-		h := make([]float64, n*b)
-		for i, v := range z {
-			h[i] = act(net.Act, v)
-		}
-		r.z, r.h = append(r.z, z), append(r.h, h)
-		in = h
-	}
-	// Backward: ∂Wₗ = hₗ₋₁ᵀ·δₗ, ∂bₗ = Σ_rows δₗ, δₗ₋₁ = (δₗ·Wₗᵀ) ⊙ σ′(zₗ₋₁).
-	delta := append([]float64(nil), g[:n*d]...)
-	r.DW, r.DB = make([][]float64, L), make([][]float64, L)
-	r.p = make([][]float64, L-1)
-	for l := L - 1; l >= 0; l-- {
-		a, b := net.Sizes[l], net.Sizes[l+1]
-		var h []float64
-		if l > 0 {
-			h = r.h[l-1]
-		} else {
-			h = x[:n*a]
-		}
-		r.DW[l], r.DB[l] = make([]float64, a*b), make([]float64, b)
-		for i := range n {
-			for k := range b {
-				r.DB[l][k] += delta[i*b+k]
-				for p := range a {
-					r.DW[l][p*b+k] += h[i*a+p] * delta[i*b+k]
-				}
-			}
-		}
-		if l == 0 {
-			break
-		}
-		prod, next := make([]float64, n*a), make([]float64, n*a)
-		for i := range n {
-			for p := range a {
-				s := 0.0
-				for k := range b {
-					s += delta[i*b+k] * net.W[l][p*b+k]
-				}
-				prod[i*a+p] = s
-				next[i*a+p] = s * dact(net.Act, r.z[l-1][i*a+p])
-			}
-		}
-		r.p[l-1], delta = prod, next
-	}
-	// Forward mode, one row i and one direction j at a time:
-	// ż₁ = eⱼ·W₁, żₗ = ḣₗ₋₁·Wₗ, ḣₗ = σ′(zₗ) ⊙ żₗ; div = Σⱼ (ż_L)ⱼ.
-	r.Div = make([]float64, n)
-	r.zt = make([][]float64, L-1)
-	for l := range L - 1 {
-		r.zt[l] = make([]float64, n*d*net.Sizes[l+1])
-	}
-	for i := range n {
-		for j := range d {
-			tan := make([]float64, net.Sizes[0])
-			tan[j] = 1
-			for l := range L {
-				a, b := net.Sizes[l], net.Sizes[l+1]
-				zt := make([]float64, b)
-				for k := range b {
-					for p := range a {
-						zt[k] += tan[p] * net.W[l][p*b+k]
-					}
-				}
-				if l == L-1 {
-					tan = zt
-					break
-				}
-				copy(r.zt[l][(i*d+j)*b:], zt)
-				for k := range b {
-					zt[k] *= dact(net.Act, r.z[l][i*b+k])
-				}
-				tan = zt
-			}
-			r.Div[i] += tan[j]
-		}
-	}
-	return r
-}
-
-// magnitudes computes ErrorBound's M for every output, ex holding the
-// values (from naive).
-func magnitudes(net fused.Net, x []float64, n int, g []float64, ex Result) Result {
+// walk evaluates the formulas of package fused's doc with plain loops and,
+// alongside every computed quantity q, its magnitude M(q) of ErrorBound:
+// val holds the values (Naive), mag the magnitudes before the factor K·u.
+func walk(net fused.Net, x []float64, n int, g []float64) (val, mag Result) {
 	L := len(net.Sizes) - 1
 	d := net.Sizes[L]
 	abs := math.Abs
-	// mulDeriv is M(a ⊙ σ′(z)) at hidden layer l, element e, for M(a) = m.
-	mulDeriv := func(l, e int, m, a float64, zm []float64) float64 {
-		ds := dact(net.Act, ex.z[l][e])
-		return m*abs(ds) + abs(a)*zm[e] + abs(a*ds)
+	// mulDeriv returns a·σ′(z) and its magnitude M(a)·|σ′(z)| + |a|·M(z) + |a·σ′(z)|.
+	mulDeriv := func(a, am, z, zm float64) (float64, float64) {
+		ds := dact(net.Act, z)
+		return a * ds, am*abs(ds) + abs(a)*zm + abs(a*ds)
 	}
-	var r Result
-	var zms, hms [][]float64
-	in := make([]float64, n*net.Sizes[0])
-	for i := range in {
-		in[i] = abs(x[i])
+	absAll := func(v []float64) []float64 {
+		out := make([]float64, len(v))
+		for i, x := range v {
+			out[i] = abs(x)
+		}
+		return out
 	}
+
+	// Forward: zₗ = hₗ₋₁·Wₗ + bₗ, hₗ = σ(zₗ); zs, hs (and their
+	// magnitudes zms, hms) keep the hidden layers for the passes below.
+	var zs, zms, hs, hms [][]float64
+	in, inM := x[:n*net.Sizes[0]], absAll(x[:n*net.Sizes[0]])
 	for l := range L {
 		a, b := net.Sizes[l], net.Sizes[l+1]
-		zm := make([]float64, n*b)
+		z, zm := make([]float64, n*b), make([]float64, n*b)
 		for i := range n {
 			for k := range b {
-				s := abs(net.B[l][k])
+				s, m := net.B[l][k], abs(net.B[l][k])
 				for p := range a {
-					s += in[i*a+p] * abs(net.W[l][p*b+k])
+					s += in[i*a+p] * net.W[l][p*b+k]
+					m += inM[i*a+p] * abs(net.W[l][p*b+k])
 				}
-				zm[i*b+k] = s
+				z[i*b+k], zm[i*b+k] = s, m
 			}
 		}
 		if l == L-1 {
-			r.Out = zm
+			val.Out, mag.Out = z, zm
 			break
 		}
-		hm := make([]float64, n*b)
-		for e, m := range zm {
-			hm[e] = abs(dact(net.Act, ex.z[l][e]))*m + abs(ex.h[l][e])
+		h, hm := make([]float64, n*b), make([]float64, n*b)
+		for e, v := range z {
+			h[e] = act(net.Act, v)
+			hm[e] = abs(dact(net.Act, v))*zm[e] + abs(h[e])
 		}
-		zms, hms = append(zms, zm), append(hms, hm)
-		in = hm
+		zs, zms, hs, hms = append(zs, z), append(zms, zm), append(hs, h), append(hms, hm)
+		in, inM = h, hm
 	}
-	delta := make([]float64, n*d)
-	for i := range delta {
-		delta[i] = abs(g[i])
-	}
-	r.DW, r.DB = make([][]float64, L), make([][]float64, L)
+
+	// Backward: ∂Wₗ = hₗ₋₁ᵀ·δₗ, ∂bₗ = Σ_rows δₗ, δₗ₋₁ = (δₗ·Wₗᵀ) ⊙ σ′(zₗ₋₁).
+	delta, deltaM := append([]float64(nil), g[:n*d]...), absAll(g[:n*d])
+	val.DW, val.DB = make([][]float64, L), make([][]float64, L)
+	mag.DW, mag.DB = make([][]float64, L), make([][]float64, L)
 	for l := L - 1; l >= 0; l-- {
 		a, b := net.Sizes[l], net.Sizes[l+1]
-		var hm []float64
+		var h, hm []float64
 		if l > 0 {
-			hm = hms[l-1]
+			h, hm = hs[l-1], hms[l-1]
 		} else {
-			hm = make([]float64, n*a)
-			for i := range hm {
-				hm[i] = abs(x[i])
-			}
+			h, hm = x[:n*a], absAll(x[:n*a])
 		}
-		r.DW[l], r.DB[l] = make([]float64, a*b), make([]float64, b)
+		dW, dB := make([]float64, a*b), make([]float64, b)
+		dWm, dBm := make([]float64, a*b), make([]float64, b)
 		for i := range n {
 			for k := range b {
-				r.DB[l][k] += delta[i*b+k]
+				dB[k] += delta[i*b+k]
+				dBm[k] += deltaM[i*b+k]
 				for p := range a {
-					r.DW[l][p*b+k] += hm[i*a+p] * delta[i*b+k]
+					dW[p*b+k] += h[i*a+p] * delta[i*b+k]
+					dWm[p*b+k] += hm[i*a+p] * deltaM[i*b+k]
 				}
 			}
 		}
+		val.DW[l], val.DB[l], mag.DW[l], mag.DB[l] = dW, dB, dWm, dBm
 		if l == 0 {
 			break
 		}
-		next := make([]float64, n*a)
+		next, nextM := make([]float64, n*a), make([]float64, n*a)
 		for i := range n {
 			for p := range a {
-				s := 0.0
+				s, m := 0.0, 0.0
 				for k := range b {
-					s += delta[i*b+k] * abs(net.W[l][p*b+k])
+					s += delta[i*b+k] * net.W[l][p*b+k]
+					m += deltaM[i*b+k] * abs(net.W[l][p*b+k])
 				}
 				e := i*a + p
-				next[e] = mulDeriv(l-1, e, s, ex.p[l-1][e], zms[l-1])
+				next[e], nextM[e] = mulDeriv(s, m, zs[l-1][e], zms[l-1][e])
 			}
 		}
-		delta = next
+		delta, deltaM = next, nextM
 	}
-	r.Div = make([]float64, n)
+
+	// Forward mode, one row i and one direction j at a time:
+	// ż₁ = eⱼ·W₁, żₗ = ḣₗ₋₁·Wₗ, ḣₗ = σ′(zₗ) ⊙ żₗ; div = Σⱼ (ż_L)ⱼ.
+	val.Div, mag.Div = make([]float64, n), make([]float64, n)
 	for i := range n {
 		for j := range d {
-			tan := make([]float64, net.Sizes[0])
-			tan[j] = 1
+			tan, tanM := make([]float64, net.Sizes[0]), make([]float64, net.Sizes[0])
+			tan[j], tanM[j] = 1, 1
 			for l := range L {
 				a, b := net.Sizes[l], net.Sizes[l+1]
-				zt := make([]float64, b)
+				zt, ztm := make([]float64, b), make([]float64, b)
 				for k := range b {
 					for p := range a {
-						zt[k] += tan[p] * abs(net.W[l][p*b+k])
+						zt[k] += tan[p] * net.W[l][p*b+k]
+						ztm[k] += tanM[p] * abs(net.W[l][p*b+k])
 					}
 				}
 				if l < L-1 {
 					for k := range b {
-						zt[k] = mulDeriv(l, i*b+k, zt[k], ex.zt[l][(i*d+j)*b+k], zms[l])
+						zt[k], ztm[k] = mulDeriv(zt[k], ztm[k], zs[l][i*b+k], zms[l][i*b+k])
 					}
 				}
-				tan = zt
+				tan, tanM = zt, ztm
 			}
-			r.Div[i] += tan[j]
+			val.Div[i] += tan[j]
+			mag.Div[i] += tanM[j]
 		}
 	}
-	return r
+	return val, mag
 }
 
 // depthK is K of ErrorBound.
