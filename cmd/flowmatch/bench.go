@@ -7,18 +7,21 @@ import (
 	"time"
 
 	"github.com/flowmatch/flowmatch/autograd"
+	"github.com/flowmatch/flowmatch/data"
 	"github.com/flowmatch/flowmatch/fm"
 	"github.com/flowmatch/flowmatch/nn"
 )
 
-// runBench runs the workload of ../shared/bench/peers/torch_fm.py and prints
-// one metric a line in the same key=value form, so the two programs can be
-// compared by a script.
+// runBench runs the workload of the PyTorch peer bench/peers/torch_fm.py
+// (in this repository; scripts/bench-vs-torch runs both) and prints one
+// metric a line in the same key=value form, so the two programs can be
+// compared by a script. Its -threads defaults to 1, as the peer's
+// torch.set_num_threads does.
 func runBench(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench", "[flags]", stderr)
 	what := fs.String("what", "train,sample,loglik", "comma list of: train, sample, loglik")
 	batch := fs.Int("batch", 256, "training batch size")
-	threads := fs.Int("threads", 1, "threads for the kernels")
+	threads := fs.Int("threads", 1, "cores to use, 1 to 64 (1 like the peer; results do not depend on it)")
 	minTime := fs.Float64("min-time", 2, "seconds of timed training")
 	warmup := fs.Int("warmup-steps", 20, "untimed training steps first")
 	samplePoints := fs.Int("sample-points", 10000, "points for the sampling benchmark")
@@ -28,15 +31,12 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := setThreads(*threads); err != nil {
+	if err := checkThreads(*threads); err != nil {
 		return err
 	}
 	suffix := fmt.Sprintf("dtype=float64 threads=%d impl=flowmatch data=8gaussians act=silu", *threads)
 	model := nn.NewVelocityMLP(2, []int{256, 256, 256}, autograd.ActSiLU, newRand(*seed, 2))
-	draw, _, err := sampler("8gaussians", newRand(*seed, 1))
-	if err != nil {
-		return err
-	}
+	draw := data.EightGaussians().Sample
 	p := fm.CondOT{SigmaMin: 1e-4}
 	for _, w := range strings.Split(*what, ",") {
 		switch strings.TrimSpace(w) {
@@ -57,7 +57,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		case "sample":
 			opts, _ := solveOptions("euler", *odeSteps, 0)
 			start := time.Now()
-			if _, _, err := sample(model, p, *samplePoints, opts, newRand(*seed, 3), nil); err != nil {
+			if _, err := sample(model, p, *samplePoints, opts, newRand(*seed, 3), 0, *threads, nil); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "sample_points_per_s=%.1f points=%d ode_steps=%d %s\n", float64(*samplePoints)/time.Since(start).Seconds(), *samplePoints, *odeSteps, suffix)
@@ -65,7 +65,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			opts, _ := solveOptions("euler", *odeSteps, 0)
 			x := draw(*loglikPoints, newRand(*seed, 4))
 			start := time.Now()
-			if _, _, err := logLikelihood(model, p, x, opts); err != nil {
+			if _, _, err := logLikelihood(model, p, x, opts, *threads, nil); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "loglik_points_per_s=%.1f points=%d ode_steps=%d %s\n", float64(*loglikPoints)/time.Since(start).Seconds(), *loglikPoints, *odeSteps, suffix)
@@ -107,14 +107,4 @@ func newTrainer(model *nn.VelocityMLP, p fm.CondOT, draw fm.Sampler, batch int, 
 		step.LossGrad(t, xt, u)
 		opt.Step()
 	}, nil
-}
-
-// setThreads sets the number of threads the kernels' matrix products use;
-// results do not depend on it.
-func setThreads(n int) error {
-	if n < 1 || n > 64 {
-		return usagef("-threads %d: want 1 to 64", n)
-	}
-	nn.SetThreads(n)
-	return nil
 }

@@ -2,9 +2,7 @@ package main
 
 import (
 	"flag"
-	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,65 +11,11 @@ import (
 	"github.com/flowmatch/flowmatch/cnf"
 	"github.com/flowmatch/flowmatch/data"
 	"github.com/flowmatch/flowmatch/fm"
-	"github.com/flowmatch/flowmatch/nn"
 )
 
 // newRand returns the generator used for every random draw of a run.
 func newRand(seed uint64, stream uint64) *rand.Rand {
 	return rand.New(rand.NewPCG(seed, 0xda3e39cb94b95bdb^stream))
-}
-
-// loadData returns n points of a built-in dataset, or the whole of a CSV or
-// .npy file (n ≤ 0 or n larger than the file keeps every row). It says which
-// names exist when the name is neither a dataset nor a readable file.
-func loadData(spec string, n int, rng *rand.Rand) (*ag.Tensor, error) {
-	switch strings.ToLower(filepath.Ext(spec)) {
-	case ".csv", ".npy":
-		var x *ag.Tensor
-		var err error
-		if strings.EqualFold(filepath.Ext(spec), ".csv") {
-			x, err = data.ReadCSV(spec)
-		} else {
-			x, err = data.ReadNPY(spec)
-		}
-		if err != nil {
-			return nil, err
-		}
-		if n > 0 && n < x.Rows {
-			x = ag.FromSlice(n, x.Cols, x.Data[:n*x.Cols])
-		}
-		return x, nil
-	}
-	if _, err := os.Stat(spec); err == nil {
-		return nil, fmt.Errorf("data file %s: unknown format (use .csv or .npy)", spec)
-	}
-	return data.Sample(spec, n, rng)
-}
-
-// sampler returns a fm.Sampler drawing from a dataset name or, for a file,
-// rows of the file with replacement.
-func sampler(spec string, rng *rand.Rand) (fm.Sampler, int, error) {
-	if ext := strings.ToLower(filepath.Ext(spec)); ext == ".csv" || ext == ".npy" {
-		x, err := loadData(spec, 0, rng)
-		if err != nil {
-			return nil, 0, err
-		}
-		if x.Rows == 0 {
-			return nil, 0, fmt.Errorf("data file %s has no rows", spec)
-		}
-		return func(n int, rng *rand.Rand) *ag.Tensor {
-			out := ag.Zeros(n, x.Cols)
-			for i := 0; i < n; i++ {
-				copy(out.Row(i), x.Row(rng.IntN(x.Rows)))
-			}
-			return out
-		}, x.Cols, nil
-	}
-	toy, err := data.Lookup(spec)
-	if err != nil {
-		return nil, 0, err
-	}
-	return toy.Sample, toy.Dim(), nil
 }
 
 // pathSpec is a probability path chosen on the command line.
@@ -154,46 +98,6 @@ func solveOptions(method string, steps int, tol float64) (cnf.SolveOptions, erro
 		return cnf.SolveOptions{Method: m, Steps: steps}, nil
 	}
 	return cnf.SolveOptions{}, usagef("-solver %q: want euler, midpoint, heun, rk4 or dopri5", method)
-}
-
-// logLikelihood evaluates log p₁(x) under the model in chunks of rows.
-func logLikelihood(m *nn.VelocityMLP, p fm.Path, x *ag.Tensor, opts cnf.SolveOptions) ([]float64, cnf.Stats, error) {
-	field, div := fastPair(m)
-	out := make([]float64, 0, x.Rows)
-	var total cnf.Stats
-	for lo := 0; lo < x.Rows; lo += 1000 {
-		hi := min(lo+1000, x.Rows)
-		chunk := ag.FromSlice(hi-lo, x.Cols, x.Data[lo*x.Cols:hi*x.Cols]).NoGraph()
-		lp, st, err := cnf.LogLikelihood(field, chunk, cnf.NormalLogProb(p.SourceStd()), div, opts)
-		if err != nil {
-			return nil, total, fmt.Errorf("log-likelihood of rows %d–%d: %w", lo, hi-1, err)
-		}
-		total.NFE += st.NFE
-		total.Accepted += st.Accepted
-		total.Rejected += st.Rejected
-		out = append(out, lp.Data...)
-	}
-	return out, total, nil
-}
-
-// sample integrates the model's ODE from n source draws at t = 0 to t = 1.
-// With traj non-nil it also records the states at every step.
-func sample(m *nn.VelocityMLP, p fm.Path, n int, opts cnf.SolveOptions, rng *rand.Rand, traj *[]*ag.Tensor) (*ag.Tensor, cnf.Stats, error) {
-	x0 := fm.SampleSource(p, n, m.Dim(), rng).NoGraph()
-	field, _ := fastPair(m)
-	if traj != nil {
-		opts.Callback = func(_ float64, x *ag.Tensor) { *traj = append(*traj, x.Clone()) }
-	}
-	return cnf.Sample(field, x0, opts)
-}
-
-// fastPair returns the model's field and exact divergence for inference,
-// on the fused, allocation-free path (cnf.FastField, cnf.FastDivergence; the
-// same values as the autograd path, see their tests). Sampling runs in
-// chunks of 512 rows, divergences in chunks of 128 (the fastest sizes
-// measured here: the tangent buffers stay in cache).
-func fastPair(m *nn.VelocityMLP) (cnf.Field, cnf.DivergenceFunc) {
-	return cnf.FastField(m, 512), cnf.FastDivergence(m, 128)
 }
 
 // writePoints writes x to a .csv or .npy file chosen by the extension.

@@ -8,10 +8,19 @@
 //	flowmatch sample -checkpoint model.safetensors -n 1000 -out samples.csv
 //	flowmatch loglik -checkpoint model.safetensors -data name|file [-n 1000] [-out logp.csv]
 //	flowmatch plot   -checkpoint model.safetensors [-data name|file] -out dir
+//	flowmatch datasets
 //	flowmatch bench  [-what train,sample,loglik] [-batch 256] [-threads 1]
 //
 // Run `flowmatch <command> -h` for the flags of each command. The time
-// convention is the library's: t = 0 is noise, t = 1 is data.
+// convention is the library's (Lipman et al. 2022, arXiv:2210.02747, §2):
+// t = 0 is noise, t = 1 is data.
+//
+// Every command that does heavy work takes -threads, the number of cores it
+// uses; results do not depend on it. Inputs and outputs are checked before
+// any work starts: a file's folder must already exist; an output folder
+// (plot, demo) is created if it is missing and its parent exists. Progress
+// goes to stderr: a bar with rate and ETA on a terminal, plain lines
+// otherwise.
 package main
 
 import (
@@ -36,7 +45,8 @@ var commands = []command{
 	{"sample", "draw samples from a checkpoint (ODE from noise to data)", runSample},
 	{"loglik", "log-likelihood of data under a checkpoint", runLoglik},
 	{"plot", "pictures from a checkpoint: samples, trajectories, density, field", runPlot},
-	{"bench", "the PyTorch peer's workload: train steps/s, sample and loglik points/s", runBench},
+	{"datasets", "list the built-in datasets and their entropies", runDatasets},
+	{"bench", "the PyTorch peer's workload (bench/peers/torch_fm.py): train steps/s, sample and loglik points/s", runBench},
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -60,7 +70,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			case errors.Is(err, flag.ErrHelp):
 				return 0
 			case errors.As(err, new(usageError)):
-				fmt.Fprintf(stderr, "flowmatch %s: %v\nRun 'flowmatch %s -h' for usage.\n", c.name, err, c.name)
+				fmt.Fprintf(stderr, "flowmatch %s: %v (see 'flowmatch %s -h')\n", c.name, err, c.name)
 				return 2
 			default:
 				fmt.Fprintf(stderr, "flowmatch %s: %v\n", c.name, err)
@@ -68,8 +78,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	fmt.Fprintf(stderr, "flowmatch: unknown command %q\n", args[0])
-	usage(stderr)
+	fmt.Fprintf(stderr, "flowmatch: unknown command %q; run 'flowmatch -h' for the list\n", args[0])
 	return 2
 }
 
@@ -77,9 +86,11 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "flowmatch trains, samples, evaluates and draws flow-matching models (t = 0 noise, t = 1 data).")
 	fmt.Fprintln(w, "\nUsage: flowmatch <command> [flags]\n\nCommands:")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-7s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'flowmatch <command> -h' for a command's flags. Start with: flowmatch demo")
+	fmt.Fprintln(w, "\n"+outputPolicy)
+	fmt.Fprintln(w, "Progress goes to stderr (a bar on a terminal, plain lines otherwise); results to stdout.")
 }
 
 // usageError marks errors in the command line (exit code 2).
@@ -89,22 +100,30 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
 
-// newFlagSet returns a flag set that prints its usage to stderr and
-// reports errors instead of exiting.
+// newFlagSet returns a flag set that prints its usage to stderr when asked
+// (-h) and reports errors instead of exiting.
 func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("flowmatch "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: flowmatch %s %s\n\nFlags:\n", name, synopsis)
+		fmt.Fprintf(fs.Output(), "Usage: flowmatch %s %s\n\nFlags:\n", name, synopsis)
 		fs.PrintDefaults()
+		fmt.Fprintln(fs.Output(), "\n"+outputPolicy)
 	}
 	return fs
 }
 
-// parse parses args and rejects stray positional arguments.
+// parse parses args and rejects stray positional arguments. A bad flag is
+// a one-line usage error (the flag package's own message and usage dump are
+// silenced); -h prints the usage.
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	out := fs.Output()
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fs.Usage()
 			return err
 		}
 		return usageError{err.Error()}

@@ -72,8 +72,11 @@ func New(w io.Writer, label string, total int, unit string) *Bar {
 	return b
 }
 
-// Add records n more units done.
+// Add records n more units done. The methods of a nil *Bar do nothing.
 func (b *Bar) Add(n int) {
+	if b == nil {
+		return
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.update(b.done+n, b.note)
@@ -82,6 +85,9 @@ func (b *Bar) Add(n int) {
 // Set records that done units are done, with a short note shown at the
 // end of the line (e.g. the current loss; "" for none).
 func (b *Bar) Set(done int, note string) {
+	if b == nil {
+		return
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.update(done, note)
@@ -115,6 +121,9 @@ func (b *Bar) update(done int, note string) {
 // writes a summary line with the elapsed time and the rate. Further calls
 // do nothing.
 func (b *Bar) Done() {
+	if b == nil {
+		return
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.finished {
