@@ -146,8 +146,8 @@ func TestTrain_ApproachesFloor(t *testing.T) {
 	lm, lse := meanSE(tail)
 	assert.Greater(t, lm-floor, -k*math.Hypot(lse, floorSE))
 
-	// Negative control: the marginal field with the seed's slip (no q(x₁)
-	// in the weights). The model, trained by CFM alone, is measurably closer
+	// Negative control: the marginal field without q(x₁) in the weights
+	// (a slip of some write-ups of Lipman et al. eq. 8). The model, trained by CFM alone, is measurably closer
 	// to the right marginal field than to that one, so the check above
 	// tells the two apart.
 	wrong := fm.EmpiricalMarginal{Path: p, Data: &fm.Empirical{Points: q.Points}}
