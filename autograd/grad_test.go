@@ -246,6 +246,7 @@ func TestMisuse_PanicsWithMisuseError(t *testing.T) {
 		"FromSlice": func() { FromSlice(2, 2, []float64{1}) },
 		"Item":      func() { a.Item() },
 		"Zeros":     func() { Zeros(-1, 2) },
+		"Mean":      func() { Mean(Zeros(0, 3)) },
 		"Normal":    func() { Normal(2, 2, 0, 1, nil) },
 		"Uniform":   func() { Uniform(2, 2, 0, 1, nil) },
 	}

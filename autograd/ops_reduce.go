@@ -1,9 +1,8 @@
 package autograd
 
 import (
-	"math"
-
 	"github.com/flowmatch/flowmatch/autograd/internal/kernels"
+	"github.com/flowmatch/flowmatch/internal/stats"
 )
 
 // Reductions. Their backward broadcasts g back with Expand.
@@ -20,10 +19,14 @@ func Sum(a *Tensor) *Tensor {
 	return finish(out)
 }
 
-// Mean returns Σᵢⱼ aᵢⱼ / (n·d) as a [1, 1] scalar.
+// Mean returns Σᵢⱼ aᵢⱼ / (n·d) as a [1, 1] scalar. An empty a has no mean
+// and panics with a *MisuseError.
 //
 //	∂L/∂a = g/(n·d) broadcast to a's shape
 func Mean(a *Tensor) *Tensor {
+	if len(a.Data) == 0 {
+		panic(&MisuseError{Op: "Mean", Shapes: [][2]int{a.Shape()}, Reason: "mean of an empty tensor"})
+	}
 	n := float64(len(a.Data))
 	out := result("Mean", 1, 1, a)
 	out.Data[0] = kernels.Sum(a.Data) / n
@@ -62,26 +65,14 @@ func SumCols(a *Tensor) *Tensor {
 // LogSumExp returns, for each row, ln Σⱼ exp(aᵢⱼ): a [n, d] → [n, 1],
 // computed as mᵢ + ln Σⱼ exp(aᵢⱼ − mᵢ) with mᵢ = maxⱼ aᵢⱼ, so it neither
 // overflows nor underflows to −Inf when every term is tiny. A row of −Inf
-// gives −Inf.
+// gives −Inf. The forward pass is the module's one log-sum-exp
+// (internal/stats.LogSumExp), row by row.
 //
 //	∂L/∂aᵢⱼ = gᵢ · softmax(aᵢ)ⱼ = gᵢ · exp(aᵢⱼ − outᵢ)
 func LogSumExp(a *Tensor) *Tensor {
 	out := result("LogSumExp", a.Rows, 1, a)
 	for i := 0; i < a.Rows; i++ {
-		row := a.Data[i*a.Cols : (i+1)*a.Cols]
-		m := math.Inf(-1)
-		for _, v := range row {
-			m = max(m, v)
-		}
-		if math.IsInf(m, 0) {
-			out.Data[i] = m
-			continue
-		}
-		s := 0.0
-		for _, v := range row {
-			s += math.Exp(v - m)
-		}
-		out.Data[i] = m + math.Log(s)
+		out.Data[i] = stats.LogSumExp(a.Data[i*a.Cols : (i+1)*a.Cols])
 	}
 	if out.recording() {
 		out.backward = func(g *Tensor) []*Tensor {
