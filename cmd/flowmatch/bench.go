@@ -34,6 +34,24 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if err := checkThreads(*threads); err != nil {
 		return err
 	}
+	for _, c := range []struct {
+		name  string
+		v, lo int
+		hi    int
+	}{{"batch", *batch, 1, 1 << 16}, {"warmup-steps", *warmup, 0, 1_000_000}, {"sample-points", *samplePoints, 1, maxPoints},
+		{"loglik-points", *loglikPoints, 1, maxPoints}, {"ode-steps", *odeSteps, 1, 1_000_000}} {
+		if err := checkCount(c.name, c.v, c.lo, c.hi); err != nil {
+			return err
+		}
+	}
+	if !(*minTime > 0 && *minTime <= 3600) {
+		return usagef("-min-time %g: want seconds in (0, 3600]", *minTime)
+	}
+	for _, w := range strings.Split(*what, ",") {
+		if w := strings.TrimSpace(w); w != "train" && w != "sample" && w != "loglik" {
+			return usagef("-what %q: want a comma list of train, sample, loglik", w)
+		}
+	}
 	suffix := fmt.Sprintf("dtype=float64 threads=%d impl=flowmatch data=8gaussians act=silu", *threads)
 	model := nn.NewVelocityMLP(2, []int{256, 256, 256}, autograd.ActSiLU, newRand(*seed, 2))
 	draw := data.EightGaussians().Sample

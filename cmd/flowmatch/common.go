@@ -90,6 +90,9 @@ func solveOptions(method string, steps int, tol float64) (cnf.SolveOptions, erro
 	m := cnf.Method(method)
 	switch m {
 	case cnf.Dopri5:
+		if !(tol > 0 && tol < 1) {
+			return cnf.SolveOptions{}, usagef("-tol %g: want a tolerance in (0, 1), e.g. 1e-5", tol)
+		}
 		return cnf.SolveOptions{Method: m, RTol: tol, ATol: tol, MaxSteps: 100000}, nil
 	case cnf.Euler, cnf.Midpoint, cnf.Heun, cnf.RK4:
 		if steps <= 0 {

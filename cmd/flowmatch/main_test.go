@@ -230,6 +230,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"demo", "-out", filepath.Join(missing, "demo")}, 2, "folder " + missing + " does not exist"},
 		{[]string{"demo", "stray"}, 2, `unexpected argument "stray"`},
 		{[]string{"bench", "-what", "dance"}, 2, `-what "dance"`},
+		{[]string{"bench", "-sample-points", "0"}, 2, "-sample-points 0: want 1 to 2000000"},
+		{[]string{"bench", "-min-time", "0"}, 2, "-min-time 0: want seconds in (0, 3600]"},
+		{[]string{"loglik", "-checkpoint", ckpt, "-data", "moons", "-tol", "0"}, 2, "-tol 0: want a tolerance in (0, 1)"},
 		{[]string{"datasets", "-threads", "65"}, 2, "-threads 65: want 1 to 64"},
 	} {
 		code, stdout, errs := call(c.args...)
