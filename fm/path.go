@@ -50,6 +50,7 @@ type AffinePath interface {
 //
 // which pushes N(0, I) to p_t(·|x₁). Tested by TestTheorem3_FlowPushesNoise.
 func Flow(p Path, t float64, x, x1 []float64) []float64 {
+	mustSameLen("Flow", x, x1)
 	mu, _ := p.Mean(t, x1)
 	s, _ := p.Std(t, x1)
 	out := make([]float64, len(x))
@@ -80,6 +81,7 @@ func SampleCond(p Path, t float64, x1 []float64, rng *rand.Rand) []float64 {
 //
 // Tested by TestCondLogProb_MatchesGonum.
 func CondLogProb(p Path, t float64, x, x1 []float64) float64 {
+	mustSameLen("CondLogProb", x, x1)
 	mu, _ := p.Mean(t, x1)
 	s, _ := p.Std(t, x1)
 	r2 := 0.0
@@ -98,6 +100,7 @@ func CondLogProb(p Path, t float64, x, x1 []float64) float64 {
 // It is the unique field with d/dt ψ_t(x) = u_t(ψ_t(x)|x₁). Tested by
 // TestTheorem3_FlowDerivative and TestTheorem3_ClosedFormsMatchGeneric.
 func CondField(p Path, t float64, x, x1 []float64) []float64 {
+	mustSameLen("CondField", x, x1)
 	mu, dmu := p.Mean(t, x1)
 	s, ds := p.Std(t, x1)
 	out := make([]float64, len(x))
@@ -105,6 +108,14 @@ func CondField(p Path, t float64, x, x1 []float64) []float64 {
 		out[j] = ds/s*(x[j]-mu[j]) + dmu[j]
 	}
 	return out
+}
+
+// mustSameLen panics with a *autograd.MisuseError unless the point x and
+// the data point x1 have the same dimension.
+func mustSameLen(op string, x, x1 []float64) {
+	if len(x) != len(x1) {
+		panic(&autograd.MisuseError{Op: "fm." + op, Shapes: [][2]int{{1, len(x)}, {1, len(x1)}}, Reason: "x and x₁ have different dimensions"})
+	}
 }
 
 // SampleSource returns n draws [n, d] from N(0, s² I), s = p.SourceStd(),

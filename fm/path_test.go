@@ -117,3 +117,28 @@ func TestVP_NoiseEnd(t *testing.T) {
 	_, _, s, _ := fm.VP{}.Schedule(0)
 	assert.InDelta(t, 0.99998, s, 5e-6)
 }
+
+// TestPath_MisuseDimensions: a point and a data point of different
+// dimensions panic with *autograd.MisuseError in every pointwise function
+// (not with an index out of range).
+func TestPath_MisuseDimensions(t *testing.T) {
+	x, x1 := []float64{1, 2, 3}, []float64{1, 2}
+	for name, f := range map[string]func(){
+		"Flow":        func() { fm.Flow(fm.CondOT{}, 0.5, x, x1) },
+		"CondLogProb": func() { fm.CondLogProb(fm.VE{SigmaMin: 0.1, SigmaMax: 1}, 0.5, x, x1) },
+		"CondField":   func() { fm.CondField(fm.VP{}, 0.5, x, x1) },
+		"CondOT":      func() { fm.CondOT{}.Field(0.5, x, x1) },
+		"VE":          func() { fm.VE{SigmaMin: 0.1, SigmaMax: 1}.Field(0.5, x, x1) },
+		"VP":          func() { fm.VP{}.Field(0.5, x, x1) },
+	} {
+		func() {
+			defer func() {
+				err, _ := recover().(error)
+				var me *autograd.MisuseError
+				assert.ErrorAs(t, err, &me, name)
+			}()
+			f()
+		}()
+	}
+	assert.NotPanics(t, func() { fm.Flow(fm.CondOT{}, 0.5, x1, x1) })
+}

@@ -46,6 +46,7 @@ func (p CondOT) SourceStd() float64 { return 1 }
 //
 // Tested by TestTheorem3_ClosedFormsMatchGeneric.
 func (p CondOT) Field(t float64, x, x1 []float64) []float64 {
+	mustSameLen("CondOT.Field", x, x1)
 	c := 1 - p.SigmaMin
 	out := make([]float64, len(x))
 	for j := range x {
@@ -109,6 +110,7 @@ func (p VE) SourceStd() float64 { return p.SigmaMax }
 // where σ′ is the derivative of σ(s) in its own argument s.
 // Tested by TestTheorem3_ClosedFormsMatchGeneric.
 func (p VE) Field(t float64, x, x1 []float64) []float64 {
+	mustSameLen("VE.Field", x, x1)
 	s, ds := p.Sigma(1 - t)
 	out := make([]float64, len(x))
 	for j := range x {
@@ -188,6 +190,7 @@ func (p VP) SourceStd() float64 { return 1 }
 // where α′ is the derivative of α(s) in its own argument s.
 // Tested by TestTheorem3_ClosedFormsMatchGeneric.
 func (p VP) Field(t float64, x, x1 []float64) []float64 {
+	mustSameLen("VP.Field", x, x1)
 	al, dal := p.Alpha(1 - t)
 	c := dal / (1 - al*al)
 	out := make([]float64, len(x))
