@@ -140,6 +140,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	p, _ := spec.Path.build()
 	opts, _ := solveOptions("dopri5", 0, 1e-5)
 	r.Solver = "dopri5 rtol=atol=1e-5, exact divergence"
+	entropy := src.Entropy()
 	bar := progress.New(stderr, "nll", held.Rows, "points")
 	lp, st, err := logLikelihood(model, p, held, opts, *threads, bar)
 	bar.Done()
@@ -152,7 +153,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		nll[i] = -v
 	}
 	r.NLL, r.NLLStdErr = stats.MeanStdErr(nll)
-	if h, hse, ok := src.Entropy(); ok {
+	if h, hse, ok := entropy(); ok {
 		kl, klse := r.NLL-h, math.Hypot(r.NLLStdErr, hse)
 		r.Entropy, r.EntropyErr, r.KL, r.KLStdErr = &h, &hse, &kl, &klse
 		fmt.Fprintf(stdout, "demo: held-out NLL %.4f ± %.4f nats, entropy %.4f ± %.4f, KL ≈ NLL − H = %.4f ± %.4f (NFE %d)\n",

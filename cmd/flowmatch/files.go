@@ -174,14 +174,26 @@ func (d *dataSource) Points(n int, rng *rand.Rand) *ag.Tensor {
 	return ag.FromSlice(n, d.Rows.Cols, d.Rows.Data[:n*d.Rows.Cols])
 }
 
-// Entropy returns the data's differential entropy H and its standard error
-// when it is known (a built-in set with data.Entropy), else ok = false.
-func (d *dataSource) Entropy() (h, se float64, ok bool) {
+// Entropy starts computing the data's differential entropy H and its
+// standard error (data.Entropy: exact, or a Monte-Carlo estimate that takes
+// up to a few seconds) in the background, and returns a function that waits
+// for them; ok is false when H is unknown (a user's file). Callers start it
+// before a long phase, whose progress then covers it.
+func (d *dataSource) Entropy() func() (h, se float64, ok bool) {
 	if d.Toy == nil {
-		return 0, 0, false
+		return func() (float64, float64, bool) { return 0, 0, false }
 	}
-	h, se, err := data.Entropy(d.Spec)
-	return h, se, err == nil
+	var h, se float64
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h, se, err = data.Entropy(d.Spec)
+	}()
+	return func() (float64, float64, bool) {
+		<-done
+		return h, se, err == nil
+	}
 }
 
 // holdOut shuffles the file's rows with rng and splits them into training

@@ -110,6 +110,7 @@ func runLoglik(args []string, stdout, stderr io.Writer) error {
 	if x.Rows < 2 {
 		return fmt.Errorf("-data %s: %d row; want at least 2 for a mean and its standard error", *dataSpec, x.Rows)
 	}
+	entropy := src.Entropy()
 	bar := progress.New(stderr, "loglik", x.Rows, "points")
 	lp, st, err := logLikelihood(m, p, x, opts, *threads, bar)
 	bar.Done()
@@ -122,7 +123,7 @@ func runLoglik(args []string, stdout, stderr io.Writer) error {
 	}
 	mean, se := stats.MeanStdErr(nll)
 	fmt.Fprintf(stdout, "loglik: n=%d nll=%.4f±%.4f nats (NFE %d)", len(nll), mean, se, st.NFE)
-	if h, hse, ok := src.Entropy(); ok {
+	if h, hse, ok := entropy(); ok {
 		fmt.Fprintf(stdout, " entropy=%.4f kl=%.4f±%.4f", h, mean-h, math.Hypot(se, hse))
 	} else {
 		fmt.Fprint(stdout, " (entropy of the data unknown: no KL)")

@@ -40,7 +40,7 @@ type command struct {
 }
 
 var commands = []command{
-	{"demo", "train on 8gaussians, evaluate (NLL, KL, W2), draw, report", runDemo},
+	{"demo", "train a flow on 8gaussians (or -data), evaluate it (NLL, KL, W2), draw it, report", runDemo},
 	{"train", "train a velocity model and save a checkpoint", runTrain},
 	{"sample", "draw samples from a checkpoint (ODE from noise to data)", runSample},
 	{"loglik", "log-likelihood of data under a checkpoint", runLoglik},
