@@ -61,6 +61,7 @@ func newColorBar(cm palette.ColorMap, label string) colorBar {
 	b.HideX()
 	b.X.Padding, b.Y.Padding = 0, 0
 	b.Y.Label.Text = label
+	b.Y.Tick.Marker = plainTicks{}
 	b.Add(&plotter.ColorBar{ColorMap: cm, Vertical: true})
 	return colorBar{bar: b, label: label}
 }

@@ -74,26 +74,51 @@ func Lines(path, title string, axes Axes, curves []Curve) error {
 	return save(p, legendSide{leg}, path, 7*vg.Inch, 4.5*vg.Inch)
 }
 
-// shortLogTicks are gonum's logarithmic ticks labelled by tickLabel (gonum's own labels read
+// shortLogTicks are gonum's logarithmic ticks labelled by labelTicks (gonum's own labels read
 // 9.999999999999999e-05, and 'g' formatting mixes 10 with 1e+02 on one axis).
 type shortLogTicks struct{}
 
 func (shortLogTicks) Ticks(lo, hi float64) []gplot.Tick {
-	ts := gplot.LogTicks{Prec: -1}.Ticks(lo, hi)
+	return labelTicks(gplot.LogTicks{Prec: -1}.Ticks(lo, hi))
+}
+
+// plainTicks are gonum's default linear ticks labelled by labelTicks, so that every axis
+// writes 2.5 and 0 (gonum's own labels read 2.50 and 0.00 on one axis and 3 on another).
+type plainTicks struct{}
+
+func (plainTicks) Ticks(lo, hi float64) []gplot.Tick {
+	return labelTicks(gplot.DefaultTicks{}.Ticks(lo, hi))
+}
+
+// labelTicks relabels the labelled ticks of one axis in one style: plain decimals
+// (0.001, 2.5, 1000) when every nonzero value lies in 10⁻⁴ ≤ |v| < 10⁵, powers of ten
+// (1e-05, 2.5e+05) otherwise, with at most four significant digits (enough for any tick, and
+// it hides rounding such as 0.30000000000000004) and no trailing zeros.
+func labelTicks(ts []gplot.Tick) []gplot.Tick {
+	plain := true
+	for _, t := range ts {
+		if a := math.Abs(round4(t.Value)); t.Label != "" && a != 0 && (a < 1e-4 || a >= 1e5) {
+			plain = false
+		}
+	}
 	for i := range ts {
 		if ts[i].Label != "" {
-			ts[i].Label = tickLabel(ts[i].Value)
+			ts[i].Label = tickLabel(ts[i].Value, plain)
 		}
 	}
 	return ts
 }
 
-// tickLabel writes v with two significant digits in one style per range: plain decimals
-// (0.001, 10, 1000) for 10⁻⁴ ≤ |v| < 10⁵, powers of ten (1e-05, 1e+05) outside it.
-func tickLabel(v float64) string {
-	r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 2, 64), 64)
-	if a := math.Abs(r); a == 0 || (a >= 1e-4 && a < 1e5) {
-		return strconv.FormatFloat(r, 'f', -1, 64)
+func round4(v float64) float64 {
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 4, 64), 64)
+	return r
+}
+
+// tickLabel writes v rounded to four significant digits as a plain decimal or, if !plain,
+// as a power of ten.
+func tickLabel(v float64, plain bool) string {
+	if plain || round4(v) == 0 {
+		return strconv.FormatFloat(round4(v), 'f', -1, 64)
 	}
-	return strconv.FormatFloat(r, 'e', -1, 64)
+	return strconv.FormatFloat(round4(v), 'e', -1, 64)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/flowmatch/flowmatch/autograd"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	gplot "gonum.org/v1/plot"
 )
 
 func newRNG(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed^0x5eed)) }
@@ -294,11 +295,31 @@ func TestLegend_BesideData(t *testing.T) {
 	assert.True(t, found, "the legend's sample mark lies right of the plot")
 }
 
-func TestTickLabel(t *testing.T) {
-	for v, want := range map[float64]string{
-		1e-3: "0.001", 0.01: "0.01", 1: "1", 10: "10", 100: "100", 1000: "1000",
-		9.999999999999999e-05: "0.0001", 1e5: "1e+05", 1e-5: "1e-05", 2e6: "2e+06", 0: "0",
-	} {
-		assert.Equal(t, want, tickLabel(v), "tickLabel(%v)", v)
+// TestTickLabels: one style per axis, plain decimals without trailing zeros, or powers of
+// ten when a tick is too large or too small for them.
+func TestTickLabels(t *testing.T) {
+	labels := func(ts []gplot.Tick) []string {
+		var out []string
+		for _, tk := range ts {
+			if tk.Label != "" {
+				out = append(out, tk.Label)
+			}
+		}
+		return out
 	}
+	assert.Equal(t, []string{"1", "10", "100", "1000", "10000"}, labels(shortLogTicks{}.Ticks(1, 3000)))
+	assert.Equal(t, []string{"0.001", "0.01", "0.1", "1"}, labels(shortLogTicks{}.Ticks(1e-3, 1)))
+	assert.Equal(t, []string{"-2.5", "0", "2.5"}, labels(plainTicks{}.Ticks(-2.7, 2.7)))
+	assert.Equal(t, []string{"0", "0.3", "0.6"}, labels(plainTicks{}.Ticks(0, 0.707)))
+	for _, lbl := range labels(plainTicks{}.Ticks(0, 3e5)) {
+		assert.Contains(t, []string{"0", "1e+05", "2e+05", "3e+05"}, lbl, "one style on an axis with large values")
+	}
+	for v, want := range map[float64]string{
+		1e-3: "0.001", 1000: "1000", 9.999999999999999e-05: "0.0001", 0: "0", 2.5: "2.5",
+		0.30000000000000004: "0.3",
+	} {
+		assert.Equal(t, want, tickLabel(v, true), "tickLabel(%v, plain)", v)
+	}
+	assert.Equal(t, "1e+05", tickLabel(1e5, false))
+	assert.Equal(t, "1e-05", tickLabel(9.999999999999999e-06, false))
 }
