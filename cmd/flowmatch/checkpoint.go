@@ -12,7 +12,9 @@ import (
 // architecture keys (nn.MetaSizes, …), the probability path with fm's keys
 // (fm.MetaPath, …) and the command's own keys below.
 const (
-	metaData = "flowmatch.data" // the -data the model was trained on: a dataset name or a file
+	metaData  = "flowmatch.data"  // the -data the model was trained on: a dataset name or a file
+	metaSteps = "flowmatch.steps" // train's -steps
+	metaSeed  = "flowmatch.seed"  // train's -seed
 )
 
 // pathMeta returns the metadata that train and demo write next to the

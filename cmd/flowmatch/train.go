@@ -145,8 +145,8 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	meta["flowmatch.steps"] = fmt.Sprint(spec.Steps)
-	meta["flowmatch.seed"] = fmt.Sprint(spec.Seed)
+	meta[metaSteps] = fmt.Sprint(spec.Steps)
+	meta[metaSeed] = fmt.Sprint(spec.Seed)
 	if err := nn.SaveVelocityMLP(*out, model, meta); err != nil {
 		return err
 	}

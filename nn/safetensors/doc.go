@@ -24,7 +24,7 @@
 // MaxHeaderSize bytes starting with '{', no duplicate names, e − b = 8·r·c,
 // and tensors that tile the data section exactly, with no gap, overlap or
 // trailing byte. Anything else is an *Error naming the file and the problem;
-// no input makes Read panic or allocate more than the file's size
+// no input makes Read panic or allocate more than a few times the file's size
 // (TestRead_Corrupt, FuzzRead).
 //
 // # Metadata
