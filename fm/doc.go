@@ -23,6 +23,7 @@
 //	Tong et al.                               Independent, ExactOT (Assignment), SinkhornOT (Sinkhorn)
 //	Liu et al.                                Reflow, MeasurePaths, TrajectoryStats, PathStats
 //	training and sampling                     Train, TrainConfig (Fused), Sample
+//	checkpoints                               PathMetadata, PathFromMetadata (keys MetaPath, MetaSigmaMin, …)
 //
 // The theorems are verified numerically in package tests (go test ./tests
 // -run Theorem -v), whose doc.go holds the math index.
