@@ -20,44 +20,46 @@
 // the names after it; names without one are in this package.
 // TestCitedTestsExist checks that every test named here exists.
 //
-//	Result                                   | Source                            | Code                                 | Test
-//	-----------------------------------------|-----------------------------------|--------------------------------------|---------------------------------------------
-//	Gaussian conditional path and flow map   | Lipman §4, eqs. 10–11             | fm.Path, fm.Flow, fm.FlowBatch       | TestTheorem3_FlowPushesNoise
-//	  ψ_t(x) = σ_t(x₁)x + μ_t(x₁)            |                                   |                                      |
-//	Boundary conditions μ₀ = 0, σ₀ = 1,      | Lipman §4 (after eq. 10), §4.1    | fm.CondOT, fm.VE, fm.VP, fm.FuncPath | TestTheorem3_Boundaries
-//	  μ₁ = x₁, σ₁ = σ_min (VE: σ₀ = σ_max;   |                                   |                                      |
-//	  VP: α(1) = e^−5.025)                   |                                   |                                      |
-//	Theorem 3: u_t = σ′/σ·(x − μ) + μ′       | Lipman §4, Thm 3, eq. 15          | fm.CondField, fm.CondFieldBatch      | TestTheorem3_FlowDerivative
-//	  generates ψ_t, incl. x₁-dependent σ    |                                   |                                      |
-//	CondOT field                             | Lipman §4.1, eqs. 20–21           | fm.CondOT.Field                      | TestTheorem3_ClosedFormsMatchGeneric
-//	  (x₁ − (1 − σ_min)x)/(1 − (1 − σ_min)t) |                                   |                                      |
-//	VE field −σ′(1−t)/σ(1−t)·(x − x₁)        | Lipman §4.1, eqs. 16–17;          | fm.VE.Field                          | TestTheorem3_ClosedFormsMatchGeneric,
-//	                                         | Song et al. 2021 arXiv:2011.13456 |                                      | TestTheorem3_FlowDerivative (wrong direction)
-//	VP field α′(1−t)/(1 − α²)·(αx − x₁)      | Lipman §4.1, eqs. 18–19;          | fm.VP.Field                          | TestTheorem3_ClosedFormsMatchGeneric,
-//	                                         | Song et al. 2021 arXiv:2011.13456 |                                      | TestTheorem3_FlowDerivative (wrong direction)
-//	Conditional log-density                  | Lipman §4, eq. 10                 | fm.CondLogProb                       | fm: TestCondLogProb_MatchesGonum
-//	  log N(x; μ_t(x₁), σ_t(x₁)² I)          |                                   |                                      |
-//	Marginal path and field, empirical q,    | Lipman §3, eqs. 6, 8 (weight      | fm.EmpiricalMarginal                 | TestTheorem1_ContinuityEmpirical,
-//	  wᵢ ∝ qᵢ p_t(x|x₁ⁱ) in log space        | p_t(x|x₁)q(x₁)/p_t(x); a common   |                                      | fm: TestEmpiricalMarginal_PosteriorFarFromData
-//	                                         | slip drops q(x₁))                 |                                      |
-//	Theorem 1: the marginal field generates  | Lipman §3.1, Thm 1; continuity    | fm.MixtureMarginal,                  | TestTheorem1_ContinuityMixture
-//	  the marginal path (mixture q)          | equation: Lipman §2, Villani 2009 | cnf.ContinuityResidual               |
-//	Mixture marginal N(a mₖ, σ² + a²sₖ²) and | Lipman eqs. 6, 8 with Gaussian q  | fm.MixtureMarginal                   | TestTheorem1_ContinuityMixture,
-//	  field v′ₖ/2vₖ·(x − a mₖ) + a′mₖ        | (derived in fm/marginal.go)       |                                      | fm: TestMixtureMarginal_PointMassLimit
-//	Non-uniqueness: u + R(x − μ) with R      | continuity equation: Lipman §2;   | cnf.ContinuityResidual               | TestTheorem1_DivergenceFreePerturbation
-//	  antisymmetric generates the same p_t   | Villani 2009                      |                                      |
-//	L_FM and L_CFM                           | Lipman §3, eq. 5; §3.2, eq. 9     | fm.FMLoss, fm.CFMLoss                | TestTheorem2_LossesDifferByConstant
-//	Theorem 2: L_CFM − L_FM = const,         | Lipman §3.2, Thm 2                | fm.CFMLoss, fm.FMLoss, fm.CFMFloor   | TestTheorem2_LossesDifferByConstant,
-//	  ∇L_CFM = ∇L_FM                         |                                   |                                      | TestTheorem2_GradientsEqual
-//	Irreducible floor E‖u(x|x₁) − u(x)‖²     | Lipman, proof of Thm 2 (App. A)   | fm.CFMFloor                          | TestTheorem2_LossesDifferByConstant,
-//	                                         |                                   |                                      | fm: TestTrain_ApproachesFloor
-//	Straight CondOT trajectories             | Lipman §4.1, eq. 22               | fm.CondOT                            | fm: TestCondOT_FieldConstantAlongTrajectory
-//	Exact minibatch OT (assignment)          | Tong et al. 2023 arXiv:2302.00482 | fm.ExactOT, fm.Assignment            | fm: TestAssignment_MatchesBruteForce,
-//	                                         |                                   |                                      | TestCoupling_OTLowersPathEnergy
-//	Entropic OT (log-domain Sinkhorn)        | Tong et al. 2023; Cuturi 2013     | fm.SinkhornOT, fm.Sinkhorn           | fm: TestSinkhorn_Marginals,
-//	                                         | arXiv:1306.0895                   |                                      | TestSinkhorn_NearExactOT
-//	Reflow, straightness                     | Liu et al. 2022 arXiv:2209.03003  | fm.Reflow, fm.MeasurePaths           | fm: TestReflow_Straightens,
-//	                                         |                                   |                                      | TestMeasurePaths_StraightField
+//	Result                                    | Source                            | Code                                 | Test
+//	------------------------------------------|-----------------------------------|--------------------------------------|---------------------------------------------
+//	Gaussian conditional path and flow map    | Lipman §4, eqs. 10–11             | fm.Path, fm.Flow, fm.FlowBatch       | TestTheorem3_FlowPushesNoise
+//	  ψ_t(x) = σ_t(x₁)x + μ_t(x₁)             |                                   |                                      |
+//	Boundary conditions μ₀ = 0, σ₀ = 1,       | Lipman §4 (after eq. 10), §4.1    | fm.CondOT, fm.VE, fm.VP, fm.FuncPath | TestTheorem3_Boundaries
+//	  μ₁ = x₁, σ₁ = σ_min (VE: σ₀ = σ_max;    |                                   |                                      |
+//	  VP: α(1) = e^−5.025)                    |                                   |                                      |
+//	Theorem 3: u_t = σ′/σ·(x − μ) + μ′        | Lipman §4, Thm 3, eq. 15          | fm.CondField, fm.CondFieldBatch      | TestTheorem3_FlowDerivative
+//	  generates ψ_t, incl. x₁-dependent σ     |                                   |                                      |
+//	CondOT field                              | Lipman §4.1, eqs. 20–21           | fm.CondOT.Field                      | TestTheorem3_ClosedFormsMatchGeneric
+//	  (x₁ − (1 − σ_min)x)/(1 − (1 − σ_min)t)  |                                   |                                      |
+//	VE field −σ′(1−t)/σ(1−t)·(x − x₁)         | Lipman §4.1, eqs. 16–17;          | fm.VE.Field                          | TestTheorem3_ClosedFormsMatchGeneric,
+//	                                          | Song et al. 2021 arXiv:2011.13456 |                                      | TestTheorem3_FlowDerivative (wrong direction)
+//	VP field α′(1−t)/(1 − α²)·(αx − x₁)       | Lipman §4.1, eqs. 18–19;          | fm.VP.Field                          | TestTheorem3_ClosedFormsMatchGeneric,
+//	                                          | Song et al. 2021 arXiv:2011.13456 |                                      | TestTheorem3_FlowDerivative (wrong direction)
+//	Conditional log-density                   | Lipman §4, eq. 10                 | fm.CondLogProb                       | fm: TestCondLogProb_MatchesGonum
+//	  log N(x; μ_t(x₁), σ_t(x₁)² I)           |                                   |                                      |
+//	Marginal path and field, empirical q,     | Lipman §3, eqs. 6, 8 (weight      | fm.EmpiricalMarginal                 | TestTheorem1_ContinuityEmpirical,
+//	  wᵢ ∝ qᵢ p_t(x|x₁ⁱ) in log space         | p_t(x|x₁)q(x₁)/p_t(x); a common   |                                      | fm: TestEmpiricalMarginal_PosteriorFarFromData
+//	                                          | slip drops q(x₁))                 |                                      |
+//	Theorem 1: the marginal field generates   | Lipman §3.1, Thm 1; continuity    | fm.MixtureMarginal,                  | TestTheorem1_ContinuityMixture
+//	  the marginal path (mixture q)           | equation: Lipman §2, Villani 2009 | cnf.ContinuityResidual               |
+//	Mixture marginal N(a mₖ, σ² + a²sₖ²) and  | Lipman eqs. 6, 8 with Gaussian q  | fm.MixtureMarginal                   | TestTheorem1_ContinuityMixture,
+//	  field v′ₖ/2vₖ·(x − a mₖ) + a′mₖ, finite | (derived in fm/marginal.go)       |                                      | fm: TestMixtureMarginal_PointMassLimit,
+//	  at t = 1 for VP (written with σσ′)      |                                   |                                      | TestMixtureMarginal_VPFieldAtDataEnd
+//	Non-uniqueness: u + R(x − μ) with R       | continuity equation: Lipman §2;   | cnf.ContinuityResidual               | TestTheorem1_DivergenceFreePerturbation
+//	  antisymmetric generates the same p_t    | Villani 2009                      |                                      |
+//	L_FM and L_CFM                            | Lipman §3, eq. 5; §3.2, eq. 9     | fm.FMLoss, fm.CFMLoss                | TestTheorem2_LossesDifferByConstant
+//	Theorem 2: L_CFM − L_FM = const,          | Lipman §3.2, Thm 2                | fm.CFMLoss, fm.FMLoss, fm.CFMFloor   | TestTheorem2_LossesDifferByConstant,
+//	  ∇L_CFM = ∇L_FM                          |                                   |                                      | TestTheorem2_GradientsEqual
+//	Irreducible floor E‖u(x|x₁) − u(x)‖²      | Lipman, proof of Thm 2 (App. A)   | fm.CFMFloor                          | TestTheorem2_LossesDifferByConstant,
+//	                                          |                                   |                                      | fm: TestTrain_ApproachesFloor
+//	Straight CondOT trajectories              | Lipman §4.1, eq. 22               | fm.CondOT                            | fm: TestCondOT_FieldConstantAlongTrajectory
+//	Exact minibatch OT (assignment)           | Tong et al. 2023 arXiv:2302.00482 | fm.ExactOT, fm.Assignment            | fm: TestAssignment_MatchesBruteForce,
+//	                                          |                                   |                                      | TestCoupling_OTLowersPathEnergy
+//	Entropic OT (log-domain Sinkhorn);        | Tong et al. 2023; Cuturi 2013     | fm.SinkhornOT, fm.Sinkhorn           | fm: TestSinkhorn_Marginals,
+//	  an error when it has not converged      | arXiv:1306.0895                   |                                      | TestSinkhorn_NearExactOT,
+//	                                          |                                   |                                      | TestSinkhorn_NotConverged
+//	Reflow, straightness                      | Liu et al. 2022 arXiv:2209.03003  | fm.Reflow, fm.MeasurePaths           | fm: TestReflow_Straightens,
+//	                                          |                                   |                                      | TestMeasurePaths_StraightField
 //
 // The same index for the layers underneath (their tests live beside the code):
 //
@@ -65,6 +67,8 @@
 //	---------------------------------------|---------------------------------------|------------------------------------|---------------------------------------------
 //	Reverse mode: backward of every op     | Griewank & Walther 2008               | autograd ops (backward under       | autograd: TestGrad/<Op>, TestBackward_Diamond
 //	                                       |                                       | forward)                           |
+//	Integer powers: every derivative of aᵖ | d/da aᵖ = p·aᵖ⁻¹, and 0 for p = 0     | autograd.Pow                       | autograd: TestPow_IntegerDerivativesAtZero
+//	  finite at a = 0                      |                                       |                                    |
 //	Central differences, derived tolerance | Richardson extrapolation              | autograd.GradCheck                 | autograd: TestGradCheck_WrongBackwardFails
 //	Gradients of gradients (create_graph)  | Paszke et al. 2017                    | autograd.GradGraph                 | autograd: TestGradGraph_SecondOrder,
 //	                                       |                                       |                                    | TestGradGraph_ThirdOrder
@@ -79,8 +83,9 @@
 //	Runge–Kutta orders 1, 2, 2, 4; Dopri5  | Hairer, Nørsett & Wanner 1993         | cnf.Integrate                      | cnf: TestIntegrate_ConvergenceOrder,
 //	                                       |                                       |                                    | TestDopri5_MeetsTolerance, TestIntegrate_NFE
 //	Instantaneous change of variables      | Chen et al. 2018 arXiv:1806.07366,    | cnf.LogLikelihood                  | cnf: TestLogLikelihood_LinearField,
-//	  d log p/dt = −div v                  | Thm 1                                 |                                    | TestLogLikelihood_GaussianCondOT,
-//	                                       |                                       |                                    | TestLogLikelihood_IntegratesToOne
+//	  d log p/dt = −div v, over any        | Thm 1                                 |                                    | TestLogLikelihood_GaussianCondOT,
+//	  interval t₁ → t₀                     |                                       |                                    | TestLogLikelihood_IntegratesToOne,
+//	                                       |                                       |                                    | TestLogLikelihood_Interval
 //	Forward-mode divergence = exact trace  | Griewank & Walther 2008               | cnf.FastDivergence, autograd/fused | cnf: TestFastDivergence_MatchesExact
 //	Hutchinson: E[εᵀJε] = tr J, Var ∝ 1/K  | Hutchinson 1989; Grathwohl et al.     | cnf.HutchinsonDivergence           | cnf: TestHutchinson_Unbiased,
 //	                                       | 2018 arXiv:1810.01367                 |                                    | TestHutchinson_VarianceShrinksAsOneOverK
