@@ -17,7 +17,7 @@ import (
 
 // goModEditCell is the first code cell every notebook must have (see README.md).
 const goModEditCell = "!*go mod edit -replace=github.com/flowmatch/flowmatch=${GONB_DIR}/.. " +
-	"-require=github.com/flowmatch/flowmatch@v0.0.0-00010101000000-000000000000"
+	"-require=github.com/flowmatch/flowmatch@v0.0.0-00010101000000-000000000000 -require=github.com/janpfeifer/gonb@v0.11.4"
 
 func notebookPaths(t *testing.T) []string {
 	t.Helper()

@@ -6,9 +6,12 @@
 //	go run ./cmd/nbrun -update notebooks/00-quickstart.ipynb   # rewrite outputs
 //	go run ./cmd/nbrun -check notebooks/*.ipynb                # compare with stored outputs
 //	go run ./cmd/nbrun notebooks/00-quickstart.ipynb           # run, print outputs
+//	go run ./cmd/nbrun -compare stored.ipynb executed.ipynb    # compare a run by GoNB
 //
 // -check exits with status 1 and a message naming notebook, cell and line for every
-// difference. See package internal/nb for the cell model and notebooks/README.md for how to
+// difference. -compare runs nothing: it compares the outputs of executed.ipynb, the notebook
+// stored.ipynb as real GoNB ran it (`jupyter nbconvert --to notebook --execute`), with the
+// stored ones, the way -check compares nbrun's own run. See package internal/nb for the cell model and notebooks/README.md for how to
 // write a notebook.
 package main
 
@@ -28,17 +31,33 @@ import (
 func main() {
 	update := flag.Bool("update", false, "run the notebooks and rewrite their outputs")
 	check := flag.Bool("check", false, "run the notebooks and compare with their stored outputs")
+	compare := flag.Bool("compare", false, "compare the outputs of executed.ipynb (run by GoNB) with those stored in stored.ipynb")
 	timeout := flag.Duration("timeout", 2*time.Minute, "time limit for running one cell")
 	repo := flag.String("repo", "", "repository root (default: found above each notebook)")
 	verbose := flag.Bool("v", false, "log each cell as it runs")
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: nbrun [-update | -check] [-timeout d] [-repo dir] [-v] notebook.ipynb...\n")
+		fmt.Fprintf(os.Stderr, "usage: nbrun [-update | -check] [-timeout d] [-repo dir] [-v] notebook.ipynb...\n"+
+			"       nbrun -compare stored.ipynb executed.ipynb\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if flag.NArg() == 0 || *update && *check {
+	modes := 0
+	for _, on := range []bool{*update, *check, *compare} {
+		if on {
+			modes++
+		}
+	}
+	if flag.NArg() == 0 || modes > 1 || *compare && flag.NArg() != 2 {
 		flag.Usage()
 		os.Exit(2)
+	}
+	if *compare {
+		if err := nb.CompareFiles(flag.Arg(0), flag.Arg(1)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Fprintf(os.Stderr, "ok  %s = %s\n", flag.Arg(1), flag.Arg(0))
+		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

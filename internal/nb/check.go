@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -28,8 +29,10 @@ func Update(ctx context.Context, path string, opts Options) error {
 	return writeAtomic(path, got.Marshal())
 }
 
-// Normalize gives n what nbformat 4.5 and GoNB expect: nbformat_minor 5, GoNB's kernel
-// metadata if it has none, and an id for every cell (derived from the notebook's name and
+// Normalize gives n what nbformat 4.5 and GoNB write: nbformat_minor 5, GoNB's kernelspec if
+// it has none, GoNB's language_info (keeping a stored Go version, so that the file does not
+// change with the Go release of whoever runs it), no per-cell timings (the "execution"
+// metadata nbconvert records), and an id for every cell (derived from the notebook's name and
 // the cell's position, so it is stable).
 func Normalize(n *Notebook, name string) {
 	if n.NBFormatMinor < 5 {
@@ -38,14 +41,25 @@ func Normalize(n *Notebook, name string) {
 	if n.Metadata == nil {
 		n.Metadata = map[string]any{}
 	}
-	for k, v := range GoNBMetadata() {
-		if _, ok := n.Metadata[k]; !ok {
-			n.Metadata[k] = v
+	gonb := GoNBMetadata()
+	if _, ok := n.Metadata["kernelspec"]; !ok {
+		n.Metadata["kernelspec"] = gonb["kernelspec"]
+	}
+	info := gonb["language_info"].(map[string]any)
+	if old, ok := n.Metadata["language_info"].(map[string]any); ok {
+		if v, ok := old["version"].(string); ok && v != "" {
+			info["version"] = v
 		}
 	}
+	n.Metadata["language_info"] = info
 	seen := map[string]bool{}
 	for _, c := range n.Cells {
 		seen[c.ID] = true
+		if _, ok := c.Metadata["execution"]; ok {
+			m := maps.Clone(c.Metadata)
+			delete(m, "execution")
+			c.Metadata = m
+		}
 	}
 	for i, c := range n.Cells {
 		for salt := 0; c.ID == ""; salt++ {
@@ -83,18 +97,13 @@ func writeAtomic(path string, b []byte) error {
 // writes it and that execution counts run 1, 2, 3… as after "Restart & Run All".
 // The error lists every difference, naming the notebook, the cell and the line.
 func Check(ctx context.Context, path string, opts Options) error {
-	raw, err := os.ReadFile(path)
+	n, layout, err := readChecked(path)
 	if err != nil {
 		return err
 	}
-	n, err := Parse(raw)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
 	var problems []string
-	if canon := n.Marshal(); !bytes.Equal(canon, raw) {
-		problems = append(problems, fmt.Sprintf("%s: not in nbformat's layout (first difference at %s); run nbrun -update",
-			path, firstDiff(string(raw), string(canon))))
+	if layout != "" {
+		problems = append(problems, layout)
 	}
 	got, runErr := Run(ctx, path, n, opts)
 	if got != nil {
@@ -113,6 +122,60 @@ func Check(ctx context.Context, path string, opts Options) error {
 		return fmt.Errorf("%s", strings.Join(problems, "\n"))
 	}
 	return nil
+}
+
+// CompareFiles compares the notebook at executed, the notebook stored at stored as another
+// engine ran it (GoNB in Jupyter: `jupyter nbconvert --to notebook --execute`), with the
+// stored one, as Check compares a run of nbrun: the same cells and sources, execution counts
+// 1, 2, 3…, no error outputs, stream text exactly, displays by MIME type (and text/plain and
+// text/markdown values). Both files must be in nbformat's layout. The error lists every
+// difference.
+func CompareFiles(stored, executed string) error {
+	want, wantLayout, err := readChecked(stored)
+	if err != nil {
+		return err
+	}
+	got, gotLayout, err := readChecked(executed)
+	if err != nil {
+		return err
+	}
+	var problems []string
+	for _, p := range []string{wantLayout, gotLayout} {
+		if p != "" {
+			problems = append(problems, p)
+		}
+	}
+	if len(got.Cells) != len(want.Cells) {
+		problems = append(problems, fmt.Sprintf("%s: %d cells, %s has %d", executed, len(got.Cells), stored, len(want.Cells)))
+	}
+	for i := range min(len(got.Cells), len(want.Cells)) {
+		if g, w := got.Cells[i], want.Cells[i]; g.Type != w.Type || g.Source != w.Source {
+			problems = append(problems, fmt.Sprintf("%s: cell %d: not the cell of %s (type or source differs)", executed, i+1, stored))
+		}
+	}
+	if len(problems) == 0 {
+		problems = Compare(stored, want, got)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%s against %s:\n%s", executed, stored, strings.Join(problems, "\n"))
+	}
+	return nil
+}
+
+// readChecked reads a notebook and says, if it is not in nbformat's layout, where it differs.
+func readChecked(path string) (n *Notebook, layout string, err error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", err
+	}
+	if n, err = Parse(raw); err != nil {
+		return nil, "", fmt.Errorf("%s: %w", path, err)
+	}
+	if canon := n.Marshal(); !bytes.Equal(canon, raw) {
+		layout = fmt.Sprintf("%s: not in nbformat's layout (first difference at %s); run nbrun -update",
+			path, firstDiff(string(raw), string(canon)))
+	}
+	return n, layout, nil
 }
 
 // Compare lists the differences between the stored notebook want and the fresh run got.
@@ -174,10 +237,13 @@ func splitOutputs(outs []Output) (main []item, stderr string, other []string) {
 
 func compareOutputs(where string, want, got []Output) []string {
 	wm, we, wo := splitOutputs(want)
-	gm, ge, _ := splitOutputs(got)
+	gm, ge, gotOther := splitOutputs(got)
 	var problems []string
 	for _, o := range wo {
 		problems = append(problems, fmt.Sprintf("%s: stored output %s (nbrun never stores failures)", where, o))
+	}
+	for _, o := range gotOther {
+		problems = append(problems, fmt.Sprintf("%s: got output %s", where, o))
 	}
 	if d := diffText(ge, we); d != "" {
 		problems = append(problems, fmt.Sprintf("%s: stderr differs:\n%s", where, d))

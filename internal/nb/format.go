@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -44,12 +45,15 @@ type Output struct {
 	Traceback []string       // error
 }
 
-// GoNBMetadata is the notebook metadata GoNB writes.
+// GoNBMetadata is the notebook metadata a notebook executed by GoNB v0.11.4 in Jupyter carries:
+// GoNB's kernelspec and the language_info GoNB reports, whose version is the Go release GoNB
+// was built with (here, the one running this code).
 func GoNBMetadata() map[string]any {
 	return map[string]any{
 		"kernelspec": map[string]any{"display_name": "Go (gonb)", "language": "go", "name": "gonb"},
 		"language_info": map[string]any{
-			"file_extension": ".go", "mimetype": "text/x-go", "name": "go", "pygments_lexer": "go",
+			"codemirror_mode": "", "file_extension": ".go", "mimetype": "text/x-go", "name": "go",
+			"nbconvert_exporter": "", "pygments_lexer": "", "version": runtime.Version(),
 		},
 	}
 }

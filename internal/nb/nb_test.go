@@ -2,6 +2,7 @@ package nb
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -140,4 +141,168 @@ func TestSession_FailedCellIsNotRemembered(t *testing.T) {
 	require.Len(t, outs, 1)
 	assert.Equal(t, "kept\n", outs[0].Text)
 	assert.Equal(t, []string{"import  fmt", "f"}, names(s.memory))
+}
+
+// testRepo is the repository root, for runs of small notebooks.
+func testRepo(t *testing.T) string {
+	t.Helper()
+	repo, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	return repo
+}
+
+// TestRun_ExecutionCountsPerCell: GoNB numbers the executed code cells 1, 2, 3…; each cell
+// holds its own number, also in the written file (not the last number in every cell).
+func TestRun_ExecutionCountsPerCell(t *testing.T) {
+	n := &Notebook{NBFormat: 4, NBFormatMinor: 5, Metadata: GoNBMetadata()}
+	for _, src := range []string{"# title", "!true", "# between", "!true", "!true"} {
+		typ := "code"
+		if strings.HasPrefix(src, "# ") {
+			typ = "markdown"
+		}
+		n.Cells = append(n.Cells, &Cell{Type: typ, Source: src})
+	}
+	path := filepath.Join(t.TempDir(), "counts.ipynb")
+	got, err := Run(context.Background(), path, n, Options{Repo: testRepo(t)})
+	require.NoError(t, err)
+	var counts []int
+	for _, c := range got.Cells {
+		if c.Type == "code" {
+			require.NotNil(t, c.ExecutionCount)
+			counts = append(counts, *c.ExecutionCount)
+		} else {
+			assert.Nil(t, c.ExecutionCount)
+		}
+	}
+	assert.Equal(t, []int{1, 2, 3}, counts)
+	again, err := Parse(got.Marshal())
+	require.NoError(t, err)
+	assert.Equal(t, 1, *again.Cells[1].ExecutionCount)
+	assert.Equal(t, 3, *again.Cells[4].ExecutionCount)
+}
+
+// TestStandIn_MIMETypesAsGoNB: each display call of the gonbui stand-in stores exactly the MIME
+// types GoNB v0.11.4 stores (gonbui/gonbui.go there): DisplayPng only image/png, DisplayHTML
+// only text/html, DisplayMarkdown only text/markdown, DisplaySvg as HTML; no text/plain.
+func TestStandIn_MIMETypesAsGoNB(t *testing.T) {
+	s := &session{opts: Options{Repo: testRepo(t), Timeout: time.Minute, BuildTimeout: 5 * time.Minute}, nbDir: t.TempDir(), modDir: t.TempDir()}
+	require.NoError(t, s.writeModule())
+	outs, err := s.runCell(context.Background(), 1, `import (
+	"bytes"
+	"image"
+	"image/png"
+
+	"github.com/janpfeifer/gonb/gonbui"
+)
+
+%%
+var b bytes.Buffer
+if err := png.Encode(&b, image.NewGray(image.Rect(0, 0, 3, 2))); err != nil {
+	panic(err)
+}
+gonbui.DisplayPNG(b.Bytes())
+gonbui.DisplayPng(b.Bytes())
+if err := gonbui.DisplayImage(image.NewGray(image.Rect(0, 0, 1, 1))); err != nil {
+	panic(err)
+}
+gonbui.DisplayHTML("<b>x</b>")
+gonbui.DisplayMarkdown("**x**")
+gonbui.DisplaySVG("<svg></svg>")`)
+	require.NoError(t, err)
+	var got [][]string
+	for i := range outs {
+		require.Equal(t, "display_data", outs[i].Type)
+		got = append(got, mimeTypes(&outs[i]))
+	}
+	want := [][]string{{"image/png"}, {"image/png"}, {"image/png"}, {"text/html"}, {"text/markdown"}, {"text/html"}}
+	assert.Equal(t, want, got)
+	assert.Equal(t, "<div><svg></svg></div>", outs[5].Data["text/html"])
+}
+
+// TestNormalize_AsGoNBWrites: Normalize writes GoNB's language_info (keeping a stored Go
+// version), drops nbconvert's per-cell timings and gives every cell an id.
+func TestNormalize_AsGoNBWrites(t *testing.T) {
+	n := &Notebook{NBFormat: 4, NBFormatMinor: 4, Metadata: map[string]any{
+		"language_info": map[string]any{"name": "go", "pygments_lexer": "go", "version": "go1.0"},
+	}}
+	timing := map[string]any{"iopub.status.busy": "2026-01-01T00:00:00.000000Z"}
+	n.Cells = []*Cell{{Type: "code", Source: "!true", Metadata: map[string]any{"execution": timing, "tags": []any{"x"}}}}
+	Normalize(n, "x")
+	assert.Equal(t, 5, n.NBFormatMinor)
+	info := n.Metadata["language_info"].(map[string]any)
+	assert.Equal(t, "", info["pygments_lexer"])
+	assert.Equal(t, "go1.0", info["version"])
+	assert.Equal(t, "text/x-go", info["mimetype"])
+	assert.Equal(t, "gonb", n.Metadata["kernelspec"].(map[string]any)["name"])
+	assert.Equal(t, map[string]any{"tags": []any{"x"}}, n.Cells[0].Metadata)
+	assert.NotEmpty(t, n.Cells[0].ID)
+
+	fresh := &Notebook{NBFormat: 4, NBFormatMinor: 5}
+	Normalize(fresh, "y")
+	assert.Equal(t, GoNBMetadata(), fresh.Metadata)
+}
+
+// TestCompareFiles: a notebook as GoNB ran it (nbconvert's timings in the cell metadata)
+// matches the stored one; each kind of difference is reported (the negative controls).
+func TestCompareFiles(t *testing.T) {
+	one, two := 1, 2
+	png := map[string]any{"image/png": "iVBORw0KGgo="}
+	stored := func() *Notebook {
+		n := &Notebook{NBFormat: 4, NBFormatMinor: 5, Metadata: GoNBMetadata(), Cells: []*Cell{
+			{Type: "markdown", ID: "m", Source: "# t"},
+			{Type: "code", ID: "a", Source: "!true", ExecutionCount: &one},
+			{Type: "code", ID: "b", Source: "%%\nshow()", ExecutionCount: &two, Outputs: []Output{
+				{Type: "stream", Name: "stdout", Text: "a\nb\n"},
+				{Type: "display_data", Data: png, Metadata: map[string]any{}},
+				{Type: "stream", Name: "stderr", Text: "warn\n"},
+			}},
+		}}
+		return n
+	}
+	dir := t.TempDir()
+	write := func(name string, n *Notebook) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, n.Marshal(), 0o644))
+		return p
+	}
+	want := write("stored.ipynb", stored())
+
+	ran := stored()
+	ran.Cells[1].Metadata = map[string]any{"execution": map[string]any{"shell.execute_reply": "2026-01-01T00:00:01.000000Z"}}
+	// GoNB may split a stream in several outputs: the text is compared, not the pieces.
+	ran.Cells[2].Outputs = append([]Output{{Type: "stream", Name: "stdout", Text: "a\n"}, {Type: "stream", Name: "stdout", Text: "b\n"}}, ran.Cells[2].Outputs[1:]...)
+	require.NoError(t, CompareFiles(want, write("ran.ipynb", ran)))
+
+	for _, tc := range []struct {
+		name   string
+		change func(n *Notebook)
+		msg    string
+	}{
+		{"text/plain beside the picture", func(n *Notebook) {
+			n.Cells[2].Outputs[1].Data = map[string]any{"image/png": "iVBORw0KGgo=", "text/plain": "<PNG>"}
+		}, "cell 3 (id \"b\"): display after stdout line 2: MIME types [image/png text/plain], want [image/png]"},
+		{"one count in every cell", func(n *Notebook) { n.Cells[1].ExecutionCount = &two }, "cell 2 (id \"a\"): execution_count 1, want 2"},
+		{"a stdout line", func(n *Notebook) { n.Cells[2].Outputs[0].Text = "a\nB\n" }, "- line 2: want \"b\\n\"\n+ line 2: got  \"B\\n\""},
+		{"stderr", func(n *Notebook) { n.Cells[2].Outputs[2].Text = "" }, "cell 3 (id \"b\"): stderr differs"},
+		{"an error output", func(n *Notebook) {
+			n.Cells[1].Outputs = []Output{{Type: "error", EName: "ERROR", EValue: "failed", Traceback: []string{}}}
+		}, "cell 2 (id \"a\"): got output error: ERROR: failed"},
+		{"another source", func(n *Notebook) { n.Cells[2].Source = "%%\nother()" }, "cell 3: not the cell of"},
+		{"a missing cell", func(n *Notebook) { n.Cells = n.Cells[:2] }, "2 cells"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bad := stored()
+			tc.change(bad)
+			err := CompareFiles(want, write("bad.ipynb", bad))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.msg)
+		})
+	}
+
+	// A file not in nbformat's layout fails too.
+	b, err := os.ReadFile(want)
+	require.NoError(t, err)
+	loose := filepath.Join(dir, "loose.ipynb")
+	require.NoError(t, os.WriteFile(loose, []byte(strings.Replace(string(b), "\n ", "\n  ", 1)), 0o644))
+	assert.ErrorContains(t, CompareFiles(want, loose), "loose.ipynb: not in nbformat's layout")
 }

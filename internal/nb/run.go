@@ -43,10 +43,12 @@ type Options struct {
 	Log          io.Writer     // progress messages, if not nil
 }
 
-// goModEditCell is the first code cell of every notebook (see notebooks/README.md). The
-// runner's temporary module already requires and replaces the repository, so it is a no-op.
+// goModEditCell is the first code cell of every notebook (see notebooks/README.md), with or
+// without the pin of GoNB's version. The runner's temporary module already requires and
+// replaces the repository and GoNB (by the stand-in), so it is a no-op.
 var goModEditCell = regexp.MustCompile(`^go mod edit -replace=` + regexp.QuoteMeta(ModulePath) +
-	`=\$\{?GONB_DIR\}?/\.\.(?: -require=` + regexp.QuoteMeta(ModulePath+"@"+zeroVersion) + `)?\s*$`)
+	`=\$\{?GONB_DIR\}?/\.\.(?: -require=` + regexp.QuoteMeta(ModulePath+"@"+zeroVersion) + `)?` +
+	`(?: -require=` + regexp.QuoteMeta(gonbModule) + `@v[0-9]+\.[0-9]+\.[0-9]+)?\s*$`)
 
 type session struct {
 	opts   Options
@@ -100,7 +102,8 @@ func Run(ctx context.Context, path string, n *Notebook, opts Options) (*Notebook
 			continue
 		}
 		count++
-		cc.ExecutionCount = &count
+		k := count // each cell its own number, 1, 2, 3…, as GoNB numbers them
+		cc.ExecutionCount = &k
 		s.logf("%s: cell %d", path, i+1)
 		cc.Outputs, runErr = s.runCell(ctx, i+1, c.Source)
 	}

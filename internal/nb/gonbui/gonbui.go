@@ -7,9 +7,11 @@
 //
 //	"\x1enbrun-display:" <length of payload in decimal> "\n" <payload>
 //
-// where the payload is a JSON MIME bundle ({"image/png": base64, "text/plain": …}); nbrun
-// turns it into a display_data output. As in GoNB, the calls do nothing outside the notebook
-// runner (IsNotebook is false unless NBRUN_DISPLAY is set).
+// where the payload is a JSON MIME bundle ({"image/png": base64}); nbrun turns it into a
+// display_data output. Each bundle holds exactly the MIME types GoNB v0.11.4 sends, and no
+// text/plain beside them: image/png for DisplayPng, text/html for DisplayHTML, text/markdown
+// for DisplayMarkdown. As in GoNB, the calls do nothing outside the notebook runner
+// (IsNotebook is false unless NBRUN_DISPLAY is set).
 //
 // Like GoNB, DisplaySVG shows the SVG as HTML (<div>svg</div>), which survives conversion of
 // the notebook to HTML.
@@ -18,7 +20,6 @@ package gonbui
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -49,19 +50,11 @@ func send(bundle map[string]string) {
 
 // DisplayPng displays the given PNG, given as raw bytes.
 func DisplayPng(png []byte) {
-	send(map[string]string{"image/png": base64.StdEncoding.EncodeToString(png), "text/plain": pngText(png)})
+	send(map[string]string{"image/png": base64.StdEncoding.EncodeToString(png)})
 }
 
 // DisplayPNG is an alias for DisplayPng.
 func DisplayPNG(png []byte) { DisplayPng(png) }
-
-// pngText describes a PNG by its size, read from its IHDR chunk: "<PNG image 640×480>".
-func pngText(b []byte) string {
-	if len(b) < 24 || string(b[1:4]) != "PNG" {
-		return "<PNG image>"
-	}
-	return fmt.Sprintf("<PNG image %d×%d>", binary.BigEndian.Uint32(b[16:20]), binary.BigEndian.Uint32(b[20:24]))
-}
 
 // DisplayImage displays the given image, by converting it to PNG first. It returns an error
 // if it fails to encode the image to PNG.
@@ -75,7 +68,7 @@ func DisplayImage(img image.Image) error {
 }
 
 // DisplayHTML displays the given HTML in the notebook, as the output of the cell being executed.
-func DisplayHTML(html string) { send(map[string]string{"text/html": html, "text/plain": "<HTML>"}) }
+func DisplayHTML(html string) { send(map[string]string{"text/html": html}) }
 
 // DisplayHtml is an alias for DisplayHTML.
 func DisplayHtml(html string) { DisplayHTML(html) }
@@ -88,7 +81,7 @@ func DisplayHtmlf(htmlFormat string, args ...any) { DisplayHTMLF(htmlFormat, arg
 
 // DisplayMarkdown displays the given Markdown content in the notebook.
 func DisplayMarkdown(markdown string) {
-	send(map[string]string{"text/markdown": markdown, "text/plain": markdown})
+	send(map[string]string{"text/markdown": markdown})
 }
 
 // DisplaySvg displays the given SVG, embedded in HTML as GoNB does.
