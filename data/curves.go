@@ -24,6 +24,7 @@ package data
 import (
 	"math"
 	"math/rand/v2"
+	"sync"
 
 	"github.com/flowmatch/flowmatch/autograd"
 	"github.com/flowmatch/flowmatch/internal/stats"
@@ -49,6 +50,7 @@ type curveSet struct {
 	shift  [2]float64
 	refine int // multiplies the default number of panels (1 normally; 2 in the convergence test)
 
+	once  sync.Once // builds nodes on first use, safely under concurrent LogDensity calls
 	nodes *curveNodes
 }
 
@@ -84,10 +86,14 @@ func (c *curveSet) panels(cv curve) int {
 	return m + m%2
 }
 
+// build returns the quadrature nodes, computing them once (safe for
+// concurrent use; TestLogDensity_Concurrent).
 func (c *curveSet) build() *curveNodes {
-	if c.nodes != nil {
-		return c.nodes
-	}
+	c.once.Do(func() { c.nodes = c.buildNodes() })
+	return c.nodes
+}
+
+func (c *curveSet) buildNodes() *curveNodes {
 	nd := &curveNodes{}
 	var wsum float64
 	for _, cv := range c.curves {
@@ -116,7 +122,6 @@ func (c *curveSet) build() *curveNodes {
 			nd.k = append(nd.k, j)
 		}
 	}
-	c.nodes = nd
 	return nd
 }
 
@@ -189,7 +194,8 @@ type Moons struct {
 	Shift        [2]float64
 	Label        string
 
-	set *curveSet
+	once sync.Once // builds set on first use, safely under concurrent calls
+	set  *curveSet
 }
 
 // MoonsFFJORD returns FFJORD's moons: make_moons(noise 0.1)·2 + (−1, −0.2).
@@ -204,9 +210,11 @@ func MoonsPeer() *Moons {
 }
 
 func (m *Moons) curves() *curveSet {
-	if m.set != nil {
-		return m.set
-	}
+	m.once.Do(m.buildSet)
+	return m.set
+}
+
+func (m *Moons) buildSet() {
 	s := m.Scale
 	if s == 0 {
 		s = 1
@@ -223,7 +231,6 @@ func (m *Moons) curves() *curveSet {
 	outer := func(th float64) (float64, float64) { return math.Cos(th), math.Sin(th) }
 	inner := func(th float64) (float64, float64) { return 1 - math.Cos(th), 0.5 - math.Sin(th) }
 	m.set = &curveSet{name: m.Label, curves: []curve{mk(outer), mk(inner)}, scale: s, shift: m.Shift}
-	return m.set
 }
 
 func (m *Moons) Name() string                                  { return m.Label }
