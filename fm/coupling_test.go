@@ -119,7 +119,8 @@ func TestSinkhorn_Marginals(t *testing.T) {
 	res, err := fm.Sinkhorn(cost, a, b, 0.5, tol, 5000)
 	require.NoError(t, err)
 	plan := res.Plan
-	t.Logf("converged after %d sweeps, marginal error %.2g", res.Iters, res.MarginalErr)
+	t.Logf("converged after %d sweeps, marginal error %.2g", res.Sweeps, res.MarginalErr)
+	assert.Zero(t, res.NewtonSteps, "Sinkhorn's sweeps suffice at ε = 0.5")
 	// Stopping rule: Σᵢ|row sum − aᵢ| ≤ tol; columns exact to rounding.
 	rowErr := 0.0
 	for i := range a {
@@ -130,7 +131,7 @@ func TestSinkhorn_Marginals(t *testing.T) {
 		rowErr += math.Abs(s - a[i])
 	}
 	assert.LessOrEqual(t, rowErr, tol)
-	assert.Equal(t, res.MarginalErr, rowErr)
+	assert.LessOrEqual(t, rowErr, res.MarginalErr)
 	for j := range b {
 		s := 0.0
 		for i := range a {
@@ -142,48 +143,90 @@ func TestSinkhorn_Marginals(t *testing.T) {
 	// says so.
 	early, err := fm.Sinkhorn(cost, a, b, 0.5, tol, 1)
 	require.ErrorIs(t, err, fm.ErrNotConverged)
-	assert.Equal(t, 1, early.Iters)
+	assert.Equal(t, 1, early.Sweeps)
 	assert.Greater(t, early.MarginalErr, tol)
 }
 
-// TestSinkhorn_NotConverged: at ε = 0.05 against squared distances of
-// order 10 (largest ≈ 60), Sinkhorn is far from converged after 2,000
-// sweeps; it returns ErrNotConverged with the plan, the sweeps and a
-// marginal error above the tolerance, instead of a silent plan. The same
-// costs scaled down to a largest cost of 1 (what SinkhornOT does) converge.
-func TestSinkhorn_NotConverged(t *testing.T) {
+// issueCosts are squared distances of 16 points N(0, I) against N(0, 4I):
+// costs of order 10, the largest about 60.
+func issueCosts() ([][]float64, []float64) {
 	rng := newRNG(12)
 	n := 16
 	x0 := autograd.Normal(n, 2, 0, 1, rng)
 	x1 := autograd.Normal(n, 2, 0, 2, rng)
-	cost := fm.SquaredDistances(x0, x1)
 	u := make([]float64, n)
 	for i := range u {
 		u[i] = 1 / float64(n)
 	}
-	res, err := fm.Sinkhorn(cost, u, u, 0.05, 1e-9, 2000)
+	return fm.SquaredDistances(x0, x1), u
+}
+
+// TestSinkhorn_ConvergesAtSmallEps: at ε = 0.05 against costs of order 10,
+// Sinkhorn's sweeps alone leave a marginal error far above 1e-9 (the
+// negative control: 100 sweeps, the budget before Newton starts), while
+// Sinkhorn with its Newton steps reaches it. The converged plan has the
+// marginals (Σ|row − a| + Σ|column − b| ≤ tol) and the Gibbs form of the
+// optimum, πᵢⱼ = exp((fᵢ + gⱼ − Cᵢⱼ)/ε): every 2×2 "cross ratio" of
+// log πᵢⱼ + Cᵢⱼ/ε vanishes (to the rounding of (g − C)/ε, k·u·max C/ε);
+// the independent plan a·bᵀ, with the right marginals, does not have it.
+func TestSinkhorn_ConvergesAtSmallEps(t *testing.T) {
+	cost, u := issueCosts()
+	const e, tol = 0.05, 1e-9
+	sweeps, err := fm.Sinkhorn(cost, u, u, e, tol, 100)
 	require.ErrorIs(t, err, fm.ErrNotConverged)
-	t.Logf("%v", err)
-	assert.Equal(t, 2000, res.Iters)
-	assert.Greater(t, res.MarginalErr, 1e-9)
-	assert.Len(t, res.Plan, n)
+	assert.Zero(t, sweeps.NewtonSteps)
+	res, err := fm.Sinkhorn(cost, u, u, e, tol, 1000)
+	require.NoError(t, err)
+	t.Logf("sweeps alone: %.2g after %d; with Newton: %.2g after %d sweeps and %d Newton steps",
+		sweeps.MarginalErr, sweeps.Sweeps, res.MarginalErr, res.Sweeps, res.NewtonSteps)
+	assert.Greater(t, sweeps.MarginalErr, 1e3*tol)
+	assert.LessOrEqual(t, res.MarginalErr, tol)
+	n := len(u)
 	cmax := 0.0
 	for _, row := range cost {
 		for _, c := range row {
 			cmax = max(cmax, c)
 		}
 	}
-	for _, row := range cost {
-		for j := range row {
-			row[j] /= cmax
+	gibbsOff := func(plan [][]float64) float64 {
+		h := func(i, j int) float64 { return math.Log(plan[i][j]) + cost[i][j]/e }
+		worst := 0.0
+		for i := 1; i < n; i++ {
+			for j := 1; j < n; j++ {
+				if plan[i][j] > 1e-250 && plan[i][0] > 1e-250 && plan[0][j] > 1e-250 && plan[0][0] > 1e-250 {
+					worst = max(worst, math.Abs(h(i, j)-h(i, 0)-h(0, j)+h(0, 0)))
+				}
+			}
+		}
+		return worst
+	}
+	bound := 64 * eps * cmax / e
+	assert.LessOrEqual(t, gibbsOff(res.Plan), bound)
+	indep := make([][]float64, n)
+	for i := range indep {
+		indep[i] = make([]float64, n)
+		for j := range indep[i] {
+			indep[i][j] = u[i] * u[j]
 		}
 	}
-	res, err = fm.Sinkhorn(cost, u, u, 0.05, 1e-9, 2000)
-	require.NoError(t, err)
-	t.Logf("scaled costs: %d sweeps, marginal error %.2g", res.Iters, res.MarginalErr)
-	assert.LessOrEqual(t, res.MarginalErr, 1e-9)
+	assert.Greater(t, gibbsOff(indep), bound, "negative control: a·bᵀ is not of the Gibbs form")
+}
+
+// TestSinkhorn_NotConverged: when the iterations run out before the
+// tolerance, Sinkhorn returns ErrNotConverged with the plan, the iteration
+// counts and the marginal error, instead of a silent plan; misuse panics.
+func TestSinkhorn_NotConverged(t *testing.T) {
+	cost, u := issueCosts()
+	res, err := fm.Sinkhorn(cost, u, u, 0.05, 1e-9, 103)
+	require.ErrorIs(t, err, fm.ErrNotConverged)
+	t.Logf("%v", err)
+	assert.Equal(t, 103, res.Sweeps+res.NewtonSteps)
+	assert.Greater(t, res.MarginalErr, 1e-9)
+	assert.Len(t, res.Plan, len(u))
+	assert.Contains(t, err.Error(), "marginal error")
 	assert.Panics(t, func() { _, _ = fm.Sinkhorn(cost, u, u, 0, 1e-9, 10) }, "ε = 0 is misuse")
 	assert.Panics(t, func() { _, _ = fm.Sinkhorn(cost, u[:3], u, 0.1, 1e-9, 10) }, "a of the wrong length is misuse")
+	assert.Panics(t, func() { _, _ = fm.Sinkhorn(cost, u, u, 0.1, 0, 10) }, "tol = 0 is misuse")
 }
 
 // TestSinkhornOT_PairsFromPlan: SinkhornOT draws each pair (i, j) with

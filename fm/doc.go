@@ -49,6 +49,8 @@
 //     Generative Modeling through Stochastic Differential Equations. 2021.
 //     arXiv:2011.13456 (the VE and VP noise schedules).
 //   - Cuturi. Sinkhorn Distances. 2013. arXiv:1306.0895.
+//   - Peyré, Cuturi. Computational Optimal Transport. 2019.
+//     arXiv:1803.00567 (the semi-dual that Sinkhorn's Newton steps solve).
 //   - Jonker, Volgenant. A shortest augmenting path algorithm for dense and
 //     sparse linear assignment problems. Computing 38, 1987.
 package fm
