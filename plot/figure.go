@@ -103,11 +103,17 @@ func sideWidth(s side) vg.Length {
 	return vg.Length(math.Ceil(float64(s.width())))
 }
 
-// Option changes a default of a figure (see Ends).
+// Option changes a default of a figure (see Ends and NoLegend).
 type Option func(*options)
 
 type options struct {
 	start, end string // legend labels of the first and last states (Trajectories)
+	noLegend   bool
+}
+
+// NoLegend leaves the legend out, e.g. from every panel of a Montage but the last.
+func NoLegend() Option {
+	return func(o *options) { o.noLegend = true }
 }
 
 // Ends names the first and last states of Trajectories in its legend, e.g.

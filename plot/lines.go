@@ -29,7 +29,13 @@ type Axes struct {
 // PNG or SVG file, written atomically. Points that cannot be drawn (NaN,
 // ±Inf, or ≤ 0 on a log axis) are skipped; a curve with none left is an
 // error naming it.
-func Lines(path, title string, axes Axes, curves []Curve) error {
+//
+// The legend stands beside the plot; NoLegend leaves it out.
+func Lines(path, title string, axes Axes, curves []Curve, opts ...Option) error {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
 	p := newPlot(title, axes.X, axes.Y)
 	leg := newLegend()
 	if axes.LogX {
@@ -70,6 +76,9 @@ func Lines(path, title string, axes Axes, curves []Curve) error {
 		} else {
 			leg.Add(c.Name, l)
 		}
+	}
+	if o.noLegend {
+		return save(p, nil, path, 7*vg.Inch, 4.5*vg.Inch)
 	}
 	return save(p, legendSide{leg}, path, 7*vg.Inch, 4.5*vg.Inch)
 }

@@ -192,7 +192,7 @@ func (l *polylines) DataRange() (xmin, xmax, ymin, ymax float64) {
 // Trajectories draws the paths of the first MaxTrajectories points through the states
 // traj[0] (t = 0, dark dots) … traj[T] (t = 1, red dots), as thin lines, with a legend beside
 // the plot. The legend calls the ends "t = 0 (noise)" and "t = 1 (data)"; Ends renames them
-// when the source is not noise. All states must have the same shape [n, d ≥ 2]; the first
+// when the source is not noise, and NoLegend leaves the legend out. All states must have the same shape [n, d ≥ 2]; the first
 // two columns are drawn.
 func Trajectories(path, title string, traj []*autograd.Tensor, opts ...Option) error {
 	o := options{start: "t = 0 (noise)", end: "t = 1 (data)"}
@@ -225,6 +225,9 @@ func Trajectories(path, title string, traj []*autograd.Tensor, opts ...Option) e
 	s0 := scatter(states[0], startColor, 1.6, draw.CircleGlyph{})
 	s1 := scatter(states[len(states)-1], endColor, 1.6, draw.CircleGlyph{})
 	p.Add(s0, s1)
+	if o.noLegend {
+		return save(p, nil, path, Size, Size)
+	}
 	leg := newLegend()
 	leg.Add(o.start, legendMark(s0))
 	leg.Add(o.end, legendMark(s1))

@@ -293,6 +293,15 @@ func TestLegend_BesideData(t *testing.T) {
 		}
 	}
 	assert.True(t, found, "the legend's sample mark lies right of the plot")
+	// NoLegend drops the column; Ends renames the entries, which changes the column's width.
+	traj := []*autograd.Tensor{pts, pts}
+	require.NoError(t, Trajectories(filepath.Join(dir, "a.png"), "a", traj, NoLegend()))
+	require.NoError(t, Trajectories(filepath.Join(dir, "b.png"), "b", traj))
+	require.NoError(t, Trajectories(filepath.Join(dir, "c.png"), "c", traj, Ends("t = 0 (source: a long name)", "t = 1")))
+	wa, wb, wc := img0(t, dir, "a").Bounds().Dx(), img0(t, dir, "b").Bounds().Dx(), img0(t, dir, "c").Bounds().Dx()
+	assert.Equal(t, size, wa, "no legend column")
+	assert.Greater(t, wb, wa, "a legend column")
+	assert.Greater(t, wc, wb, "a wider column for longer labels")
 }
 
 // TestTickLabels: one style per axis, plain decimals without trailing zeros, or powers of

@@ -273,7 +273,7 @@ func run(cfg Config) (Result, error) {
 		return r, err
 	}
 	a, b := filepath.Join(cfg.Out, "condot.png"), filepath.Join(cfg.Out, "vp.png")
-	if err := plot.Trajectories(a, "CondOT: ψ_t(x₀) are straight lines", trajs[paths()[0].name]); err != nil {
+	if err := plot.Trajectories(a, "CondOT: ψ_t(x₀) are straight lines", trajs[paths()[0].name], plot.NoLegend()); err != nil {
 		return r, err
 	}
 	if err := plot.Trajectories(b, "VP: the same x₀ and x₁, curved paths", trajs[paths()[3].name]); err != nil {

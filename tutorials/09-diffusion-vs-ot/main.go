@@ -157,7 +157,11 @@ func run(cfg Config) (Result, error) {
 				return r, err
 			}
 			f := filepath.Join(cfg.Out, "trajectories-"+np.name+".png")
-			if err := plot.Trajectories(f, fmt.Sprintf("%s: NFE %d, NLL %.2f", np.name, pr.NFE, pr.NLL), traj); err != nil {
+			var opts []plot.Option // one legend, on the last panel of the montage
+			if i < len(paths())-1 {
+				opts = append(opts, plot.NoLegend())
+			}
+			if err := plot.Trajectories(f, fmt.Sprintf("%s: NFE %d, NLL %.2f", np.name, pr.NFE, pr.NLL), traj, opts...); err != nil {
 				return r, err
 			}
 			trajFiles = append(trajFiles, f)

@@ -204,8 +204,11 @@ func run(cfg Config) (Result, error) {
 	var files []string
 	for i, m := range r.Methods {
 		f := filepath.Join(cfg.Out, fmt.Sprintf("trajectories-%d.png", i+1))
-		if err := plot.Trajectories(f, fmt.Sprintf("%s: straightness %.2f", m.Name, m.Straight), m.traj,
-			plot.Ends("t = 0 (source: 8 Gaussians)", "t = 1 (target: moons)")); err != nil {
+		opts := []plot.Option{plot.Ends("t = 0 (source: 8 Gaussians)", "t = 1 (target: moons)")}
+		if i < len(r.Methods)-1 { // one legend, on the last panel of the montage
+			opts = append(opts, plot.NoLegend())
+		}
+		if err := plot.Trajectories(f, fmt.Sprintf("%s: straightness %.2f", m.Name, m.Straight), m.traj, opts...); err != nil {
 			return r, err
 		}
 		files = append(files, f)

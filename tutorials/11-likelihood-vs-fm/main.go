@@ -17,9 +17,11 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/flowmatch/flowmatch/autograd"
@@ -211,17 +213,15 @@ func run(cfg Config) (Result, error) {
 		return r, err
 	}
 	curves := func(x func(ru Run) []float64) []plot.Curve {
-		h := plot.Curve{Name: "entropy H (the floor)", Dashed: true}
 		var cs []plot.Curve
+		lo, hi := math.Inf(1), math.Inf(-1)
 		for _, ru := range []Run{r.ML, r.FM} {
 			xs := x(ru)
 			cs = append(cs, plot.Curve{Name: ru.Name, X: xs, Y: ru.NLL, Dots: true})
-			h.X = append(h.X, xs...)
-			for range xs {
-				h.Y = append(h.Y, r.H)
-			}
+			lo, hi = min(lo, slices.Min(xs)), max(hi, slices.Max(xs))
 		}
-		return append(cs, h)
+		// One segment across both runs (not a line drawn back and forth over each run's x).
+		return append(cs, plot.Curve{Name: "entropy H (the floor)", X: []float64{lo, hi}, Y: []float64{r.H, r.H}, Dashed: true})
 	}
 	a, b := filepath.Join(cfg.Out, "nll-vs-step.png"), filepath.Join(cfg.Out, "nll-vs-time.png")
 	if err := plot.Lines(a, "held-out NLL against training steps", plot.Axes{X: "step (0 drawn at 1)", Y: "NLL (nats)", LogX: true},
@@ -231,7 +231,7 @@ func run(cfg Config) (Result, error) {
 				xs[i] = max(float64(s), 1)
 			}
 			return xs
-		})); err != nil {
+		}), plot.NoLegend()); err != nil { // one legend, on the second panel
 		return r, err
 	}
 	if err := plot.Lines(b, "held-out NLL against training time", plot.Axes{X: "seconds of training (0 drawn at 1 ms)", Y: "NLL (nats)", LogX: true},
