@@ -42,9 +42,10 @@ type TrainConfig struct {
 	// Fused asks for the fused, allocation-free training step of nn
 	// (nn.TrainStep) instead of CFMLoss + Backward. Both compute the same
 	// loss and gradients up to rounding (TestTrain_FusedMatchesAutograd
-	// bounds the difference), the fused step several times faster. Only
-	// SiLU and tanh models have a fused step: for any other activation Train
-	// returns an error rather than silently taking the autograd step.
+	// bounds the difference); the fused step builds no graph and allocates
+	// nothing for the network, so it is faster. Only SiLU and tanh models
+	// have a fused step: for any other activation Train returns an error
+	// rather than silently taking the autograd step.
 	Fused bool
 }
 
