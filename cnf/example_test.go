@@ -238,3 +238,26 @@ func ExampleFieldOf() {
 	fmt.Println(x1.Shape(), st.NFE)
 	// Output: [5 2] 10
 }
+
+// A Flow composes layers; LogProb evaluates the density of x = f(z),
+// z ~ N(0, I), by the change of variables. Here f scales by 2 and then
+// shifts by (1, 1), so p = N((1, 1), 4I) and
+// log p(1, 1) = −log 2π − 2·log 2 = −3.224171.
+func ExampleLogProb() {
+	scale := cnf.NewElementwiseAffine(2)
+	scale.LogScale.Data[0], scale.LogScale.Data[1] = math.Log(2), math.Log(2)
+	shift := cnf.NewElementwiseAffine(2)
+	shift.Shift.Data[0], shift.Shift.Data[1] = 1, 1
+	flow := &cnf.Flow{Layers: []cnf.Layer{scale, shift}} // scale first
+	x := autograd.FromRows([][]float64{{1, 1}}).NoGraph()
+	lp, err := cnf.LogProb(flow, cnf.StandardNormalLogProb, x)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("log p = %.6f (closed form %.6f)\n", lp.Item(), -math.Log(2*math.Pi)-2*math.Log(2))
+	z, ld, _ := flow.Inverse(x)
+	fmt.Printf("z = %v, log|det ∂f⁻¹/∂x| = %.6f\n", z.Data, ld.Item())
+	// Output:
+	// log p = -3.224171 (closed form -3.224171)
+	// z = [0 0], log|det ∂f⁻¹/∂x| = -1.386294
+}

@@ -113,8 +113,11 @@ type ElementwiseAffine struct {
 }
 
 // NewElementwiseAffine returns the identity map on ℝᵈ with trainable
-// parameters.
+// parameters. d < 1 panics with a *autograd.MisuseError.
 func NewElementwiseAffine(d int) *ElementwiseAffine {
+	if d < 1 {
+		panic(autograd.Misuse("cnf.NewElementwiseAffine", "dimension d = %d, want ≥ 1", d))
+	}
 	return &ElementwiseAffine{LogScale: autograd.Zeros(1, d).SetRequiresGrad(true), Shift: autograd.Zeros(1, d).SetRequiresGrad(true)}
 }
 
