@@ -33,6 +33,7 @@ func TestMisuse_PanicsWithMisuseError(t *testing.T) {
 		"cnf.Hutchinson/k=0":                 func() { Hutchinson(Rademacher, 0, rng, false) },
 		"cnf.HutchinsonDivergence/no probes": func() { HutchinsonDivergence(f, 0, x, nil) },
 		"cnf.FastField/maxBatch=0":           func() { FastField(m, 0) },
+		"cnf.NewElementwiseAffine/d=0":       func() { NewElementwiseAffine(0) },
 		"cnf.FastDivergence/nil model":       func() { FastDivergence(nil, 16) },
 		"cnf.Field/shape": func() {
 			ExactDivergence(func(_ float64, x *autograd.Tensor) *autograd.Tensor { return autograd.Slice(x, 0, 1) }, 0, x)
