@@ -113,7 +113,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	}
 	spec.Data = src
 	r.EvalPoints = held.Rows
-	if err := makeOutDir(*out); err != nil {
+	if err := makeOutDir(*out, stderr); err != nil {
 		return err
 	}
 

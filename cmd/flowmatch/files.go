@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -91,9 +92,13 @@ func checkOutDir(name, dir string) error {
 }
 
 // makeOutDir creates the output folder checked by checkOutDir (its parent
-// exists, so no other folder is made).
-func makeOutDir(dir string) error {
-	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+// exists, so no other folder is made) and says so on w.
+func makeOutDir(dir string, w io.Writer) error {
+	err := os.Mkdir(dir, 0o755)
+	switch {
+	case err == nil:
+		fmt.Fprintf(w, "created folder %s\n", dir)
+	case !errors.Is(err, fs.ErrExist):
 		return err
 	}
 	return nil

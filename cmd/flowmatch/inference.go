@@ -203,7 +203,7 @@ func runPlot(args []string, stdout, stderr io.Writer) error {
 		}
 		ref = src.Points(*n, newRand(*seed, 6))
 	}
-	if err := makeOutDir(*out); err != nil {
+	if err := makeOutDir(*out, stderr); err != nil {
 		return err
 	}
 	bar := progress.New(stderr, "sample", *n, "points")

@@ -297,7 +297,12 @@ func TestOutDir_Policy(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, checkOutDir("out", filepath.Join(dir, "new")))
 	require.NoDirExists(t, filepath.Join(dir, "new"), "checking creates nothing")
-	require.NoError(t, makeOutDir(filepath.Join(dir, "new")))
+	var note bytes.Buffer
+	require.NoError(t, makeOutDir(filepath.Join(dir, "new"), &note))
+	require.Equal(t, "created folder "+filepath.Join(dir, "new")+"\n", note.String(), "creating a folder is said")
+	note.Reset()
+	require.NoError(t, makeOutDir(filepath.Join(dir, "new"), &note))
+	require.Empty(t, note.String(), "an existing folder is used as it is")
 	require.DirExists(t, filepath.Join(dir, "new"))
 	require.NoError(t, checkOutDir("out", filepath.Join(dir, "new")), "an existing folder is fine")
 	require.ErrorContains(t, checkOutDir("out", filepath.Join(dir, "a", "b")), "does not exist")

@@ -44,7 +44,7 @@ func (s trainSpec) check(f trainFlags) error {
 	if err := checkCount(f.steps, s.Steps, 1, 100_000_000); err != nil {
 		return err
 	}
-	if err := checkCount(f.batch, s.Batch, 1, 1<<20); err != nil {
+	if err := checkCount(f.batch, s.Batch, 1, 1<<16); err != nil {
 		return err
 	}
 	if !(s.LR > 0 && !math.IsInf(s.LR, 1)) {
