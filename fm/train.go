@@ -183,15 +183,15 @@ func checkBatch(model *nn.VelocityMLP, cfg TrainConfig, from string, x0, x1 *aut
 // finiteParams reports whether every parameter of model is finite, and
 // otherwise names the first one that is not.
 func finiteParams(model *nn.VelocityMLP) (string, bool) {
-	for k, p := range model.Params() {
+	for _, p := range model.NamedParams() {
 		s := 0.0
-		for _, v := range p.Data {
+		for _, v := range p.T.Data {
 			s += v * 0 // NaN or ±Inf times 0 is NaN; finite values add 0
 		}
 		if s != 0 {
-			for j, v := range p.Data {
+			for j, v := range p.T.Data {
 				if math.IsNaN(v) || math.IsInf(v, 0) {
-					return fmt.Sprintf("%d [%d] = %v", k, j, v), false
+					return fmt.Sprintf("%s [%d] = %v", p.Name, j, v), false
 				}
 			}
 		}

@@ -621,6 +621,17 @@ func TestTrain_Errors(t *testing.T) {
 	for _, l := range losses {
 		assert.False(t, math.IsNaN(l) || math.IsInf(l, 0), "no non-finite loss is returned")
 	}
+	// A schedule that overflows the step (LR·1e10 = +Inf) makes a parameter
+	// non-finite in step 1, before any loss is: the parameter is named.
+	losses, err = fm.Train(model(autograd.ActSiLU), with(func(c *fm.TrainConfig) {
+		c.LR = 1e300
+		c.LRSchedule = func(int, int) float64 { return 1e10 }
+	}))
+	require.Error(t, err)
+	t.Logf("%v", err)
+	assert.Contains(t, err.Error(), "step 1: after the update")
+	assert.Contains(t, err.Error(), "parameter layers.0.weight [")
+	assert.Empty(t, losses)
 }
 
 // TestSample_PushesSource: with the constant field v = c the flow is
