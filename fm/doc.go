@@ -28,6 +28,24 @@
 // The theorems are verified numerically in package tests (go test ./tests
 // -run Theorem -v), whose doc.go holds the math index.
 //
+// # Fast path
+//
+// Train takes one step of CFMLoss + Backward, or, when TrainConfig.Fused
+// asks for it, the fused step of nn (nn.TrainStep): the same loss and
+// gradients up to rounding, with no graph. The choice is explicit: a model
+// without a fused step (an activation other than SiLU and tanh) makes Train
+// return an error instead of switching silently. TestTrain_FusedMatchesAutograd
+// bounds the difference with a derived rounding bound.
+//
+// # Errors
+//
+// Programmer misuse (a missing field, a shape that does not fit, a nil rng,
+// an empty data set) panics with an *autograd.MisuseError that names the
+// function, the field or shapes and what was expected. Numerical failure
+// returns an error that says what went wrong and where: a training step
+// whose loss or parameters stop being finite, a Sinkhorn plan that has not
+// converged (ErrNotConverged), an ODE solver's failure.
+//
 // The marginal-field weight is q(x₁)·p_t(x|x₁)/p_t(x), as in Lipman et al.
 // eq. 8; a version of it without q(x₁), which some write-ups print, is the
 // negative control of TestTrain_ApproachesFloor.
