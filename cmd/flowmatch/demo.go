@@ -174,20 +174,9 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	twin := src.Sampler()(held.Rows, newRand(*seed, 13))
-	var w2, floor float64
-	var w2Err, floorErr error
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); floor, floorErr = metrics.W2Squared(twin, held) }()
-	if *threads == 1 {
-		wg.Wait()
+	if r.W2, r.W2Floor, err = w2Pair(s.X, held, twin, *threads); err != nil {
+		return err
 	}
-	w2, w2Err = metrics.W2Squared(s.X, held)
-	wg.Wait()
-	if w2Err != nil || floorErr != nil {
-		return fmt.Errorf("W2: %v %v", w2Err, floorErr)
-	}
-	r.W2, r.W2Floor = math.Sqrt(w2), math.Sqrt(floor)
 	sw2, err := metrics.SlicedW2Squared(s.X, held, 200, newRand(*seed, 9))
 	if err != nil {
 		return err
@@ -221,6 +210,33 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "demo: wrote %d files to %s\n", len(r.Files)+2, *out)
 	fmt.Fprintln(stdout, finalLine(r))
 	return nil
+}
+
+// w2Pair returns the exact 2-Wasserstein distances (not squared)
+//
+//	W₂(x, y) = √(min over permutations σ of (1/n) Σᵢ ‖xᵢ − y_σ(i)‖²)
+//
+// of the model samples x and of an independent data sample twin to the
+// held-out data y (metrics.W2Squared, both at once on 2 threads). W₂ of
+// twin is the finite-sample floor: what a perfect model would score with
+// this many points. TestW2Pair_Distance.
+func w2Pair(x, y, twin *ag.Tensor, threads int) (w2, floor float64, err error) {
+	var floorErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); floor, floorErr = metrics.W2Squared(twin, y) }()
+	if threads == 1 {
+		wg.Wait()
+	}
+	w2, err = metrics.W2Squared(x, y)
+	wg.Wait()
+	if err == nil {
+		err = floorErr
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("W2: %w", err)
+	}
+	return math.Sqrt(w2), math.Sqrt(floor), nil
 }
 
 // finalLine is demo's last line: the dataset, the held-out NLL, the

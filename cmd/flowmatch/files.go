@@ -25,9 +25,9 @@ const outputPolicy = `Outputs: a file's folder must already exist; an output fol
 created if it is missing and its parent exists. Both are checked before any
 work starts. Files are written atomically (a temporary file, then a rename).`
 
-// maxPoints bounds -n of every command: the points are held in memory (16 bytes
-// a 2-D point, and about 40 bytes of CSV text) and each costs hundreds of
-// network evaluations.
+// maxPoints bounds -n of every command (and sample's -n·d at 2·maxPoints
+// values): the points are held in memory (16 bytes a 2-D point, and about 40
+// bytes of CSV text) and each costs hundreds of network evaluations.
 const maxPoints = 2_000_000
 
 // checkCount rejects a count flag outside [lo, hi] with a one-line usage error.

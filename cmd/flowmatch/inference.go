@@ -47,6 +47,9 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if most := 2 * maxPoints / m.Dim(); *n > most {
+		return usagef("-n %d: want at most %d for this %d-dimensional model (%d values a run)", *n, most, m.Dim(), 2*maxPoints)
+	}
 	bar := progress.New(stderr, "sample", *n, "points")
 	s, err := sample(m, p, *n, opts, newRand(*seed, 3), 0, *threads, bar)
 	bar.Done()

@@ -315,3 +315,41 @@ func TestOutDir_Policy(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, entries, 2, "the write checks leave no temporary file")
 }
+
+// TestW2Pair_Distance: w2Pair returns W₂, the distance: a translation by c
+// of the same points is at W₂ = |c| exactly (the identity matching is
+// optimal), here 0.5, where W₂² would be 0.25; and the floor of a set
+// against itself is 0.
+func TestW2Pair_Distance(t *testing.T) {
+	y := data.EightGaussians().Sample(50, newRand(1, 1))
+	x := y.Clone()
+	for i := range x.Rows {
+		x.Row(i)[0] += 0.3
+		x.Row(i)[1] += 0.4
+	}
+	for _, threads := range []int{1, 2} {
+		w2, floor, err := w2Pair(x, y, y, threads)
+		require.NoError(t, err)
+		require.InDelta(t, 0.5, w2, 1e-12, "threads %d", threads)
+		require.InDelta(t, 0, floor, 1e-12)
+	}
+}
+
+// TestSample_LimitScalesWithDim: sample holds at most 2·maxPoints values,
+// so a 5-D model allows 800,000 samples a run, and says so before any work.
+func TestSample_LimitScalesWithDim(t *testing.T) {
+	dir := t.TempDir()
+	ckpt := filepath.Join(dir, "m5.safetensors")
+	code, _, errs := call("train", "-data", writeCSV(t, dir, 30, 5), "-hidden", "8", "-steps", "2", "-batch", "8", "-out", ckpt)
+	require.Equal(t, 0, code, errs)
+	out := filepath.Join(dir, "s.npy")
+	code, _, errs = call("sample", "-checkpoint", ckpt, "-n", "800001", "-out", out)
+	require.Equal(t, 2, code, errs)
+	require.Contains(t, errs, "-n 800001: want at most 800000 for this 5-dimensional model")
+	require.NoFileExists(t, out)
+	code, _, errs = call("sample", "-checkpoint", ckpt, "-n", "10", "-ode-steps", "2", "-out", out)
+	require.Equal(t, 0, code, errs)
+	x, err := data.ReadNPY(out)
+	require.NoError(t, err)
+	require.Equal(t, [2]int{10, 5}, x.Shape())
+}
