@@ -3,7 +3,7 @@
 //
 // Usage:
 //
-//	flowmatch demo   [-out dir] [-steps n] [-seed s]
+//	flowmatch demo   [-data name|file] [-out dir] [-steps n] [-seed s]
 //	flowmatch train  -data name|file [-path condot|ve|vp] [-coupling independent|ot|sinkhorn] -out model.safetensors
 //	flowmatch sample -checkpoint model.safetensors -n 1000 -out samples.csv
 //	flowmatch loglik -checkpoint model.safetensors -data name|file [-n 1000] [-out logp.csv]
