@@ -254,7 +254,8 @@ type SinkhornResult struct {
 // 10 leaves a marginal error near 1e-5 after 5,000 sweeps), so after 100
 // sweeps without convergence it continues by Newton's method on g
 // (sinkhornNewton), which converges quadratically once close, with sweeps
-// again whenever a Newton step fails. It stops as soon as MarginalErr ≤ tol
+// again whenever a Newton step fails. A Newton step costs O(n·m² + m³), so
+// plans with more than 1024 columns take sweeps only. It stops as soon as MarginalErr ≤ tol
 // and returns an error wrapping ErrNotConverged (with the result so far)
 // if that has not happened after maxIter iterations (sweeps plus Newton
 // steps): raise ε, rescale C or raise maxIter then. Since H(π) ≤ 2 log n for
@@ -293,10 +294,11 @@ func Sinkhorn(cost [][]float64, a, b []float64, eps, tol float64, maxIter int) (
 		}
 		res.MarginalErr = marginalErr(res.Plan, a, b)
 	}
-	const sweepsFirst = 100 // sweeps before (and between) Newton steps
+	const sweepsFirst = 100    // sweeps before (and between) Newton steps
+	const newtonMaxCols = 1024 // a Newton step costs O(n·m² + m³)
 	newt := sinkhornNewton{cost: cost, a: a, b: b, eps: eps}
 	for res.Sweeps+res.NewtonSteps < maxIter {
-		if res.Sweeps < sweepsFirst || m < 2 {
+		if res.Sweeps < sweepsFirst || m < 2 || m > newtonMaxCols {
 			sweep()
 		} else {
 			res.NewtonSteps++
