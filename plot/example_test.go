@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/flowmatch/flowmatch/autograd"
 	"github.com/flowmatch/flowmatch/plot"
 )
 
@@ -60,4 +61,21 @@ func ExampleMontage() {
 	_ = plot.Lines(b, "down", plot.Axes{}, []plot.Curve{{Name: "y = 2 − x", X: x, Y: []float64{2, 1, 0}}})
 	fmt.Println(plot.Montage(filepath.Join(dir, "both.png"), a, b)) // two half-size panels in a row
 	// Output: <nil>
+}
+
+func ExampleTrajectories() {
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	x0 := autograd.FromRows([][]float64{{-1, 0}, {0, -1}, {1, 1}})
+	x1 := autograd.FromRows([][]float64{{2, 2}, {-2, 2}, {0, -2}})
+	traj := []*autograd.Tensor{x0, autograd.Scale(autograd.Add(x0, x1), 0.5), x1}
+	// The source is not noise here: say what it is in the legend.
+	err := plot.Trajectories(filepath.Join(dir, "a.png"), "three paths", traj, plot.Ends("t = 0 (source: 3 points)", "t = 1 (target)"))
+	fmt.Println(err)
+	// A panel of a montage without its own legend.
+	err = plot.Trajectories(filepath.Join(dir, "b.png"), "three paths", traj, plot.NoLegend())
+	fmt.Println(err)
+	// Output:
+	// <nil>
+	// <nil>
 }
