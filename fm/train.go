@@ -73,9 +73,10 @@ func NewRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x5851f
 // not positive and finite, or a batch whose shape does not fit the model
 // (checked on every batch, before the step). Train returns an error when
 // Fused is asked for a model without a fused step, when a coupling fails
-// (SinkhornOT that does not converge), and when a loss or a parameter stops
-// being finite (the step, the loss and the LR are named; the losses of the
-// steps before are returned). TestTrain_Errors.
+// (SinkhornOT that does not converge), when a batch holds a value that is
+// not finite, and when a loss or a parameter stops being finite (the step,
+// the loss and the LR are named; the losses of the steps before are
+// returned). TestTrain_Errors.
 func Train(model *nn.VelocityMLP, cfg TrainConfig) ([]float64, error) {
 	checkConfig(model, cfg)
 	rng := NewRand(cfg.Seed)
@@ -97,6 +98,9 @@ func Train(model *nn.VelocityMLP, cfg TrainConfig) ([]float64, error) {
 		if cfg.Pairs != nil {
 			x0, x1 = cfg.Pairs(cfg.BatchSize, rng)
 			checkBatch(model, cfg, "Pairs", x0, x1)
+			if err := finiteBatch("Pairs", x0, x1); err != nil {
+				return losses, fmt.Errorf("fm.Train: step %d: %w", step, err)
+			}
 		} else {
 			x1 = cfg.Data(cfg.BatchSize, rng)
 			if cfg.Source != nil {
@@ -105,6 +109,9 @@ func Train(model *nn.VelocityMLP, cfg TrainConfig) ([]float64, error) {
 				x0 = autograd.Normal(x1.Rows, x1.Cols, 0, 1, rng)
 			}
 			checkBatch(model, cfg, "Data and Source", x0, x1)
+			if err := finiteBatch("Data and Source", x0, x1); err != nil {
+				return losses, fmt.Errorf("fm.Train: step %d: %w", step, err)
+			}
 			var err error
 			if x0, x1, err = coupling.Pair(x0, x1, rng); err != nil {
 				return losses, fmt.Errorf("fm.Train: step %d: %w", step, err)
@@ -113,6 +120,9 @@ func Train(model *nn.VelocityMLP, cfg TrainConfig) ([]float64, error) {
 		t := autograd.Uniform(x1.Rows, 1, 0, 1, rng)
 		opt.ZeroGrad()
 		loss := stepLossGrad(model, fused, cfg.Path, t, x0, x1)
+		if (math.IsNaN(loss) || math.IsInf(loss, 0)) && step == 1 {
+			return losses, fmt.Errorf("fm.Train: step 1: the loss is %v before any update, on finite data: the model's output or the path's target u_t(x|x₁) is not finite on this batch", loss)
+		}
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
 			return losses, fmt.Errorf("fm.Train: step %d: the loss is %v at LR %g: training diverged; try a smaller LR (1e-3 is a common start for Adam)", step, loss, cfg.LR)
 		}
@@ -178,6 +188,19 @@ func checkBatch(model *nn.VelocityMLP, cfg TrainConfig, from string, x0, x1 *aut
 		panic(&autograd.MisuseError{Op: "fm.Train", Shapes: [][2]int{x0.Shape(), x1.Shape()},
 			Reason: fmt.Sprintf("%s gave x₀ and x₁ of these shapes; the model of dimension %d wants [BatchSize, %d] = [%d,%d] each", from, model.Dim(), model.Dim(), want[0], want[1])})
 	}
+}
+
+// finiteBatch returns an error naming the first non-finite value of x0 or
+// x1 (data, not misuse: a file may hold a NaN).
+func finiteBatch(from string, x0, x1 *autograd.Tensor) error {
+	for k, x := range []*autograd.Tensor{x0, x1} {
+		for i, v := range x.Data {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Errorf("%s gave x%d[%d, %d] = %v; the data must be finite", from, k, i/x.Cols, i%x.Cols, v)
+			}
+		}
+	}
+	return nil
 }
 
 // finiteParams reports whether every parameter of model is finite, and

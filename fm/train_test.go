@@ -621,6 +621,18 @@ func TestTrain_Errors(t *testing.T) {
 	for _, l := range losses {
 		assert.False(t, math.IsNaN(l) || math.IsInf(l, 0), "no non-finite loss is returned")
 	}
+	// Data with a NaN: an error naming where, not a diverged run.
+	qn := &fm.Empirical{Points: [][]float64{{1, math.NaN()}}}
+	_, err = fm.Train(model(autograd.ActSiLU), with(func(c *fm.TrainConfig) { c.Data = qn.Sample }))
+	require.Error(t, err)
+	t.Logf("%v", err)
+	assert.Contains(t, err.Error(), "x1[0, 1] = NaN")
+	// A NaN weight: the first loss is NaN before any update, on finite data.
+	bad := model(autograd.ActSiLU)
+	bad.Params()[0].Data[0] = math.NaN()
+	_, err = fm.Train(bad, good)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "step 1: the loss is NaN before any update")
 	// A schedule that overflows the step (LR·1e10 = +Inf) makes a parameter
 	// non-finite in step 1, before any loss is: the parameter is named.
 	losses, err = fm.Train(model(autograd.ActSiLU), with(func(c *fm.TrainConfig) {
