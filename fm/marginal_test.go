@@ -46,6 +46,7 @@ func TestMixtureMarginal_PointMassLimit(t *testing.T) {
 		x := randVec(2, 1.5, rng)
 		lp, le := mix.LogProb(s, x), emp.LogProb(s, x)
 		assert.InDelta(t, le, lp, 64*eps*(1+math.Abs(le)))
+		assert.InDeltaSlice(t, emp.Posterior(s, x), mix.Posterior(s, x), 1e-12, "posteriors")
 		uf, ue := mix.Field(s, x), emp.Field(s, x)
 		for j := range uf {
 			assert.InDelta(t, ue[j], uf[j], 1e-12*(1+math.Abs(ue[j])))

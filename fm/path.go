@@ -41,6 +41,7 @@ type AffinePath interface {
 	Schedule(t float64) (a, da, sigma, dsigma float64)
 	// SigmaDSigma returns σ_t·σ′_t = ½·d(σ_t²)/dt, which stays finite where
 	// σ′_t does not (VP at t = 1, where σ₁ = 0 and σ′₁ = −∞).
+	// TestAffinePath_SigmaDSigma.
 	SigmaDSigma(t float64) float64
 }
 

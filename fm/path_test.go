@@ -142,3 +142,29 @@ func TestPath_MisuseDimensions(t *testing.T) {
 	}
 	assert.NotPanics(t, func() { fm.Flow(fm.CondOT{}, 0.5, x1, x1) })
 }
+
+// TestAffinePath_SigmaDSigma: SigmaDSigma is ½·d(σ_t²)/dt, checked against
+// a central difference of σ_t² from Schedule with h = 1e-4. The tolerance is
+// the difference between the central differences at h and 2h (which bounds
+// the O(h²) truncation error at h, a quarter of that at 2h) plus the
+// rounding of σ², 8u·σ²/h. Negative control: σσ′ without the ½, i.e.
+// d(σ²)/dt, fails where σσ′ is not tiny.
+func TestAffinePath_SigmaDSigma(t *testing.T) {
+	paths := map[string]fm.AffinePath{
+		"CondOT": fm.CondOT{SigmaMin: 0.01},
+		"VE":     fm.VE{SigmaMin: 0.01, SigmaMax: 5},
+		"VP":     fm.VP{},
+	}
+	for name, p := range paths {
+		s2 := func(t float64) float64 { _, _, s, _ := p.Schedule(t); return s * s }
+		fd := func(t, h float64) float64 { return (s2(t+h) - s2(t-h)) / (4 * h) }
+		for _, tt := range []float64{0.1, 0.3, 0.5, 0.7, 0.9} {
+			h := 1e-4
+			want := fd(tt, h)
+			tol := math.Abs(fd(tt, 2*h)-want) + 8*eps*s2(tt)/h
+			got := p.SigmaDSigma(tt)
+			assert.InDelta(t, want, got, tol, "%s t=%v: got %v want %v (tol %.3g)", name, tt, got, want, tol)
+			assert.Greater(t, math.Abs(2*got-want), tol, "%s t=%v: negative control", name, tt)
+		}
+	}
+}

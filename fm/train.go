@@ -52,6 +52,7 @@ type TrainConfig struct {
 // CosineSchedule decays the learning rate from 1 to 0 along a half cosine,
 // 0.5·(1 + cos(π·(step−1)/steps)) (Loshchilov & Hutter 2017,
 // arXiv:1608.03983, eq. 5 without restarts).
+// TestCosineSchedule.
 func CosineSchedule(step, steps int) float64 {
 	return 0.5 * (1 + math.Cos(math.Pi*float64(step-1)/float64(steps)))
 }

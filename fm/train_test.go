@@ -696,3 +696,18 @@ func TestSample_PushesSource(t *testing.T) {
 	assert.Error(t, err, "a fixed-step method without steps is the solver's error")
 	assert.Panics(t, func() { _, _ = fm.Sample(v, p, 3, 2, nil, cnf.SolveOptions{Method: cnf.RK4, Steps: 2}) }, "nil rng")
 }
+
+// TestCosineSchedule: 0.5·(1 + cos(π(step−1)/steps)) is 1 at the first step,
+// ½ halfway, symmetric about it (f(s) + f(steps + 2 − s) = 1, from
+// cos θ + cos(π − θ) = 0) and decreasing.
+func TestCosineSchedule(t *testing.T) {
+	steps := 100
+	assert.Equal(t, 1.0, fm.CosineSchedule(1, steps))
+	assert.InDelta(t, 0.5, fm.CosineSchedule(51, steps), 4*eps)
+	for s := 1; s < steps; s++ {
+		a, b := fm.CosineSchedule(s, steps), fm.CosineSchedule(s+1, steps)
+		require.Less(t, b, a, "decreasing at step %d", s)
+		assert.InDelta(t, 1, fm.CosineSchedule(s, steps)+fm.CosineSchedule(steps+2-s, steps), 4*eps)
+	}
+	assert.Greater(t, fm.CosineSchedule(steps, steps), 0.0, "the last step still moves")
+}
