@@ -9,17 +9,21 @@ import (
 	"image/draw"
 	"image/png"
 	"os"
+	"sort"
 )
 
 // MontageMaxBytes is the size above which Montage switches to a 256-colour
-// palette (the figures use a few flat colours, so little is lost).
+// palette: the picture's 40 most frequent colours, kept exactly (the figures'
+// flat colours: background, text, lines, markers), and the 216 web-safe colours
+// for the rest (gradients such as a density's).
 const MontageMaxBytes = 100_000
 
 // Montage reads the PNG pictures at paths (e.g. written by this package),
 // halves each one (averaging 2×2 pixel blocks) and writes them side by side
 // in one row to out, atomically: a compact multi-panel figure in which each
 // panel keeps its own title and axes. If the full-colour file would exceed
-// MontageMaxBytes it is written with Plan 9's 256 colours instead.
+// MontageMaxBytes it is written with a 256-colour palette instead (see
+// MontageMaxBytes; every pixel takes the nearest colour).
 func Montage(out string, paths ...string) error {
 	var tiles []image.Image
 	w, h := 0, 0
@@ -66,7 +70,7 @@ func Montage(out string, paths ...string) error {
 		return fmt.Errorf("plot: Montage %s: %w", out, err)
 	}
 	if buf.Len() > MontageMaxBytes {
-		pal := image.NewPaletted(dst.Bounds(), palette.Plan9)
+		pal := image.NewPaletted(dst.Bounds(), append(frequentColors(dst, 40), palette.WebSafe...))
 		draw.Draw(pal, pal.Bounds(), dst, image.Point{}, draw.Src)
 		buf.Reset()
 		if err := enc.Encode(&buf, pal); err != nil {
@@ -74,4 +78,29 @@ func Montage(out string, paths ...string) error {
 		}
 	}
 	return writeAtomic(out, buf.Bytes())
+}
+
+// frequentColors returns the n most frequent colours of img (fewer if it has fewer), most
+// frequent first, ties broken by colour value so that the palette is deterministic.
+func frequentColors(img *image.RGBA, n int) color.Palette {
+	count := map[color.RGBA]int{}
+	for i := 0; i+3 < len(img.Pix); i += 4 {
+		count[color.RGBA{R: img.Pix[i], G: img.Pix[i+1], B: img.Pix[i+2], A: img.Pix[i+3]}]++
+	}
+	cs := make([]color.RGBA, 0, len(count))
+	for c := range count {
+		cs = append(cs, c)
+	}
+	key := func(c color.RGBA) uint32 { return uint32(c.R)<<24 | uint32(c.G)<<16 | uint32(c.B)<<8 | uint32(c.A) }
+	sort.Slice(cs, func(i, j int) bool {
+		if count[cs[i]] != count[cs[j]] {
+			return count[cs[i]] > count[cs[j]]
+		}
+		return key(cs[i]) < key(cs[j])
+	})
+	pal := make(color.Palette, 0, min(n, len(cs)))
+	for _, c := range cs[:min(n, len(cs))] {
+		pal = append(pal, c)
+	}
+	return pal
 }

@@ -3,6 +3,8 @@ package plot
 import (
 	"bytes"
 	"image"
+	"image/color"
+	"image/color/palette"
 	"image/png"
 	"math"
 	"math/rand/v2"
@@ -331,4 +333,30 @@ func TestTickLabels(t *testing.T) {
 	}
 	assert.Equal(t, "1e+05", tickLabel(1e5, false))
 	assert.Equal(t, "1e-05", tickLabel(9.999999999999999e-06, false))
+}
+
+// TestFrequentColors: the montage palette keeps the most frequent colours exactly, most
+// frequent first, deterministically. Negative control: Plan 9's fixed palette (used before)
+// turns the sample blue into another colour.
+func TestFrequentColors(t *testing.T) {
+	img := image.NewRGBA(image.Rect(0, 0, 10, 1))
+	blue := color.RGBA{R: 31, G: 119, B: 180, A: 255}
+	for x := range 10 {
+		switch {
+		case x < 6:
+			img.Set(x, 0, color.White)
+		case x < 9:
+			img.Set(x, 0, blue)
+		default:
+			img.Set(x, 0, color.Black)
+		}
+	}
+	pal := frequentColors(img, 2)
+	require.Len(t, pal, 2)
+	assert.Equal(t, color.RGBA{255, 255, 255, 255}, pal[0])
+	assert.Equal(t, blue, pal[1])
+	assert.Len(t, frequentColors(img, 10), 3, "no more colours than the picture has")
+	full := append(frequentColors(img, 40), palette.WebSafe...)
+	assert.Equal(t, blue, full.Convert(blue), "the sample blue survives the palette")
+	assert.NotEqual(t, blue, color.Palette(palette.Plan9).Convert(blue), "Plan 9's palette loses it")
 }
