@@ -103,12 +103,19 @@ func sideWidth(s side) vg.Length {
 	return vg.Length(math.Ceil(float64(s.width())))
 }
 
-// Option changes a default of a figure (see Ends and NoLegend).
+// Option changes a default of a figure (see Ends, NoLegend and Order).
 type Option func(*options)
 
 type options struct {
 	start, end string // legend labels of the first and last states (Trajectories)
 	noLegend   bool
+	order      []string // series drawn first, in this order (LossCurves)
+}
+
+// Order draws the named series of LossCurves first, in this order (and lists them so in the
+// legend); the others follow in sorted order.
+func Order(names ...string) Option {
+	return func(o *options) { o.order = names }
 }
 
 // NoLegend leaves the legend out, e.g. from every panel of a Montage but the last.

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -400,19 +401,23 @@ func Smooth(ys []float64, w int) []float64 {
 	return out
 }
 
-// LossCurves draws each named series against its step (1, 2, …), series in sorted name order.
-// With smooth > 1 each series is drawn faintly and its trailing moving average over smooth
-// steps (Smooth) on top. Non-finite values are skipped (a NaN loss leaves a gap, not an error).
-// The legend stands beside the plot.
-func LossCurves(path, title string, series map[string][]float64, smooth int) error {
+// LossCurves draws each named series against its step (1, 2, …), series in sorted name order
+// (Order chooses another). With smooth > 1 each series is drawn faintly and its trailing
+// moving average over smooth steps (Smooth) on top. Non-finite values are skipped (a NaN loss
+// leaves a gap, not an error). The legend stands beside the plot; NoLegend leaves it out.
+func LossCurves(path, title string, series map[string][]float64, smooth int, opts ...Option) error {
 	if len(series) == 0 {
 		return fmt.Errorf("plot: %s: no series", path)
+	}
+	var o options
+	for _, f := range opts {
+		f(&o)
 	}
 	names := make([]string, 0, len(series))
 	for k := range series {
 		names = append(names, k)
 	}
-	sort.Strings(names)
+	sortSeries(names, o.order)
 	p := newPlot(title, "step", "loss")
 	leg := newLegend()
 	for i, name := range names {
@@ -451,5 +456,24 @@ func LossCurves(path, title string, series map[string][]float64, smooth int) err
 		p.Add(l)
 		leg.Add(name, l)
 	}
+	if o.noLegend {
+		return save(p, nil, path, 8*vg.Inch, 4.5*vg.Inch)
+	}
 	return save(p, legendSide{leg}, path, 8*vg.Inch, 4.5*vg.Inch)
+}
+
+// sortSeries sorts names: those in order first, in that order, then the others by name.
+func sortSeries(names, order []string) {
+	rank := func(name string) int { // position in order, or after all of them
+		if i := slices.Index(order, name); i >= 0 {
+			return i
+		}
+		return len(order)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if ri, rj := rank(names[i]), rank(names[j]); ri != rj {
+			return ri < rj
+		}
+		return names[i] < names[j]
+	})
 }

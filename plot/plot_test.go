@@ -360,3 +360,12 @@ func TestFrequentColors(t *testing.T) {
 	assert.Equal(t, blue, full.Convert(blue), "the sample blue survives the palette")
 	assert.NotEqual(t, blue, color.Palette(palette.Plan9).Convert(blue), "Plan 9's palette loses it")
 }
+
+func TestSortSeries(t *testing.T) {
+	names := []string{"b", "val", "a", "train"}
+	sortSeries(names, nil)
+	assert.Equal(t, []string{"a", "b", "train", "val"}, names, "sorted by default")
+	sortSeries(names, []string{"val", "train", "missing"})
+	assert.Equal(t, []string{"val", "train", "a", "b"}, names, "Order first, then sorted")
+	require.NoError(t, LossCurves(filepath.Join(t.TempDir(), "l.png"), "", map[string][]float64{"x": {1, 2}, "y": {2, 1}}, 0, Order("y", "x"), NoLegend()))
+}

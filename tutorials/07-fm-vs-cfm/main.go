@@ -252,7 +252,8 @@ func run(cfg Config) (Result, error) {
 		floor[i] = r.Floor
 	}
 	return r, plot.LossCurves(filepath.Join(cfg.Out, "figure.png"), "L_CFM stays above the floor while L_FM falls toward 0 (same batches)",
-		map[string][]float64{"1  L_CFM (training batch)": r.StepCFM, "2  L_FM (same batch)": r.StepFM, "3  floor E‖u(x|x₁) − u(x)‖²": floor}, 25)
+		map[string][]float64{"L_CFM (training batch)": r.StepCFM, "L_FM (same batch)": r.StepFM, "floor E‖u(x|x₁) − u(x)‖²": floor}, 25,
+		plot.Order("L_CFM (training batch)", "L_FM (same batch)", "floor E‖u(x|x₁) − u(x)‖²"))
 }
 
 func flat(gs []*autograd.Tensor) []float64 {
