@@ -11,4 +11,9 @@
 // The tests compare your gradients with the hand formulas on random inputs
 // and run autograd.GradCheck on an op registered with your backward
 // (autograd.Custom), exactly as tutorial 03 does with SiLU.
+//
+// A wrong answer fails with the first value that differs ("got … want …") and,
+// when it matches a likely mistake (a factor such as n or 1/d, a flipped sign,
+// t and 1 − t swapped, a missing term), a hint naming that mistake and where
+// to read, not the formula. TestDiagnosis checks every hint.
 package exercises

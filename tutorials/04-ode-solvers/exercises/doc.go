@@ -11,4 +11,9 @@
 // The tests compare one step with the closed form for dx/dt = λx, with the
 // library on a nonlinear, time-dependent field, and measure the order of
 // your step repeated N times.
+//
+// A wrong answer fails with the first value that differs ("got … want …") and,
+// when it matches a likely mistake (a factor such as n or 1/d, a flipped sign,
+// t and 1 − t swapped, a missing term), a hint naming that mistake and where
+// to read, not the formula. TestDiagnosis checks every hint.
 package exercises

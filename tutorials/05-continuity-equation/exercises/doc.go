@@ -7,4 +7,9 @@
 // in. Grade your work with
 //
 //	go test -tags exercises ./tutorials/05-continuity-equation/exercises
+//
+// A wrong answer fails with the first value that differs ("got … want …") and,
+// when it matches a likely mistake (a factor such as n or 1/d, a flipped sign,
+// t and 1 − t swapped, a missing term), a hint naming that mistake and where
+// to read, not the formula. TestDiagnosis checks every hint.
 package exercises
