@@ -23,7 +23,7 @@ func eightGaussians(n int, seed uint64) *autograd.Tensor {
 }
 
 // BenchmarkTrainStep is one conditional flow-matching training step of the
-// PyTorch peer (/work/shared/bench/peers/torch_fm.py): v_θ 3 → 256 → 256 →
+// PyTorch peer (bench/peers/torch_fm.py in this repository): v_θ 3 → 256 → 256 →
 // 256 → 2 with SiLU, x₁ drawn with replacement from a pool of 2¹⁷
 // 8gaussians points, x₀ ~ N(0, I), t ~ U[0, 1], σ_min = 1e-4,
 //

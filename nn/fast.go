@@ -190,7 +190,8 @@ func (e *Evaluator) eval(op string, dst, x, t []float64) {
 // EvalDiv writes v_θ(t, x) into dst [n, dim] and its exact divergence
 // div v_θ = Σⱼ ∂vⱼ/∂xⱼ into div [n], by forward-mode tangents (one product
 // per hidden layer for v and its dim tangents together; see package
-// autograd/fused). dst equals Eval's. TestEvalDiv_MatchesAutograd.
+// autograd/fused). dst equals Eval's. The divergence is checked against the
+// autograd exact divergence by cnf: TestFastDivergence_MatchesExact.
 func (e *Evaluator) EvalDiv(dst, div []float64, t float64, x []float64) {
 	n, dim := e.rows("EvalDiv", dst, x), e.m.dim
 	if len(div) != n {

@@ -8,7 +8,7 @@ import (
 )
 
 // BenchmarkFastTrainStep is BenchmarkTrainStep on the fused path: the same
-// workload as the PyTorch peer (/work/shared/bench/peers/torch_fm.py) —
+// workload as the PyTorch peer (bench/peers/torch_fm.py in this repository) —
 // x₁ drawn with replacement from 2¹⁷ 8gaussians points, x₀ ~ N(0, I),
 // t ~ U[0, 1], x_t and u = x₁ − (1 − σ_min)·x₀ computed into preallocated
 // buffers, then ZeroGrad, TrainStep.LossGrad and an Adam step (η = 1e-3) —
