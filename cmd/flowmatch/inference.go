@@ -291,7 +291,7 @@ func drawAll(m *nn.VelocityMLP, p fm.Path, ref *ag.Tensor, s sampled, dir, ext s
 			out := m.Forward(ag.Scalar(t), ag.FromSlice(1, 2, []float64{a, b}).NoGraph())
 			return out.Data[0], out.Data[1]
 		}
-		title := fmt.Sprintf("velocity field v(x, t = %g)", t)
+		title := fmt.Sprintf("velocity field v(t = %g, x)", t)
 		if err := plot.VectorField(name(fmt.Sprintf("field_t%03.0f", t*100)), title, v, lo, hi, lo, hi, 21); err != nil {
 			return nil, err
 		}
