@@ -77,7 +77,7 @@ func main() {
 	fmt.Printf("held-out NLL: %.3f ± %.3f at initialization, %.3f ± %.3f after training (gain %.3f ± %.3f nats)\n", r.NLLBefore, r.NLLBeforeSE, r.NLLAfter, r.NLLAfterSE, r.Gain, r.GainSE)
 	fmt.Printf("best Gaussian (moment-matched): %.3f; the flow is better by %.3f ± %.3f\n", r.Gauss, r.GainOverGauss, r.GaussSE)
 	fmt.Printf("entropy of the data H = %.3f ± %.3f: NLL − H = %.3f ± %.3f nats is the KL left to learn\n", r.Entropy, r.EntropySE, r.KL, r.KLSE)
-	fmt.Printf("log p(x) at x = (%.3f, %.3f) by the seed's sum: log π₀(z₀) = %.4f", r.Point[0], r.Point[1], r.LogBase)
+	fmt.Printf("log p(x) at x = (%.3f, %.3f) by the flow's sum: log π₀(z₀) = %.4f", r.Point[0], r.Point[1], r.LogBase)
 	for i, ld := range r.LayerLogDets {
 		fmt.Printf(", −log|det f%d′| = %.4f", i+1, -ld)
 	}

@@ -40,7 +40,7 @@ func TestTutorial02(t *testing.T) {
 	m2, s2 := stats.MeanStdErr(r.Losses[len(r.Losses)-w:])
 	assert.Greater(t, m1-m2, 4*math.Hypot(s1, s2), "training NLL %v → %v", m1, m2)
 
-	// The seed's sum by hand equals cnf.LogProb up to the rounding of
+	// The flow's log-density sum by hand equals cnf.LogProb up to the rounding of
 	// adding len(LayerLogDets)+1 terms.
 	mag := math.Abs(r.LogBase)
 	for _, ld := range r.LayerLogDets {

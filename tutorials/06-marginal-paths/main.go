@@ -115,7 +115,7 @@ func main() {
 	}
 	fmt.Printf("   worst |difference|/SE = %.2f\n", r.MomentZ)
 	fmt.Printf("2. u_t(x) = E[u_t(x_t|x₁) | x_t = x]: worst |E[(u_t(x_t|x₁) − u_t(x_t))·g(x_t)]|/SE over g ∈ {1, x₁, x₂} = %.2f\n", r.OrthoRight)
-	fmt.Printf("   with the seed's slip (weights without qᵢ) it is %.1f\n", r.OrthoNoQ)
+	fmt.Printf("   with the common slip (weights without qᵢ) it is %.1f\n", r.OrthoNoQ)
 	fmt.Printf("3. Theorem 1, ∂ₜp_t + div(p_t u_t) = 0 within the finite-difference error at %d random (t, x):\n", cfg.Points)
 	for _, c := range []struct {
 		name string

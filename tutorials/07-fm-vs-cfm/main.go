@@ -108,7 +108,7 @@ func main() {
 		fmt.Printf("   %d  %8.4f  %8.4f   %8.4f       %+.4f ± %.4f\n", i, m.CFM, m.FM, m.Constant, m.Gap, m.SE)
 	}
 	fmt.Printf("gradients, averaged over %d batches of 256 (%d parameters):\n", cfg.Batches, r.Params)
-	fmt.Printf("   worst |mean ∂(L_CFM − L_FM)/∂θⱼ|/SE = %.2f (with the seed's slip: %.1f)\n", r.GradWorst, r.GradWrong)
+	fmt.Printf("   worst |mean ∂(L_CFM − L_FM)/∂θⱼ|/SE = %.2f (with weights without qᵢ: %.1f)\n", r.GradWorst, r.GradWrong)
 	fmt.Printf("   cosine(∇L_CFM, ∇L_FM) = %.4f, relative difference %.3f (batch noise alone predicts %.3f)\n", r.GradCosine, r.GradRelDiff, r.GradRelNoise)
 	fmt.Printf("   one batch's ∇L_CFM is noisier: variance ratio %.1f (the price of the free target)\n", r.NoiseRatio)
 	fmt.Printf("training a 2×64 SiLU network with Adam, batch 256, %d steps (evaluation batch of %d):\n", cfg.Steps, cfg.Eval)

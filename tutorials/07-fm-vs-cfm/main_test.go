@@ -39,10 +39,10 @@ func TestTutorial07(t *testing.T) {
 
 	// Theorem 2, gradients: every coordinate of mean ∇(L_CFM − L_FM) is 0
 	// within k Student-t SEs (Bonferroni over the parameters); with the
-	// seed's slip the same check fails (negative control).
+	// common slip of weights without qᵢ the same check fails (negative control).
 	kt := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(cfg.Batches - 1)}.Quantile(1 - 1e-3/(2*float64(r.Params)))
 	assert.LessOrEqual(t, r.GradWorst, kt, "gradients: worst |mean|/SE %v (k %v)", r.GradWorst, kt)
-	assert.Greater(t, r.GradWrong, kt, "the seed's slip passed the gradient check: %v", r.GradWrong)
+	assert.Greater(t, r.GradWrong, kt, "weights without qᵢ passed the gradient check: %v", r.GradWrong)
 	// The averaged gradients differ by batch noise only: ‖d̄‖² has mean
 	// Σⱼ SEⱼ² and, for a Gaussian d̄, standard deviation at most √2 times
 	// that mean, so ‖d̄‖²/Σ SE² ≤ 1 + k√2.
