@@ -100,7 +100,7 @@ func BenchmarkCNFMaxLikelihoodStep(b *testing.B) {
 }
 
 // BenchmarkRegressionStep is the flow-matching counterpart of
-// BenchmarkCNFMaxLikelihoodStep: the loss mean‖v_θ(x_t, t) − u‖² on the same
+// BenchmarkCNFMaxLikelihoodStep: the loss mean‖v_θ(t, x_t) − u‖² on the same
 // network and batch, one forward and one backward pass, one Adam update.
 func BenchmarkRegressionStep(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))

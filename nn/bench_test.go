@@ -28,7 +28,7 @@ func eightGaussians(n int, seed uint64) *autograd.Tensor {
 // 8gaussians points, x₀ ~ N(0, I), t ~ U[0, 1], σ_min = 1e-4,
 //
 //	x_t = (1 − (1 − σ_min)·t)·x₀ + t·x₁,   u = x₁ − (1 − σ_min)·x₀,
-//	L = mean over the batch of Σ_d (v_θ(x_t, t) − u)²,
+//	L = mean over the batch of Σ_d (v_θ(t, x_t) − u)²,
 //
 // then ZeroGrad, Backward and an Adam step with η = 1e-3.
 func BenchmarkTrainStep(b *testing.B) {

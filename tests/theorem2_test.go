@@ -20,7 +20,7 @@ import (
 //
 //	L_CFM(θ) = L_FM(θ) + C,  C = E‖u_t(x|x₁) − u_t(x)‖² (independent of θ),
 //
-// so ∇_θ L_CFM = ∇_θ L_FM. Per sample, with v = v_θ(x_t, t),
+// so ∇_θ L_CFM = ∇_θ L_FM. Per sample, with v = v_θ(t, x_t),
 // u_c = u_t(x_t|x₁) and u_m = u_t(x_t),
 //
 //	‖v − u_c‖² − ‖v − u_m‖² − ‖u_c − u_m‖² = −2 (v − u_m)·(u_c − u_m),

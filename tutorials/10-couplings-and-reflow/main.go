@@ -46,7 +46,7 @@ var EulerSteps = []int{1, 2, 4, 8}
 type Method struct {
 	Name      string
 	FinalLoss float64 // mean CFM loss over the last 10% of training
-	// Straightness E∫‖(x₁ − x₀) − v(x_t, t)‖²dt of the learned flow on the
+	// Straightness E∫‖(x₁ − x₀) − v(t, x_t)‖²dt of the learned flow on the
 	// common start points (fm.MeasurePaths, RK4 100 steps), mean ± SE.
 	Straight, StraightSE float64
 	StraightRows         []float64
