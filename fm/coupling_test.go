@@ -239,18 +239,7 @@ func TestSinkhornOT_PairsFromPlan(t *testing.T) {
 	n := 4
 	x0 := autograd.Normal(n, 2, 0, 1, rng)
 	x1 := autograd.Normal(n, 2, 1, 1, rng)
-	cost := fm.SquaredDistances(x0, x1)
-	cmax := 0.0
-	for _, row := range cost {
-		for _, c := range row {
-			cmax = max(cmax, c)
-		}
-	}
-	for _, row := range cost {
-		for j := range row {
-			row[j] /= cmax
-		}
-	}
+	cost := scaledCost(x0, x1)
 	u := []float64{0.25, 0.25, 0.25, 0.25}
 	res, err := fm.Sinkhorn(cost, u, u, 0.2, 1e-9, 1000)
 	require.NoError(t, err)
@@ -311,18 +300,7 @@ func TestSinkhorn_NearExactOT(t *testing.T) {
 	n := 16
 	x0 := autograd.Normal(n, 2, 0, 1, rng)
 	x1 := autograd.Normal(n, 2, 0, 1, rng)
-	cost := fm.SquaredDistances(x0, x1)
-	cmax := 0.0
-	for _, row := range cost {
-		for _, c := range row {
-			cmax = max(cmax, c)
-		}
-	}
-	for _, row := range cost {
-		for j := range row {
-			row[j] /= cmax
-		}
-	}
+	cost := scaledCost(x0, x1)
 	_, ot := fm.Assignment(cost)
 	ot /= float64(n)
 	u := make([]float64, n)
@@ -365,4 +343,22 @@ func TestExactOT_LowersPairCost(t *testing.T) {
 	ind, ot, sk := cost(a0, a1), cost(b0, b1), cost(c0, c1)
 	assert.Less(t, ot, ind)
 	assert.Less(t, sk, ind)
+}
+
+// scaledCost returns the squared distances of x0 and x1 divided by the
+// largest of them, as SinkhornOT scales its costs.
+func scaledCost(x0, x1 *autograd.Tensor) [][]float64 {
+	cost := fm.SquaredDistances(x0, x1)
+	cmax := 0.0
+	for _, row := range cost {
+		for _, c := range row {
+			cmax = max(cmax, c)
+		}
+	}
+	for _, row := range cost {
+		for j := range row {
+			row[j] /= cmax
+		}
+	}
+	return cost
 }

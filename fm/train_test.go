@@ -281,13 +281,7 @@ func TestMeasurePaths_StraightField(t *testing.T) {
 	// v(t, x) = c (constant): straight paths, Energy = Displacement = ‖c‖²,
 	// Straightness 0 (RK4 and the trapezoid rule are exact for constants).
 	c := []float64{1.5, -0.5}
-	v := func(_, x *autograd.Tensor) *autograd.Tensor {
-		out := autograd.Zeros(x.Rows, x.Cols)
-		for i := 0; i < x.Rows; i++ {
-			copy(out.Row(i), c)
-		}
-		return out
-	}
+	v := constantField(c)
 	x0 := autograd.Normal(10, 2, 0, 1, newRNG(21))
 	st, _, err := fm.MeasurePaths(v, x0, 10)
 	require.NoError(t, err)
@@ -655,13 +649,7 @@ func TestTrain_Errors(t *testing.T) {
 // spread.
 func TestSample_PushesSource(t *testing.T) {
 	c := []float64{1.5, -0.5}
-	v := func(_, x *autograd.Tensor) *autograd.Tensor {
-		out := autograd.Zeros(x.Rows, x.Cols)
-		for i := 0; i < x.Rows; i++ {
-			copy(out.Row(i), c)
-		}
-		return out
-	}
+	v := constantField(c)
 	p := fm.VE{SigmaMin: 0.01, SigmaMax: 3}
 	n := 4000
 	x1, err := fm.Sample(v, p, n, 2, newRNG(50), cnf.SolveOptions{Method: cnf.RK4, Steps: 4})
@@ -710,4 +698,15 @@ func TestCosineSchedule(t *testing.T) {
 		assert.InDelta(t, 1, fm.CosineSchedule(s, steps)+fm.CosineSchedule(steps+2-s, steps), 4*eps)
 	}
 	assert.Greater(t, fm.CosineSchedule(steps, steps), 0.0, "the last step still moves")
+}
+
+// constantField returns the field v(t, x) = c for every row.
+func constantField(c []float64) fm.Velocity {
+	return func(_, x *autograd.Tensor) *autograd.Tensor {
+		out := autograd.Zeros(x.Rows, len(c))
+		for i := 0; i < x.Rows; i++ {
+			copy(out.Row(i), c)
+		}
+		return out
+	}
 }
