@@ -95,6 +95,13 @@ func TestGrad(t *testing.T) {
 		{"LogSumExp/large", unary(LogSumExp), []*Tensor{big}},
 		{"Concat", func(x []*Tensor) *Tensor { return Concat(x[0], x[1], x[2]) }, []*Tensor{a, col, m45}},
 		{"Slice", unary(func(x *Tensor) *Tensor { return Slice(x, 1, 4) }), []*Tensor{m45}},
+		{"LogSoftmax", unary(LogSoftmax), []*Tensor{a}},
+		{"LogSoftmax/large", unary(LogSoftmax), []*Tensor{big}},
+		{"LogSoftmax/second", unary(func(x *Tensor) *Tensor { return GradGraph(Sum(Square(LogSoftmax(x))), nil, x)[0] }), []*Tensor{a}},
+		{"CrossEntropy", unary(func(x *Tensor) *Tensor { return CrossEntropy(x, []int{2, 0, 1, 2}) }), []*Tensor{a}},
+		{"CrossEntropy/second", unary(func(x *Tensor) *Tensor { return GradGraph(Sum(Square(CrossEntropy(x, []int{2, 0, 1, 2}))), nil, x)[0] }), []*Tensor{a}},
+		{"Embedding", unary(func(x *Tensor) *Tensor { return Embedding(x, []int{3, 0, 3, 1, 3}) }), []*Tensor{a}},
+		{"Embedding/scatter", unary(func(x *Tensor) *Tensor { return scatterRows(x, []int{1, 0, 1, 4}, 6) }), []*Tensor{a}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
