@@ -154,12 +154,48 @@ func CompareFiles(stored, executed string) error {
 		}
 	}
 	if len(problems) == 0 {
+		for _, n := range []*Notebook{want, got} {
+			for i := range n.Cells {
+				n.Cells[i].Outputs = byChannel(n.Cells[i].Outputs)
+			}
+		}
 		problems = Compare(stored, want, got)
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%s against %s:\n%s", executed, stored, strings.Join(problems, "\n"))
 	}
 	return nil
+}
+
+// byChannel returns a cell's outputs with all of its stdout first (one stream, in order), then
+// its displays in order, then the rest (stderr, errors) in order. GoNB sends a program's stdout
+// through a pipe and its displays through a separate channel, so in Jupyter the interleaving of
+// the two depends on timing (a picture can arrive before the line printed just before it);
+// within each channel the order is the program's. CompareFiles compares channel by channel;
+// nbrun's own runs keep the exact interleaving, which Check compares.
+func byChannel(outs []Output) []Output {
+	var stdout *Output
+	var displays, rest []Output
+	for _, o := range outs {
+		switch {
+		case o.Type == "stream" && o.Name == "stdout":
+			if stdout == nil {
+				c := o
+				stdout = &c
+			} else {
+				stdout.Text += o.Text
+			}
+		case o.Type == "display_data" || o.Type == "execute_result":
+			displays = append(displays, o)
+		default:
+			rest = append(rest, o)
+		}
+	}
+	var res []Output
+	if stdout != nil {
+		res = append(res, *stdout)
+	}
+	return append(append(res, displays...), rest...)
 }
 
 // readChecked reads a notebook and says, if it is not in nbformat's layout, where it differs.

@@ -272,6 +272,12 @@ func TestCompareFiles(t *testing.T) {
 	// GoNB may split a stream in several outputs: the text is compared, not the pieces.
 	ran.Cells[2].Outputs = append([]Output{{Type: "stream", Name: "stdout", Text: "a\n"}, {Type: "stream", Name: "stdout", Text: "b\n"}}, ran.Cells[2].Outputs[1:]...)
 	require.NoError(t, CompareFiles(want, write("ran.ipynb", ran)))
+	// GoNB's stdout and displays travel on two channels, so the picture may arrive before the
+	// line printed ahead of it: accepted, as long as each channel is the same.
+	early := stored()
+	o := early.Cells[2].Outputs
+	early.Cells[2].Outputs = []Output{o[1], o[0], o[2]}
+	require.NoError(t, CompareFiles(want, write("early.ipynb", early)))
 
 	for _, tc := range []struct {
 		name   string
@@ -289,6 +295,10 @@ func TestCompareFiles(t *testing.T) {
 		}, "cell 2 (id \"a\"): got output error: ERROR: failed"},
 		{"another source", func(n *Notebook) { n.Cells[2].Source = "%%\nother()" }, "cell 3: not the cell of"},
 		{"a missing cell", func(n *Notebook) { n.Cells = n.Cells[:2] }, "2 cells"},
+		{"a missing picture", func(n *Notebook) {
+			o := n.Cells[2].Outputs
+			n.Cells[2].Outputs = []Output{o[0], o[2]}
+		}, "missing display image/png"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bad := stored()
