@@ -71,8 +71,7 @@ func PathBatch(m Manifold, t, x0, x1 *autograd.Tensor) (xt, ut *autograd.Tensor)
 // with x_t and u_t from PathBatch. The model's ambient output is projected
 // onto T_{x_t}M (ProjTensor) before the comparison, and ‖·‖_g is the ambient
 // norm (the metric of both manifolds here). Differentiable in θ only.
-// Tested by TestCFMLoss_ZeroAtTarget and, on the torus, by
-// TestTheorem2Torus_LossesDifferByConstant.
+// Tested by TestCFMLoss_ZeroAtTarget.
 func CFMLoss(m Manifold, v fm.Velocity, t, x0, x1 *autograd.Tensor) *autograd.Tensor {
 	xt, ut := PathBatch(m, t, x0, x1)
 	return fm.SquaredError(m.ProjTensor(xt, v(t, xt)), ut)
@@ -96,9 +95,7 @@ type TrainConfig struct {
 // the Ambient embedded coordinates whose output is projected. Misuse (a nil
 // model or Data, a model whose Dim is not m.Ambient(), BatchSize or Steps
 // < 1, an LR that is not positive) panics with an *autograd.MisuseError; a
-// loss that stops being finite is an error naming the step. Its loss
-// decreasing, and the trained model's KL on a von Mises–Fisher mixture,
-// are checked by TestTrain_SphereVMF.
+// loss that stops being finite is an error naming the step.
 func Train(m Manifold, model *nn.VelocityMLP, cfg TrainConfig) ([]float64, error) {
 	switch {
 	case model == nil || cfg.Data == nil:
