@@ -24,6 +24,11 @@
 //	Liu et al.                                Reflow, MeasurePaths, TrajectoryStats, PathStats
 //	training and sampling                     Train, TrainConfig (Fused), Sample
 //	checkpoints                               PathMetadata, PathFromMetadata (keys MetaPath, MetaSigmaMin, …)
+//	Lipman et al. 2024 §4.8 (schedulers)      Polynomial, Cosine, LinearVP (with CondOT, VE, VP: AffinePath), SNR
+//	Tweedie, velocity–score identity          VelocityScore, ScoreFromVelocity, MixtureMarginal.Score/DataMean/NoiseMean
+//	parametrizations (derivation in param.go) Param, ConvertCoeffs, Convert, AsVelocity, LossWeight, ParamTarget, ParamLoss
+//	scale–time transformation (§4.8)          ScheduleChange (Map, Field, Velocity)
+//	Song et al. 2021 §4.3, SDE sampling       SampleSDE (Euler–Maruyama, any g_t; derivation in sde.go)
 //
 // The theorems are verified numerically in package tests (go test ./tests
 // -run Theorem -v), whose doc.go holds the math index.
@@ -66,6 +71,15 @@
 //   - Song, Sohl-Dickstein, Kingma, Kumar, Ermon, Poole. Score-Based
 //     Generative Modeling through Stochastic Differential Equations. 2021.
 //     arXiv:2011.13456 (the VE and VP noise schedules).
+//   - Lipman, Havasi, Holderrieth, Shaul, Le, Karrer, Chen, Lopez-Paz,
+//     Ben-Hamu, Gat. Flow Matching Guide and Code. 2024. arXiv:2412.06264
+//     (§4.8: schedulers, the scale–time transformation, parametrizations).
+//   - Vincent. A Connection Between Score Matching and Denoising
+//     Autoencoders. Neural Computation 23(7), 2011 (the score target −x₀/σ_t).
+//   - Ho, Jain, Abbeel. Denoising Diffusion Probabilistic Models. 2020.
+//     arXiv:2006.11239 (the unweighted ε-loss).
+//   - Kloeden, Platen. Numerical Solution of Stochastic Differential
+//     Equations. Springer, 1992 (Euler–Maruyama, §14.1).
 //   - Cuturi. Sinkhorn Distances. 2013. arXiv:1306.0895.
 //   - Peyré, Cuturi. Computational Optimal Transport. 2019.
 //     arXiv:1803.00567 (the semi-dual that Sinkhorn's Newton steps solve).
