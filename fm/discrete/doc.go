@@ -32,13 +32,17 @@
 //	Gat et al. eqs. 9–11 (rates, posterior)     Rate, JumpCoef, Denoiser, PosteriorMLP, Exact
 //	Gat et al. eqs. 12–13 (losses)              CELoss, GKLLoss, MarginalCELoss, MarginalGKLLoss
 //	Gat et al. eq. 3 (Kolmogorov equation)      Marginal, ApplyGenerator
+//	Gat et al. eq. 14 (sampling)                Euler (discrete Euler step), Gillespie (exact, by thinning)
+//	exact likelihood of the sampler              EulerDistribution (the law of Euler on S^D ≤ 2¹⁶ states)
 //
 // The theory is tested on state spaces small enough to enumerate:
 // TestKolmogorov_ExactRates (the exact marginal rates solve the forward
 // equation, to 1e-8), TestTheorem2_Discrete (conditional and marginal
 // losses have equal gradients and differ by a constant) and
 // TestLoss_FloorAtExactPosterior (the loss is at its floor at the exact
-// posterior); each has a negative control.
+// posterior), TestGillespie_ReproducesData (the exact chain ends at q,
+// chi-square) and TestEuler_MatchesEulerDistribution; each has a negative
+// control.
 //
 // # Errors
 //
