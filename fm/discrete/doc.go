@@ -33,7 +33,8 @@
 //	Gat et al. eqs. 12–13 (losses)              CELoss, GKLLoss, MarginalCELoss, MarginalGKLLoss
 //	Gat et al. eq. 3 (Kolmogorov equation)      Marginal, ApplyGenerator
 //	Gat et al. eq. 14 (sampling)                Euler (discrete Euler step), Gillespie (exact, by thinning)
-//	exact likelihood of the sampler              EulerDistribution (the law of Euler on S^D ≤ 2¹⁶ states)
+//	exact likelihood of the sampler              EulerDistribution (the law of Euler on S^D ≤ 2¹⁶ states), NLL
+//	Gat et al. Algorithm 1 (training)           Train, TrainConfig, Loss, Dist.Sampler
 //
 // The theory is tested on state spaces small enough to enumerate:
 // TestKolmogorov_ExactRates (the exact marginal rates solve the forward
