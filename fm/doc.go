@@ -29,6 +29,7 @@
 //	parametrizations (derivation in param.go) Param, ConvertCoeffs, Convert, AsVelocity, LossWeight, ParamTarget, ParamLoss
 //	scale–time transformation (§4.8)          ScheduleChange (Map, Field, Velocity)
 //	Song et al. 2021 §4.3, SDE sampling       SampleSDE (Euler–Maruyama, any g_t; derivation in sde.go)
+//	Lu et al. 2022 (DPM-Solver, ++(2M))       SampleExpInt (exponential integrator, data prediction; expint.go)
 //
 // The theorems are verified numerically in package tests (go test ./tests
 // -run Theorem -v), whose doc.go holds the math index.
@@ -78,6 +79,9 @@
 //     Autoencoders. Neural Computation 23(7), 2011 (the score target −x₀/σ_t).
 //   - Ho, Jain, Abbeel. Denoising Diffusion Probabilistic Models. 2020.
 //     arXiv:2006.11239 (the unweighted ε-loss).
+//   - Lu, Zhou, Bao, Chen, Li, Zhu. DPM-Solver: A Fast ODE Solver for
+//     Diffusion Probabilistic Model Sampling. 2022. arXiv:2206.00927; and
+//     DPM-Solver++. 2022. arXiv:2211.01095 (§4, the multistep 2M).
 //   - Kloeden, Platen. Numerical Solution of Stochastic Differential
 //     Equations. Springer, 1992 (Euler–Maruyama, §14.1).
 //   - Cuturi. Sinkhorn Distances. 2013. arXiv:1306.0895.
