@@ -96,6 +96,22 @@
 //	                                       | Carlo; FFJORD toy data                |                                    |
 //	Exact W2 (assignment), MMD, sliced W2  | Peyré & Cuturi 2019                   | metrics                            | metrics: TestAssign_BruteForce,
 //	                                       | arXiv:1803.00567; Gretton et al. 2012 |                                    | TestMMD2_SameAndDifferent
+//	Sphere and flat torus: Exp, Log,       | Chen & Lipman 2023                    | riemann.Sphere, riemann.Torus      | riemann: TestManifold_ExpLogInverse,
+//	  P_x, d(x, y), uniform law            | arXiv:2302.03660 §2                   |                                    | TestManifold_DistIsLogNorm, TestManifold_ProjIsTangent
+//	Geodesic path Exp_{x₀}(t·Log_{x₀}x₁),  | Chen & Lipman 2023 §3.2–3.3,          | riemann.Geodesic, CondField        | riemann: TestGeodesic_EndpointsAndConstantSpeed,
+//	  target Log_x(x₁)/(1 − t)             | eqs. 11–13                            |                                    | TestCondField_GeneratesPath, TestCondField_SolvesToX1
+//	Riemannian CFM, projected output       | Chen & Lipman 2023 §3.1, eq. 8        | riemann.CFMLoss, riemann.Train     | riemann: TestCFMLoss_ZeroAtTarget, TestTrain_SphereVMF
+//	Manifold Euler and RK4 (on M to        | Chen & Lipman 2023 §3.4               | riemann.Integrate                  | riemann: TestIntegrate_Order,
+//	  rounding), orders 1 and 4            |                                       |                                    | TestIntegrate_StaysOnSphere
+//	Riemannian divergence on S^D:          | Mathieu & Nickel 2020                 | riemann.SphereDivergence,          | riemann: TestSphereDivergence_Height,
+//	  tr J − xᵀJx − D(x·v)                 | arXiv:2006.10605 §3                   | riemann.AmbientField               | TestAmbientField_DivergenceIsRiemannian
+//	Manifold change of variables           | Mathieu & Nickel 2020 §3;             | riemann.LogLikelihood              | riemann: TestLogLikelihood_Rotation,
+//	  (rotation, non-isometric map,        | Chen et al. 2018 Thm 1                |                                    | TestLogLikelihood_HeightFlow, TestLogLikelihood_IntegratesToOne,
+//	  ∫p = 1 on S² and T²)                 |                                       |                                    | TestLogLikelihood_IntegratesToOneTorus
+//	Theorem 2 on T² (wrapped Gaussian      | Lipman §3.2, Thm 2                    | riemann.Torus, riemann.Wrap        | riemann: TestTheorem2Torus_LossesDifferByConstant,
+//	  paths, lattice-sum marginal)         |                                       |                                    | TestTheorem2Torus_GradientsEqual
+//	vMF and von Mises entropies            | closed forms; quadrature              | riemann.VMFEntropy,                | riemann: TestVMF_NormalizedAndEntropy,
+//	                                       |                                       | riemann.VonMisesEntropy            | TestVonMises_NormalizedAndEntropy
 //
 // Tutorials that walk through these results step by step, each with a test
 // of what it prints, are indexed in tutorials/README.md.
