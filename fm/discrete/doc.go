@@ -34,6 +34,7 @@
 //	Gat et al. eq. 3 (Kolmogorov equation)      Marginal, ApplyGenerator
 //	Gat et al. eq. 14 (sampling)                Euler (discrete Euler step), Gillespie (exact, by thinning)
 //	exact likelihood of the sampler              EulerDistribution (the law of Euler on S^D ≤ 2¹⁶ states), NLL
+//	Campbell et al. §3, Gat et al. §3 (ELBO)     ELBO (quadrature × enumeration), ELBOEstimate (Monte Carlo)
 //	Gat et al. Algorithm 1 (training)           Train, TrainConfig, Loss, Dist.Sampler
 //
 // The theory is tested on state spaces small enough to enumerate:

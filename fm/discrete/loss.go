@@ -42,8 +42,13 @@ func CELoss(logits *autograd.Tensor, p Path, x1 [][]int, w []float64) *autograd.
 // the negative ELBO of the CTMC (ELBO). It differs from MarginalGKLLoss by
 // a constant (TestTheorem2_Discrete).
 func GKLLoss(logits *autograd.Tensor, p Path, t []float64, xt, x1 [][]int, w []float64) *autograd.Tensor {
+	return weighted(gklRows("discrete.GKLLoss", logits, p, t, xt, x1), w)
+}
+
+// gklRows returns GKLLoss's per-row values ℓₖ [n, 1].
+func gklRows(op string, logits *autograd.Tensor, p Path, t []float64, xt, x1 [][]int) *autograd.Tensor {
 	n := len(xt)
-	checkLogits("discrete.GKLLoss", logits, p, n)
+	checkLogits(op, logits, p, n)
 	var total *autograd.Tensor
 	for i := 0; i < p.D; i++ {
 		sl := autograd.Slice(logits, i*p.V, (i+1)*p.V)
@@ -70,7 +75,7 @@ func GKLLoss(logits *autograd.Tensor, p Path, t []float64, xt, x1 [][]int, w []f
 		logTerm := autograd.Mul(cLog, autograd.CrossEntropy(sl, column(x1, i, p.V)))
 		total = addOrSet(total, autograd.Add(autograd.Add(stay, logTerm), cDelta))
 	}
-	return weighted(total, w)
+	return total
 }
 
 // MarginalCELoss is the marginal counterpart of CELoss, the posterior
