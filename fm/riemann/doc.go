@@ -32,6 +32,25 @@
 // rounding. Mapping the RK4 increment back with Exp_x(P_x Δ) instead loses
 // two orders (TestIntegrate_Order measures 4.0 and 2.0).
 //
+// # Data sets and measured results
+//
+// Dataset returns sphere-vmf (four von Mises–Fisher laws on S², H =
+// 1.2892), torus-vonmises (three products of von Mises laws on T², H =
+// 2.1558) and torus-checkerboard (H = ln 2π² = 2.9826), each with its exact
+// log-density (ExampleDataset). Trained with Train for 4,000 steps of 256
+// (3 hidden layers of 128 SiLU units, Adam 2·10⁻³ with a cosine schedule)
+// and evaluated on 2,000 held-out points (dopri5 at 10⁻⁵, exact divergence),
+// measured on a 2-core AMD EPYC (Zen 5, family 26) shared with other work:
+//
+//	sphere-vmf      nll = 1.2805 ± 0.0227  kl = −0.0087 ± 0.0227  (32 s training, 16 s NLL)
+//	torus-vonmises  nll = 2.2162 ± 0.0248  kl =  0.0603 ± 0.0248  (39 s training, 17 s NLL)
+//
+// (kl = nll − H estimates KL(data‖model) ≥ 0; a negative value is within
+// its standard error of 0). RK4 samples of the sphere model lie on S² to
+// 2.2·10⁻¹⁶. TestTrain_SphereVMF and TestTrain_TorusVonMises run a short
+// version by default; FLOWMATCH_RIEMANN_STEPS=4000 FLOWMATCH_RIEMANN_WIDTH=128
+// runs this one.
+//
 // # References
 //
 //   - Chen & Lipman 2023, "Flow Matching on General Geometries",

@@ -236,7 +236,7 @@ func heightLogDensity(k float64, x []float64) float64 {
 // The manifold change of variables against a known non-isometric map of
 // S² (the height flow, k = 1.5): LogLikelihood with the exact divergence
 // matches heightLogDensity to the dopri5 tolerance (1e-10 → 1e-7), and with
-// Hutchinson (one Rademacher probe per solve, 400 solves) within 5
+// Hutchinson (one Rademacher probe per solve, 150 solves) within 5
 // standard errors. Negative control: cnf.LogLikelihood on the unextended
 // projected field (Euclidean divergence −(D+2)(a·x) instead of −D(a·x)) is
 // off by more than 0.05.
@@ -263,7 +263,7 @@ func TestLogLikelihood_HeightFlow(t *testing.T) {
 	copy(xs.Row(0), x.Row(0))
 	copy(xs.Row(1), x.Row(1))
 	est := [2][]float64{}
-	for r := 0; r < 400; r++ {
+	for r := 0; r < 150; r++ {
 		l, _, err := LogLikelihood(m, f, xs.NoGraph(), cnf.Hutchinson(cnf.Rademacher, 1, rng, false), rk)
 		require.NoError(t, err)
 		for i := 0; i < 2; i++ {
