@@ -625,3 +625,21 @@ func momentsMatch(xs []float64, q *fm.Mixture) bool {
 	}
 	return ok
 }
+
+// TestPathMetadata_Schedulers: the new schedulers round-trip through
+// PathMetadata and PathFromMetadata to the bit; a non-positive exponent is
+// an error naming the key.
+func TestPathMetadata_Schedulers(t *testing.T) {
+	for _, p := range []fm.Path{fm.Polynomial{N: 2.5}, fm.Cosine{}, fm.LinearVP{}} {
+		meta, err := fm.PathMetadata(p)
+		require.NoError(t, err, "%T", p)
+		back, err := fm.PathFromMetadata(meta)
+		require.NoError(t, err, "%T", p)
+		assert.Equal(t, p, back)
+	}
+	_, err := fm.PathFromMetadata(map[string]string{fm.MetaPath: "polynomial", fm.MetaExponent: "0"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), fm.MetaExponent)
+	_, err = fm.PathMetadata(fm.Polynomial{N: -1})
+	assert.Error(t, err)
+}

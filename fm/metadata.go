@@ -11,18 +11,21 @@ import (
 // MetaPath names the path; the others hold its parameters, each written
 // only for the paths that have it.
 const (
-	MetaPath     = "fm.path"      // "condot", "ve" or "vp"
+	MetaPath     = "fm.path"      // "condot", "ve", "vp", "polynomial", "cosine" or "linear_vp"
 	MetaSigmaMin = "fm.sigma_min" // CondOT and VE: σ_min
 	MetaSigmaMax = "fm.sigma_max" // VE: σ_max
 	MetaBetaMin  = "fm.beta_min"  // VP: β_min
 	MetaBetaMax  = "fm.beta_max"  // VP: β_max
+	MetaExponent = "fm.exponent"  // Polynomial: n
 )
 
 // PathMetadata returns the metadata that records p: MetaPath and the path's
 // parameters, written with safetensors.FormatFloat so that PathFromMetadata
 // returns the same path to the bit. It records CondOT (Lipman et al. 2022,
 // §4.1, eq. 20: σ_min), VE (eq. 16: σ_min, σ_max) and VP (eq. 18: β_min,
-// β_max; the zero VP as its defaults 0.1 and 20), and returns an error for
+// β_max; the zero VP as its defaults 0.1 and 20), and the schedulers
+// Polynomial (n), Cosine and LinearVP (Lipman et al. 2024, arXiv:2412.06264,
+// §4.8; TestPathMetadata_Schedulers), and returns an error for
 // parameters outside their range (the ranges of PathFromMetadata) and for
 // any other Path, whose functions cannot be written down.
 // TestPathMetadata_RoundTrip.
@@ -37,8 +40,14 @@ func PathMetadata(p Path) (map[string]string, error) {
 	case VP:
 		lo, hi := p.betas()
 		meta = map[string]string{MetaPath: "vp", MetaBetaMin: f(lo), MetaBetaMax: f(hi)}
+	case Polynomial:
+		meta = map[string]string{MetaPath: "polynomial", MetaExponent: f(p.N)}
+	case Cosine:
+		meta = map[string]string{MetaPath: "cosine"}
+	case LinearVP:
+		meta = map[string]string{MetaPath: "linear_vp"}
 	default:
-		return nil, fmt.Errorf("fm.PathMetadata: a %T cannot be recorded (only CondOT, VE and VP can)", p)
+		return nil, fmt.Errorf("fm.PathMetadata: a %T cannot be recorded (only CondOT, VE, VP, Polynomial, Cosine and LinearVP can)", p)
 	}
 	if _, err := PathFromMetadata(meta); err != nil {
 		return nil, fmt.Errorf("fm.PathMetadata: %w", err)
@@ -105,6 +114,19 @@ func PathFromMetadata(meta map[string]string) (Path, error) {
 			return nil, bad(MetaBetaMax, fmt.Sprintf("VP needs β_max > 0 and β_max ≥ β_min = %g", v[0]))
 		}
 		return VP{BetaMin: v[0], BetaMax: v[1]}, nil
+	case "polynomial":
+		v, err := floats(MetaExponent)
+		if err != nil {
+			return nil, err
+		}
+		if !(v[0] > 0) {
+			return nil, bad(MetaExponent, "Polynomial needs n > 0")
+		}
+		return Polynomial{N: v[0]}, nil
+	case "cosine":
+		return Cosine{}, nil
+	case "linear_vp":
+		return LinearVP{}, nil
 	}
-	return nil, bad(MetaPath, "want condot, ve or vp")
+	return nil, bad(MetaPath, "want condot, ve, vp, polynomial, cosine or linear_vp")
 }

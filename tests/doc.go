@@ -60,6 +60,22 @@
 //	                                          |                                   |                                      | TestSinkhorn_NotConverged
 //	Reflow, straightness                      | Liu et al. 2022 arXiv:2209.03003  | fm.Reflow, fm.MeasurePaths           | fm: TestReflow_Straightens,
 //	                                          |                                   |                                      | TestMeasurePaths_StraightField
+//	Schedulers (α_t, σ_t): polynomial,        | Lipman et al. 2024                | fm.Polynomial, fm.Cosine,            | fm: TestScheduler_Derivatives,
+//	  cosine, linear-VP; α′, σ′, ρ′ in        | arXiv:2412.06264 §4.8             | fm.LinearVP, fm.SNR                  | TestScheduler_Continuity
+//	  closed form                             |                                   |                                      |
+//	Tweedie: E[x₁|x] = (x + σ²∇log p)/α,      | Lipman et al. 2024 §4.8           | fm.MixtureMarginal.Score, DataMean,  | fm: TestTweedie_Mixture,
+//	  E[x₀|x] = −σ∇log p                      |                                   | NoiseMean                            | TestMixtureMarginal_Score
+//	Velocity–score identity u = a x + b∇log p | Lipman et al. 2024 §4.8           | fm.VelocityScore,                    | fm: TestVelocityScore_Mixture
+//	  a = α′/α, b = α′σ²/α − σσ′              |                                   | fm.ScoreFromVelocity                 |
+//	Velocity ↔ x₁ ↔ ε ↔ score conversions;    | Lipman et al. 2024 §4.8           | fm.ConvertCoeffs, fm.Convert,        | fm: TestConvert_RoundTrip,
+//	  loss weights λ_P (derived in            |                                   | fm.AsVelocity, fm.LossWeight,        | TestConvert_MatchesMixture, TestConvert_Ends,
+//	  fm/param.go)                            |                                   | fm.ParamLoss                         | TestParamLoss_EqualsCFM
+//	Scale–time transformation between         | Lipman et al. 2024 §4.8           | fm.ScheduleChange                    | fm: TestScheduleChange_MixtureFields
+//	  schedules (equal marginals)             |                                   |                                      |
+//	SDE family u + (g²/2)∇log p, any g,       | Song et al. 2021 arXiv:2011.13456 | fm.SampleSDE                         | fm: TestSampleSDE_ReachesData,
+//	  Euler–Maruyama; g = 0 is the ODE        | §4.3                              |                                      | TestSampleSDE_ZeroIsODE
+//	Exponential integrator, data prediction   | Lu et al. 2022 arXiv:2206.00927,  | fm.SampleExpInt                      | fm: TestSampleExpInt_Order,
+//	  (orders 1 and 2)                        | arXiv:2211.01095                  |                                      | TestSampleExpInt_NFE
 //
 // The same index for the layers underneath (their tests live beside the code):
 //

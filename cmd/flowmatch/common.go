@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"strconv"
@@ -38,8 +39,19 @@ func (p pathSpec) build() (fm.Path, error) {
 		return fm.VE{SigmaMin: p.SigmaMin, SigmaMax: p.SigmaMax}, nil
 	case "vp":
 		return fm.VP{}, nil
+	case "cosine":
+		return fm.Cosine{}, nil
+	case "linear-vp":
+		return fm.LinearVP{}, nil
 	}
-	return nil, usagef("-path %q: want condot, ve or vp", p.Name)
+	if e, ok := strings.CutPrefix(p.Name, "poly"); ok {
+		n, err := strconv.ParseFloat(e, 64)
+		if err != nil || !(n > 0) || math.IsInf(n, 0) {
+			return nil, usagef("-path %q: polyN needs a finite exponent N > 0 (e.g. poly2)", p.Name)
+		}
+		return fm.Polynomial{N: n}, nil
+	}
+	return nil, usagef("-path %q: want condot, ve, vp, cosine, linear-vp or polyN (e.g. poly2)", p.Name)
 }
 
 func coupling(name string) (fm.Coupling, error) {

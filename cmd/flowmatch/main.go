@@ -4,7 +4,7 @@
 // Usage:
 //
 //	flowmatch demo   [-data name|file] [-out dir] [-steps n] [-seed s]
-//	flowmatch train  -data name|file [-path condot|ve|vp] [-coupling independent|ot|sinkhorn] -out model.safetensors
+//	flowmatch train  -data name|file [-path condot|ve|vp|cosine|linear-vp|polyN] [-coupling independent|ot|sinkhorn] -out model.safetensors
 //	flowmatch sample -checkpoint model.safetensors -n 1000 -out samples.csv
 //	flowmatch loglik -checkpoint model.safetensors -data name|file [-n 1000] [-out logp.csv]
 //	flowmatch plot   -checkpoint model.safetensors [-data name|file] -out dir

@@ -202,7 +202,7 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{[]string{"nosuchcmd"}, 2, `flowmatch: unknown command "nosuchcmd"; run 'flowmatch -h' for the list`},
 		{[]string{"train"}, 2, "missing required flag(s) -out"},
-		{[]string{"train", "-out", "x.safetensors", "-path", "bogus"}, 2, `-path "bogus": want condot, ve or vp`},
+		{[]string{"train", "-out", "x.safetensors", "-path", "bogus"}, 2, `-path "bogus": want condot, ve, vp, cosine, linear-vp or polyN (e.g. poly2)`},
 		{[]string{"train", "-out", filepath.Join(dir, "x.safetensors"), "-data", "nosuchset"}, 2, `-data "nosuchset": not a built-in dataset (run 'flowmatch datasets'`},
 		{[]string{"train", "-out", filepath.Join(dir, "z.pt")}, 2, "-out " + filepath.Join(dir, "z.pt") + ": want a file name ending in .safetensors"},
 		{[]string{"train", "-out", filepath.Join(missing, "m.safetensors")}, 2, "folder " + missing + " does not exist"},

@@ -99,7 +99,7 @@ func trainModel(spec trainSpec, threads int, w io.Writer) (*nn.VelocityMLP, []fl
 func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("train", "-data name|file -out model.safetensors [flags]", stderr)
 	dataSpec := fs.String("data", "8gaussians", "dataset name (see 'flowmatch datasets') or a .csv/.npy file of points (one per row)")
-	pathName := fs.String("path", "condot", "probability path: condot, ve or vp")
+	pathName := fs.String("path", "condot", "probability path: condot, ve, vp, cosine, linear-vp or polyN (α = tᴺ, σ = 1 − tᴺ, e.g. poly2)")
 	sigmaMin := fs.Float64("sigma-min", 1e-4, "σ_min of the path (CondOT: the data-end std; VE: the smallest noise)")
 	sigmaMax := fs.Float64("sigma-max", 5, "σ_max of the VE path (the noise scale at t = 0)")
 	coup := fs.String("coupling", "independent", "pairing of noise and data in a batch: independent, ot or sinkhorn")
