@@ -6,8 +6,13 @@ Vectorized exp and the activations built on it.
 On amd64 with AVX2 and FMA (and without -tags purego) the functions in this
 file run the 4-lane assembly kernels of activation_amd64.s, or for Exp,
 Sigmoid, SiLU, SiLUGrad and AddRowSiLU their 8-lane AVX-512 versions when the
-CPU has AVX-512F; elsewhere they run their reference loops, which are also
-their doc comments.
+CPU has AVX-512F. Elsewhere (-tags purego, arm64, other architectures, amd64
+without AVX2/FMA) Exp, Sigmoid, SiLU, SiLUGrad and AddRowSiLU run the loops
+of their doc comments with expGo (activation_go.go) in place of math.Exp:
+the same algorithm in Go, with math.FMA where the assembly fuses, so Exp
+gives the same bits on every architecture (TestExpGo_MatchesAssembly), and
+subnormal results where math.Exp's arm64 assembly returns 0 (x < −744.44).
+Tanh and TanhGrad run their reference loops.
 
 # exp
 
@@ -59,7 +64,8 @@ import "math"
 // Results are within 0.87 ulp of e^x — more accurate than math.Exp, from
 // which they differ by at most 2 ulp — including subnormal results (not
 // flushed), and +Inf and 0 beyond the range (see the top of activation.go;
-// TestActivations_ULP, TestExp_Subnormal).
+// TestActivations_ULP, TestExp_Subnormal). Its results are the same bits on
+// every architecture and build (TestExpGo_MatchesAssembly).
 func Exp(dst, a []float64) { expKernel(dst, a) }
 
 // Sigmoid computes dst = σ(a) = 1/(1+e^{−a}), evaluated without overflow for
@@ -153,33 +159,9 @@ func TanhGrad(dst, g, y []float64) {
 	tanhGradKernel(dst, g, y)
 }
 
-// Reference loops, run without AVX2/FMA or under -tags purego.
-
-func expRef(dst, a []float64) {
-	for i := range dst {
-		dst[i] = math.Exp(a[i])
-	}
-}
-
-func sigmoid(x float64) float64 {
-	if x >= 0 {
-		return 1 / (1 + math.Exp(-x))
-	}
-	e := math.Exp(x)
-	return e / (1 + e)
-}
-
-func sigmoidRef(dst, a []float64) {
-	for i, x := range a[:len(dst)] {
-		dst[i] = sigmoid(x)
-	}
-}
-
-func siluRef(dst, a []float64) {
-	for i, x := range a[:len(dst)] {
-		dst[i] = x * sigmoid(x)
-	}
-}
+// The reference loops of Tanh and TanhGrad, run without AVX2/FMA or under
+// -tags purego. Those of the other activations are in activation_test.go;
+// without the assembly, those activations run the loops of activation_go.go.
 
 func tanhRef(dst, a []float64) {
 	for i := range dst {
@@ -187,22 +169,11 @@ func tanhRef(dst, a []float64) {
 	}
 }
 
-func siluGradRef(dst, g, a []float64) {
-	for i := range dst {
-		s := sigmoid(a[i])
-		dst[i] = g[i] * s * (1 + a[i]*(1-s))
-	}
-}
-
-func addRowSiLURef(pre, out, a, row []float64, cols int) {
-	for i := range pre {
-		pre[i] = a[i] + row[i%cols]
-		out[i] = pre[i] * sigmoid(pre[i])
-	}
-}
-
+// tanhGradRef rounds y² before subtracting it: float64(…) keeps the
+// compiler from fusing the two into one FMA, as it may on arm64, so the loop
+// gives the same bits on every architecture, and those of the assembly.
 func tanhGradRef(dst, g, y []float64) {
 	for i := range dst {
-		dst[i] = g[i] * (1 - y[i]*y[i])
+		dst[i] = g[i] * (1 - float64(y[i]*y[i]))
 	}
 }

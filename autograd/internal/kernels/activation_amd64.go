@@ -39,7 +39,7 @@ var (
 
 func expKernel(dst, a []float64) {
 	if len(dst) == 0 || !haveVecMath {
-		expRef(dst, a)
+		expLoop(dst, a)
 		return
 	}
 	a = a[:len(dst)]
@@ -52,7 +52,7 @@ func expKernel(dst, a []float64) {
 
 func sigmoidKernel(dst, a []float64) {
 	if len(dst) == 0 || !haveVecMath {
-		sigmoidRef(dst, a)
+		sigmoidLoop(dst, a)
 		return
 	}
 	a = a[:len(dst)]
@@ -65,7 +65,7 @@ func sigmoidKernel(dst, a []float64) {
 
 func siluKernel(dst, a []float64) {
 	if len(dst) == 0 || !haveVecMath {
-		siluRef(dst, a)
+		siluLoop(dst, a)
 		return
 	}
 	a = a[:len(dst)]
@@ -91,7 +91,7 @@ func siluGradKernel(dst, g, a []float64) {
 	}
 	g, a = g[:len(dst)], a[:len(dst)]
 	if !haveVecMath {
-		siluGradRef(dst, g, a)
+		siluGradLoop(dst, g, a)
 		return
 	}
 	if useAVX512 {
@@ -118,7 +118,7 @@ func addRowSiLUKernel(pre, out, a, row []float64, cols int) {
 		return
 	}
 	if !haveVecMath {
-		addRowSiLURef(pre, out, a, row, cols)
+		addRowSiLULoop(pre, out, a, row, cols)
 		return
 	}
 	row = row[:cols]

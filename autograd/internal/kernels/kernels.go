@@ -12,8 +12,8 @@
 //
 // On amd64 with AVX2 and FMA, Gemm and the activations (Exp, Sigmoid, SiLU,
 // Tanh and their fused and backward forms, activation.go) run assembly
-// kernels; with -tags purego or elsewhere they run portable Go, the
-// activations their reference loops; AdamStep (adam.go) runs a vector
+// kernels; with -tags purego or elsewhere they run portable Go (the
+// activations the same exp algorithm, activation_go.go); AdamStep (adam.go) runs a vector
 // kernel bit-identical to its loop. Gemm may split large products across
 // goroutines (SetThreads, gemm_parallel.go), and AdamStep, AddRowSiLU,
 // SiLUGrad, Tanh, TanhGrad and SumRows long element-wise work
