@@ -112,3 +112,58 @@ func TestSampleExpInt_NFE(t *testing.T) {
 		t.Logf("Dopri5 tol %g: NFE %d, W₂² %.4f", tol, nfe, d)
 	}
 }
+
+// TestScheduleChange_SameEndpoints: the ODE of a field of CondOT (σ_min = 0),
+// changed to another schedule by ScheduleChange.Velocity, ends where the
+// original ODE ends: s₀ = s₁ = 1 for these pairs, so both flows are the same
+// map x₀ ↦ x₁ reparametrized (Lipman et al. 2024, §4.8). With RK4 the two
+// endpoints agree within the solvers' own errors, estimated by step
+// doubling: ‖x^A − x^B‖ ≤ 2(‖x^A_N − x^A_2N‖ + ‖x^B_N − x^B_2N‖) at N = 200
+// (RK4's error at N is 16× that at 2N, so this bounds it with room). This
+// holds for any field, trained or exact; the exact 8gaussians field is
+// used. At 8 Euler steps the schedules differ (their paths are not equally
+// straight): W₂² to data is logged. LinearVP is left out: as To its t′_r is
+// infinite at r = 1 (t_r = r/(r + √(1 − r²))), where RK4's last stage
+// evaluates. Negative control: the field without the (s′/s)·x term (a
+// reparametrization whose scale and time derivatives disagree) ends
+// elsewhere for Cosine (for Polynomial(2), s_r ≡ 1: a pure time change,
+// t_r = r²); a mislabelled From would not, since any consistent (t_r, s_r)
+// with s₀ = s₁ = 1 reparametrizes the same ODE.
+func TestScheduleChange_SameEndpoints(t *testing.T) {
+	p := fm.CondOT{}
+	m := fm.MixtureMarginal{Path: p, Data: eightGaussiansMix()}
+	v := mixtureVelocity(m)
+	x0 := autograd.Normal(50, 2, 0, 1, fm.NewRand(53))
+	data := m.Data.Sample(50, fm.NewRand(59))
+	run := func(f fm.Velocity, method cnf.Method, n int) *autograd.Tensor {
+		x, _, err := cnf.Integrate(cnf.FieldOf(f), x0.NoGraph(), 0, 1, cnf.SolveOptions{Method: method, Steps: n})
+		require.NoError(t, err)
+		return x
+	}
+	a1, a2 := run(v, cnf.RK4, 100), run(v, cnf.RK4, 200)
+	t.Logf("CondOT, Euler 8 steps: W₂² to data %.4f", w2sq(run(v, cnf.Euler, 8), data))
+	for _, to := range []fm.AffinePath{fm.Cosine{}, fm.Polynomial{N: 2}} {
+		vb := fm.ScheduleChange{From: p, To: to}.Velocity(v)
+		b1, b2 := run(vb, cnf.RK4, 100), run(vb, cnf.RK4, 200)
+		tol := 2 * (rmsDiff(a1, a2) + rmsDiff(b1, b2))
+		got := rmsDiff(a2, b2)
+		t.Logf("%T: rms ‖x^A − x^B‖ = %.3g (tol %.3g); Euler 8 steps: W₂² to data %.4f", to, got, tol, w2sq(run(vb, cnf.Euler, 8), data))
+		assert.LessOrEqual(t, got, tol, "%T", to)
+		c := fm.ScheduleChange{From: p, To: to}
+		noDS := func(r, x *autograd.Tensor) *autograd.Tensor {
+			out := vb(r, x).Clone()
+			for i := 0; i < x.Rows; i++ {
+				_, s, _, ds := c.Map(r.Data[i])
+				for j := 0; j < x.Cols; j++ {
+					out.Data[i*x.Cols+j] -= ds / s * x.At(i, j)
+				}
+			}
+			return out
+		}
+		wrong := run(noDS, cnf.RK4, 200)
+		t.Logf("%T: negative control (without the s′/s term): rms ‖x^A − x^B‖ = %.3g", to, rmsDiff(wrong, a2))
+		if _, ok := to.(fm.Polynomial); !ok { // CondOT → Polynomial is a pure time change, s ≡ 1
+			assert.Greater(t, rmsDiff(wrong, a2), 100*tol, "%T: negative control", to)
+		}
+	}
+}

@@ -643,3 +643,25 @@ func TestPathMetadata_Schedulers(t *testing.T) {
 	_, err = fm.PathMetadata(fm.Polynomial{N: -1})
 	assert.Error(t, err)
 }
+
+// TestScheduleChange_Ends: at r = 0 (α = 0) and r = 1 (σ = 0, or 6e-17 for
+// Cosine) Map stays finite (s from the larger of α and σ, t′ through the
+// log-SNR) and the transformed mixture field equals the field under To;
+// tolerance as in TestScheduleChange_MixtureFields.
+func TestScheduleChange_Ends(t *testing.T) {
+	q := twoBumps()
+	x := []float64{0.4, -0.9}
+	for _, pr := range [][2]fm.AffinePath{{fm.CondOT{}, fm.Cosine{}}, {fm.Cosine{}, fm.CondOT{}}, {fm.CondOT{}, fm.Polynomial{N: 2}}} {
+		c := fm.ScheduleChange{From: pr[0], To: pr[1]}
+		mA, mB := fm.MixtureMarginal{Path: pr[0], Data: q}, fm.MixtureMarginal{Path: pr[1], Data: q}
+		for _, r := range []float64{0, 1} {
+			tr, s, dt, ds := c.Map(r)
+			for _, v := range []float64{tr, s, dt, ds} {
+				require.False(t, math.IsNaN(v) || math.IsInf(v, 0), "%T→%T r=%v: Map = %v %v %v %v", pr[0], pr[1], r, tr, s, dt, ds)
+			}
+			got, want := c.Field(mA.Field)(r, x), mB.Field(r, x)
+			tol := 1e3 * eps * maxAbs(want, got, x) * max(1, s*dt, math.Abs(ds/s))
+			assert.LessOrEqual(t, diffMax(got, want), tol, "%T→%T r=%v: got %v want %v", pr[0], pr[1], r, got, want)
+		}
+	}
+}

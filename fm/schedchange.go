@@ -24,7 +24,13 @@ inside the conditional expectation gives B's marginal field from A's:
 	ū_r(x) = (s′_r/s_r)·x + s_r t′_r·u_{t_r}(x/s_r),
 	t′_r = ρ^B′(r)/ρ^A′(t_r),  s′_r = (σ̄′_r − s_r σ′_{t_r} t′_r)/σ_{t_r}.
 
-t_r is found by bisection on the increasing ρ^A to the last bit of t.
+t_r is found by bisection on the increasing ρ^A to the last bit of t. So
+that the ends, where α or σ is 0 and ρ′ infinite, stay finite, Map computes
+s_r = ᾱ_r/α_{t_r} or σ̄_r/σ_{t_r}, whichever denominator is larger (equal
+where both are defined), s′_r from the same quotient, and t′_r through the
+log-SNR λ = log ρ, λ′ = Δ/(ασ) with Δ = α′σ − ασ′ finite:
+
+	t′_r = λ̄′_r/λ′_{t_r} = Δ̄_r/(Δ_{t_r} s_r²)    (as ᾱσ̄ = s² ασ).
 */
 
 // ScheduleChange maps times of schedule To to times of schedule From with
@@ -46,7 +52,7 @@ func (c ScheduleChange) Map(r float64) (t, s, dt, ds float64) {
 	if c.From == nil || c.To == nil {
 		panic(autograd.Misuse("fm.ScheduleChange", "want both From and To; got %v, %v", c.From, c.To))
 	}
-	rhoB, drhoB := SNR(c.To, r)
+	rhoB, _ := SNR(c.To, r)
 	lo, hi := 0.0, 1.0
 	rlo, _ := SNR(c.From, lo)
 	rhi, _ := SNR(c.From, hi)
@@ -75,12 +81,18 @@ func (c ScheduleChange) Map(r float64) (t, s, dt, ds float64) {
 			t = hi
 		}
 	}
-	_, _, sA, dsA := c.From.Schedule(t)
-	_, _, sB, dsB := c.To.Schedule(r)
-	_, drhoA := SNR(c.From, t)
-	s = sB / sA
-	dt = drhoB / drhoA
-	ds = (dsB - s*dsA*dt) / sA
+	aA, daA, sA, dsA := c.From.Schedule(t)
+	aB, daB, sB, dsB := c.To.Schedule(r)
+	dt = (daB*sB - aB*dsB) / (daA*sA - aA*dsA) // Δ_B/Δ_A, divided by s² below
+	if aA >= sA {
+		s = aB / aA
+		dt /= s * s
+		ds = (daB - s*daA*dt) / aA
+	} else {
+		s = sB / sA
+		dt /= s * s
+		ds = (dsB - s*dsA*dt) / sA
+	}
 	return t, s, dt, ds
 }
 

@@ -82,13 +82,18 @@ type Cosine struct{}
 
 // Schedule returns α_t = sin(πt/2), α′_t = (π/2)cos(πt/2), σ_t = cos(πt/2),
 // σ′_t = −(π/2)sin(πt/2).
+// σ_t is computed as sin(π(1 − t)/2), so that both ends are exact: α₀ = 0,
+// σ₀ = 1, α₁ = 1, σ₁ = 0.
 func (Cosine) Schedule(t float64) (a, da, sigma, dsigma float64) {
-	s, c := math.Sincos(math.Pi / 2 * t)
-	return s, math.Pi / 2 * c, c, -math.Pi / 2 * s
+	a, sigma = math.Sin(math.Pi/2*t), math.Sin(math.Pi/2*(1-t))
+	return a, math.Pi / 2 * sigma, sigma, -math.Pi / 2 * a
 }
 
-// SigmaDSigma returns σ_t σ′_t = −(π/4)·sin(πt).
-func (Cosine) SigmaDSigma(t float64) float64 { return -math.Pi / 4 * math.Sin(math.Pi*t) }
+// SigmaDSigma returns σ_t σ′_t = −(π/2)·α_t σ_t = −(π/4)·sin(πt).
+func (c Cosine) SigmaDSigma(t float64) float64 {
+	_, _, s, ds := c.Schedule(t)
+	return s * ds
+}
 
 // Mean returns μ_t = sin(πt/2) x₁ and μ′_t = (π/2)cos(πt/2) x₁.
 func (p Cosine) Mean(t float64, x1 []float64) (mu, dmu []float64) { return affineMean(p, t, x1) }
