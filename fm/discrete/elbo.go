@@ -10,66 +10,86 @@ import (
 
 // The ELBO of a CTMC (Campbell et al. 2024, arXiv:2402.04997, §3; Gat et
 // al. 2024, arXiv:2407.15595, §3; Lipman et al. 2024, arXiv:2412.06264,
-// §7.5.1). The conditional chain of the mixture path, started at x₀ ~ p₀,
-// ends at x₁ almost surely, and it and the model's chain start from the
-// same p₀. The path-space KL between two CTMCs with rates u and u_θ is
-// ∫ E Σ_{y≠x} [u_θ − u + u·log(u/u_θ)] dt (Girsanov), so by Jensen
+// §7.5.1). The path-space KL between two CTMCs with rates u and u_θ from
+// the same start is ∫ E Σ_{y≠x} [u_θ − u + u·log(u/u_θ)] dt (Girsanov), the
+// integrand of GKLLoss. The model is the model's chain run to tEnd < 1,
+// then one factorized draw x₁ⁱ ~ p_θ(·|x_tEnd, tEnd) (what Euler's last step
+// does when κ̇/(1 − κ) exceeds 1/h); the variational chain is the
+// conditional chain of the mixture path given x₁. By Jensen,
 //
-//	log p_θ(x₁) ≥ −∫₀¹ E_{x_t ~ p_t(·|x₁)} ℓ_GKL(t, x_t, x₁) dt = ELBO(x₁)
+//	log p_θ(x₁) ≥ −∫₀^tEnd E_{x_t ~ p_t(·|x₁)} ℓ_GKL(t, x_t, x₁) dt
+//	             + E_{x ~ p_tEnd(·|x₁)} Σᵢ log p_θ(x₁ⁱ | x, tEnd)  =  ELBO(x₁)
 //
-// with ℓ_GKL the per-row GKLLoss. p_θ here is the law at t = 1 of the
-// model's continuous-time chain (Gillespie's), not of Euler's finite steps.
+// The final draw is needed: without it (tEnd = 1) a model whose
+// p_θ(x₁ⁱ = xⁱ | x, t) does not tend to 1 as t → 1 keeps jumping, and the
+// integral diverges like ∫ dt/(1 − t) for the linear κ.
 
 // ELBO returns ELBO(x₁) for each x₁, with the t-integral by n-point
-// Gauss–Legendre quadrature on [0, 1] and the expectation over x_t by
+// Gauss–Legendre quadrature on [0, tEnd] and the expectations over x_t by
 // enumerating SpaceOf(p) (exact; S^D ≤ 2¹² states). TestELBO_Bound.
-func ELBO(m Denoiser, p Path, x1 [][]int, n int) []float64 {
+func ELBO(m Denoiser, p Path, x1 [][]int, tEnd float64, n int) []float64 {
 	sp := SpaceOf(p)
 	if sp.Size() > 1<<12 {
 		panic(autograd.Misuse("discrete.ELBO", "%d states: at most 2¹² (use ELBOEstimate)", sp.Size()))
 	}
+	if !(tEnd > 0 && tEnd < 1) {
+		panic(autograd.Misuse("discrete.ELBO", "tEnd %v must lie in (0, 1)", tEnd))
+	}
 	nodes, weights := gaussLegendre(n)
 	xs := sp.All()
 	out := make([]float64, len(x1))
-	for q, t := range nodes {
+	rows := make([][]int, len(xs))
+	eval := func(t, wt float64, terminal bool) {
 		ts := make([]float64, len(xs))
 		for k := range ts {
 			ts[k] = t
 		}
-		tt := autograd.FromSlice(len(ts), 1, ts).NoGraph()
-		logits := m.Forward(tt, xs)
+		logits := m.Forward(autograd.FromSlice(len(ts), 1, ts).NoGraph(), xs)
 		for j, x := range x1 {
-			rows := make([][]int, len(xs))
 			for k := range rows {
 				rows[k] = x
 			}
-			l := gklRows("discrete.ELBO", logits, p, ts, xs, rows)
+			var l *autograd.Tensor
+			if terminal {
+				l = ceRows(logits, p, rows) // −Σᵢ log p_θ(x₁ⁱ | x)
+			} else {
+				l = gklRows("discrete.ELBO", logits, p, ts, xs, rows)
+			}
 			for k, xt := range xs {
 				if w := p.CondProb(t, xt, x); w > 0 {
-					out[j] -= weights[q] * w * l.Data[k]
+					out[j] -= wt * w * l.Data[k]
 				}
 			}
 		}
 	}
+	for q, t := range nodes {
+		eval(t*tEnd, weights[q]*tEnd, false)
+	}
+	eval(tEnd, 1, true)
 	return out
 }
 
 // ELBOEstimate returns the Monte-Carlo mean and standard error of
-// ELBO(x₁) over the rows of x1, one draw t ~ U[0, 1), x_t ~ p_t(·|x₁) per
-// row (internal/stats.MeanStdErr). It needs no enumeration, so it serves
-// any state space. TestELBO_Bound compares it with ELBO.
-func ELBOEstimate(m Denoiser, p Path, x1 [][]int, rng *rand.Rand) (mean, se float64) {
+// ELBO(x₁) over the rows of x1 (internal/stats.MeanStdErr): one draw
+// t ~ U[0, tEnd), x_t ~ p_t(·|x₁) for the integral and one x ~ p_tEnd(·|x₁)
+// for the final draw, per row. It needs no enumeration, so it serves any
+// state space. TestELBO_Bound compares it with ELBO.
+func ELBOEstimate(m Denoiser, p Path, x1 [][]int, tEnd float64, rng *rand.Rand) (mean, se float64) {
 	p.check("discrete.ELBOEstimate", rng)
-	ts := make([]float64, len(x1))
-	for k := range ts {
-		ts[k] = rng.Float64()
+	if !(tEnd > 0 && tEnd < 1) {
+		panic(autograd.Misuse("discrete.ELBOEstimate", "tEnd %v must lie in (0, 1)", tEnd))
 	}
-	xt := p.Sample(ts, x1, rng)
-	logits := m.Forward(autograd.FromSlice(len(ts), 1, ts).NoGraph(), xt)
-	l := gklRows("discrete.ELBOEstimate", logits, p, ts, xt, x1)
-	vals := make([]float64, len(x1))
+	n := len(x1)
+	ts, te := make([]float64, n), make([]float64, n)
+	for k := range ts {
+		ts[k], te[k] = rng.Float64()*tEnd, tEnd
+	}
+	xt, xe := p.Sample(ts, x1, rng), p.Sample(te, x1, rng)
+	l := gklRows("discrete.ELBOEstimate", m.Forward(autograd.FromSlice(n, 1, ts).NoGraph(), xt), p, ts, xt, x1)
+	ce := ceRows(m.Forward(autograd.FromSlice(n, 1, te).NoGraph(), xe), p, x1)
+	vals := make([]float64, n)
 	for k := range vals {
-		vals[k] = -l.Data[k]
+		vals[k] = -tEnd*l.Data[k] - ce.Data[k]
 	}
 	return stats.MeanStdErr(vals)
 }

@@ -21,12 +21,17 @@ import (
 // MarginalCELoss by a constant (TestTheorem2_Discrete).
 func CELoss(logits *autograd.Tensor, p Path, x1 [][]int, w []float64) *autograd.Tensor {
 	checkLogits("discrete.CELoss", logits, p, len(x1))
+	return weighted(ceRows(logits, p, x1), w)
+}
+
+// ceRows returns CELoss's per-row values ℓₖ [n, 1].
+func ceRows(logits *autograd.Tensor, p Path, x1 [][]int) *autograd.Tensor {
 	var total *autograd.Tensor
 	for i := 0; i < p.D; i++ {
 		ce := autograd.CrossEntropy(autograd.Slice(logits, i*p.V, (i+1)*p.V), column(x1, i, p.V))
 		total = addOrSet(total, ce)
 	}
-	return weighted(total, w)
+	return total
 }
 
 // GKLLoss is the conditional generalized KL loss of Gat et al. 2024 (eq. 13;
@@ -39,7 +44,7 @@ func CELoss(logits *autograd.Tensor, p Path, x1 [][]int, w []float64) *autograd.
 //
 // (p_θ of the mask is 0). Under the mask source an unmasked position has
 // rate 0 under both (Rate), so it adds 0. It is ≥ 0, and its t-integral is
-// the negative ELBO of the CTMC (ELBO). It differs from MarginalGKLLoss by
+// the integral term of the CTMC's ELBO (ELBO). It differs from MarginalGKLLoss by
 // a constant (TestTheorem2_Discrete).
 func GKLLoss(logits *autograd.Tensor, p Path, t []float64, xt, x1 [][]int, w []float64) *autograd.Tensor {
 	return weighted(gklRows("discrete.GKLLoss", logits, p, t, xt, x1), w)

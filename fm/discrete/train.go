@@ -16,7 +16,7 @@ type Loss string
 const (
 	// LossCE is CELoss (x₁-prediction).
 	LossCE Loss = "ce"
-	// LossGKL is GKLLoss (the generalized KL, the negative ELBO's integrand).
+	// LossGKL is GKLLoss (the generalized KL, the integrand of ELBO).
 	LossGKL Loss = "gkl"
 )
 
