@@ -1,0 +1,269 @@
+// Package cpu identifies the processor the program runs on, for reports
+// (`flowmatch bench` prints it beside every measurement) and for choosing
+// kernels: vendor, brand string, family and model, the vector extensions
+// the kernels use (AVX2, FMA, AVX-512F, each only if the OS also saves the
+// registers), and the data cache sizes.
+//
+// On amd64 (without -tags purego) everything is read with the CPUID
+// instruction: leaf 0 (vendor), 1 (family, model, FMA, AVX, OSXSAVE), 7
+// (AVX2, AVX-512F), 0x80000002–4 (brand string), and the cache parameters of
+// leaf 4 (Intel) or 0x8000001D (AMD; 0x80000005–6 when a hypervisor hides
+// it), with XGETBV for the OS-enabled
+// register state. Elsewhere Info holds the architecture and, on Linux, the
+// "model name" of /proc/cpuinfo.
+//
+// # References
+//
+//   - Intel 64 and IA-32 Architectures Software Developer's Manual, Vol. 2A,
+//     CPUID: leaf 1 EAX (family/model/stepping, display family and model),
+//     leaf 4 (deterministic cache parameters), leaf 7 EBX bits 5 (AVX2) and
+//     16 (AVX512F).
+//   - AMD64 Architecture Programmer's Manual, Vol. 3, Appendix E: CPUID
+//     Fn8000_001D (cache topology, the same layout as Intel's leaf 4).
+package cpu
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+)
+
+// Cache is one level of data (or unified) cache.
+type Cache struct {
+	Level int // 1, 2, 3
+	Bytes int // size of one instance (per core for L1 and, usually, L2)
+}
+
+// Info describes the processor.
+type Info struct {
+	Arch     string // runtime.GOARCH
+	Vendor   string // "GenuineIntel", "AuthenticAMD", … ("" if unknown)
+	Brand    string // brand string, e.g. "AMD EPYC 7B13 64-Core Processor"
+	Family   int    // display family: base + extended when base is 0xF
+	Model    int    // display model: base + extended·16 when family is 6 or ≥ 0xF
+	Stepping int
+	AVX2     bool // AVX2, with YMM state saved by the OS
+	FMA      bool // FMA3, with YMM state saved by the OS
+	AVX512F  bool // AVX-512 Foundation, with ZMM and opmask state saved
+	Caches   []Cache
+}
+
+// Detect returns the processor's Info, read once and then cached.
+func Detect() Info { return detectOnce() }
+
+var detectOnce = sync.OnceValue(detect)
+
+// ISA lists the vector extensions found, "avx2 fma avx512f" style; on arm64
+// it is "neon" (Advanced SIMD, which every arm64 CPU has).
+func (c Info) ISA() string {
+	var f []string
+	if c.AVX2 {
+		f = append(f, "avx2")
+	}
+	if c.FMA {
+		f = append(f, "fma")
+	}
+	if c.AVX512F {
+		f = append(f, "avx512f")
+	}
+	if c.Arch == "arm64" {
+		f = append(f, "neon")
+	}
+	if len(f) == 0 {
+		return "none"
+	}
+	return strings.Join(f, " ")
+}
+
+// CacheBytes returns the size of the data cache of the given level, 0 if
+// unknown.
+func (c Info) CacheBytes(level int) int {
+	for _, k := range c.Caches {
+		if k.Level == level {
+			return k.Bytes
+		}
+	}
+	return 0
+}
+
+// String is one line for reports, e.g.
+//
+//	AMD EPYC (AuthenticAMD family 26 model 2 stepping 1, amd64); isa: avx2 fma avx512f; cache: L1d 48 KiB, L2 1 MiB, L3 32 MiB
+func (c Info) String() string {
+	var b strings.Builder
+	brand := c.Brand
+	if brand == "" {
+		brand = "unknown CPU"
+	}
+	b.WriteString(brand)
+	if c.Vendor != "" {
+		fmt.Fprintf(&b, " (%s family %d model %d stepping %d, %s)", c.Vendor, c.Family, c.Model, c.Stepping, c.Arch)
+	} else {
+		fmt.Fprintf(&b, " (%s)", c.Arch)
+	}
+	fmt.Fprintf(&b, "; isa: %s", c.ISA())
+	if len(c.Caches) > 0 {
+		b.WriteString("; cache:")
+		for i, k := range c.Caches {
+			sep := ","
+			if i == 0 {
+				sep = ""
+			}
+			name := fmt.Sprintf("L%d", k.Level)
+			if k.Level == 1 {
+				name = "L1d"
+			}
+			fmt.Fprintf(&b, "%s %s %s", sep, name, sizeString(k.Bytes))
+		}
+	}
+	return b.String()
+}
+
+func sizeString(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// A cpuidFunc executes CPUID with EAX = leaf and ECX = sub.
+type cpuidFunc func(leaf, sub uint32) (eax, ebx, ecx, edx uint32)
+
+// decode fills the x86 fields of c from cpuid and xcr0 (the XGETBV
+// register of OS-enabled state; bits 1–2 XMM/YMM, 5–7 opmask and ZMM).
+func decode(c *Info, cpuid cpuidFunc, xcr0 uint32) {
+	maxID, b, cx, d := cpuid(0, 0)
+	c.Vendor = string(regBytes(b, d, cx))
+	if maxID < 1 {
+		return
+	}
+	eax1, _, ecx1, _ := cpuid(1, 0)
+	c.Family, c.Model, c.Stepping = familyModel(eax1)
+	const (
+		fma     = 1 << 12
+		osxsave = 1 << 27
+		avx     = 1 << 28
+	)
+	ymm := ecx1&(osxsave|avx) == osxsave|avx && xcr0&6 == 6
+	c.FMA = ymm && ecx1&fma != 0
+	if maxID >= 7 {
+		_, ebx7, _, _ := cpuid(7, 0)
+		c.AVX2 = ymm && ebx7&(1<<5) != 0
+		c.AVX512F = ymm && xcr0&0xe6 == 0xe6 && ebx7&(1<<16) != 0
+	}
+	if maxExt, _, _, _ := cpuid(0x80000000, 0); maxExt >= 0x80000004 {
+		var brand []byte
+		for leaf := uint32(0x80000002); leaf <= 0x80000004; leaf++ {
+			a, b, cx, d := cpuid(leaf, 0)
+			brand = append(brand, regBytes(a, b, cx, d)...)
+		}
+		c.Brand = strings.TrimSpace(strings.TrimRight(string(brand), "\x00"))
+	}
+	leaf := uint32(4)
+	if c.Vendor == "AuthenticAMD" || c.Vendor == "HygonGenuine" {
+		leaf = 0
+		if maxExt, _, _, _ := cpuid(0x80000000, 0); maxExt >= 0x8000001D {
+			leaf = 0x8000001D
+		}
+	} else if maxID < 4 {
+		leaf = 0
+	}
+	if leaf != 0 {
+		c.Caches = caches(cpuid, leaf)
+	}
+	if len(c.Caches) == 0 && leaf != 4 {
+		if maxExt, _, _, _ := cpuid(0x80000000, 0); maxExt >= 0x80000006 {
+			c.Caches = amdLegacyCaches(cpuid)
+		}
+	}
+}
+
+// amdLegacyCaches reads AMD's older cache leaves, for hypervisors that hide
+// 0x8000001D: Fn8000_0005 ECX[31:24] is the L1 data cache in KiB,
+// Fn8000_0006 ECX[31:16] the L2 in KiB and EDX[31:18] the L3 in units of
+// 512 KiB (a lower bound, for all the cores that share it).
+func amdLegacyCaches(cpuid cpuidFunc) []Cache {
+	var out []Cache
+	_, _, c5, _ := cpuid(0x80000005, 0)
+	_, _, c6, d6 := cpuid(0x80000006, 0)
+	for _, k := range []Cache{{1, int(c5>>24) << 10}, {2, int(c6>>16) << 10}, {3, int(d6>>18) << 19}} {
+		if k.Bytes > 0 {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// familyModel decodes CPUID leaf 1 EAX: stepping [3:0], model [7:4],
+// family [11:8], extended model [19:16], extended family [27:20].
+//
+//	family = base + extended        if base = 0xF, else base
+//	model  = base + extended·16     if base family is 6 or 0xF, else base
+func familyModel(eax uint32) (family, model, stepping int) {
+	stepping = int(eax & 0xf)
+	model = int(eax >> 4 & 0xf)
+	family = int(eax >> 8 & 0xf)
+	if family == 0xf {
+		family += int(eax >> 20 & 0xff)
+	}
+	if base := eax >> 8 & 0xf; base == 6 || base == 0xf {
+		model += int(eax>>16&0xf) << 4
+	}
+	return family, model, stepping
+}
+
+// caches reads the data and unified caches from the deterministic cache
+// parameters of leaf (4 or 0x8000001D), subleaf 0, 1, … until the type
+// field EAX[4:0] is 0: type 1 data, 2 instruction, 3 unified; level
+// EAX[7:5]; size = ways·partitions·line·sets with ways = EBX[31:22]+1,
+// partitions = EBX[21:12]+1, line = EBX[11:0]+1, sets = ECX+1.
+func caches(cpuid cpuidFunc, leaf uint32) []Cache {
+	var out []Cache
+	for sub := uint32(0); sub < 16; sub++ {
+		a, b, c, _ := cpuid(leaf, sub)
+		typ := a & 0x1f
+		if typ == 0 {
+			break
+		}
+		if typ == 2 { // instruction cache
+			continue
+		}
+		ways := int(b>>22&0x3ff) + 1
+		parts := int(b>>12&0x3ff) + 1
+		line := int(b&0xfff) + 1
+		sets := int(c) + 1
+		out = append(out, Cache{Level: int(a >> 5 & 7), Bytes: ways * parts * line * sets})
+	}
+	return out
+}
+
+// regBytes returns the little-endian bytes of the registers in order.
+func regBytes(regs ...uint32) []byte {
+	out := make([]byte, 0, 4*len(regs))
+	for _, r := range regs {
+		out = append(out, byte(r), byte(r>>8), byte(r>>16), byte(r>>24))
+	}
+	return out
+}
+
+// fromProcCPUInfo returns the first "model name" (x86) or "Processor" /
+// "CPU part" line's value from the text of /proc/cpuinfo, "" if none.
+func fromProcCPUInfo(text string) string {
+	for _, key := range []string{"model name", "Processor", "Model", "CPU part"} {
+		for _, line := range strings.Split(text, "\n") {
+			k, v, ok := strings.Cut(line, ":")
+			if ok && strings.TrimSpace(k) == key {
+				if v = strings.TrimSpace(v); v != "" {
+					if key == "CPU part" {
+						return "CPU part " + v
+					}
+					return v
+				}
+			}
+		}
+	}
+	return ""
+}
