@@ -23,6 +23,8 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	solver := addSolverFlags(fs, "rk4")
 	seed := fs.Uint64("seed", 0, "random seed of the noise")
 	out := fs.String("out", "", "output file (.csv or .npy; its folder must exist)")
+	sde := fs.Float64("sde", 0, "g > 0: sample by the SDE dX = [v + (g²/2)∇log p] dt + g dW (Euler–Maruyama, -ode-steps steps, one thread)")
+	schedule := fs.String("schedule", "", "sample along another schedule (cosine, polyN, condot; vp and linear-vp need -solver euler: their time change is infinite at t = 1) by the scale–time transformation (one thread)")
 	threads := addThreadsFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -49,6 +51,17 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	}
 	if most := 2 * maxPoints / m.Dim(); *n > most {
 		return usagef("-n %d: want at most %d for this %d-dimensional model (%d values a run)", *n, most, m.Dim(), 2*maxPoints)
+	}
+	if *sde != 0 || *schedule != "" {
+		x, nfe, err := sampleGaussian(m, p, *n, *sde, *schedule, opts, newRand(*seed, 3))
+		if err != nil {
+			return err
+		}
+		if err := writePoints(*out, x); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "sample: wrote %d points to %s (sde g = %g, schedule %q, NFE %d a point)\n", x.Rows, *out, *sde, *schedule, nfe)
+		return nil
 	}
 	bar := progress.New(stderr, "sample", *n, "points")
 	s, err := sample(m, p, *n, opts, newRand(*seed, 3), 0, *threads, bar)
