@@ -9,6 +9,7 @@ import (
 	"github.com/flowmatch/flowmatch/autograd"
 	"github.com/flowmatch/flowmatch/data"
 	"github.com/flowmatch/flowmatch/fm"
+	"github.com/flowmatch/flowmatch/internal/cpu"
 	"github.com/flowmatch/flowmatch/nn"
 )
 
@@ -16,7 +17,9 @@ import (
 // (in this repository; scripts/bench-vs-torch runs both) and prints one
 // metric a line in the same key=value form, so the two programs can be
 // compared by a script. Its -threads defaults to 1, as the peer's
-// torch.set_num_threads does.
+// torch.set_num_threads does. Two lines starting with "# " come first: the
+// CPU (model, ISA, caches; internal/cpu) and the kernels chosen for it
+// (autograd.Kernels), which scripts/bench-vs-torch records with every result.
 func runBench(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench", "[flags]", stderr)
 	what := fs.String("what", "train,sample,loglik", "comma list of: train, sample, loglik")
@@ -52,6 +55,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			return usagef("-what %q: want a comma list of train, sample, loglik", w)
 		}
 	}
+	fmt.Fprintf(stdout, "# cpu: %s\n# kernels: %s\n", cpu.Detect(), autograd.Kernels())
 	suffix := fmt.Sprintf("dtype=float64 threads=%d impl=flowmatch data=8gaussians act=silu", *threads)
 	model := nn.NewVelocityMLP(2, []int{256, 256, 256}, autograd.ActSiLU, newRand(*seed, 2))
 	draw := data.EightGaussians().Sample

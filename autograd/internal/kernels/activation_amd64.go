@@ -37,6 +37,17 @@ var (
 	useAVX512   = hasAVX512F()
 )
 
+// activationKernels names the activation kernels in use, for Describe.
+func activationKernels() string {
+	switch {
+	case useAVX512:
+		return "AVX-512 assembly, 8 lanes"
+	case haveVecMath:
+		return "AVX2+FMA assembly, 4 lanes"
+	}
+	return "Go loops"
+}
+
 func expKernel(dst, a []float64) {
 	if len(dst) == 0 || !haveVecMath {
 		expLoop(dst, a)

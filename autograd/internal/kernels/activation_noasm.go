@@ -10,5 +10,7 @@ func siluGradKernel(dst, g, a []float64)                    { siluGradLoop(dst, 
 func tanhGradKernel(dst, g, y []float64)                    { tanhGradRef(dst, g, y) }
 func addRowSiLUKernel(pre, out, a, row []float64, cols int) { addRowSiLULoop(pre, out, a, row, cols) }
 
+func activationKernels() string { return "Go loops" }
+
 // Without the assembly, Exp, Sigmoid, SiLU, SiLUGrad and AddRowSiLU run the
 // loops of activation_go.go and Tanh, TanhGrad their reference loops.

@@ -48,6 +48,7 @@ const (
 // in place when its layout already has contiguous k steps and it would be
 // read only once.
 type microKernel struct {
+	name    string // for reports: "Go 4x4", "AVX2+FMA 6x8"
 	mr, nr  int
 	run     func(k int, a, b, c []float64, ldc int, alpha, beta float64)
 	strided func(k int, a []float64, lda int, b []float64, ldb int, c []float64, ldc int, alpha, beta float64)
@@ -56,7 +57,8 @@ type microKernel struct {
 // goKernel is the portable micro-kernel; gemm_amd64.go replaces it at init
 // with an AVX2/FMA one when the CPU has them.
 var goKernel = microKernel{
-	mr: 4, nr: 4,
+	name: "Go 4x4",
+	mr:   4, nr: 4,
 	run: func(k int, a, b, c []float64, ldc int, alpha, beta float64) {
 		kern4x4(k, a, 4, b, 4, c, ldc, alpha, beta)
 	},

@@ -50,8 +50,9 @@ func hasAVX2FMA() bool {
 }
 
 var asmKernel = microKernel{
-	mr: 6,
-	nr: 8,
+	name: "AVX2+FMA assembly 6x8",
+	mr:   6,
+	nr:   8,
 	run: func(k int, a, b, c []float64, ldc int, alpha, beta float64) {
 		kern6x8(k, &a[0], &b[0], &c[0], ldc, alpha, beta)
 	},
