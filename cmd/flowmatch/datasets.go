@@ -69,6 +69,7 @@ func runDatasets(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, l)
 	}
 	fmt.Fprintln(stdout, "\n"+moonsNote)
+	discreteDatasets(stdout) // discrete.go
 	return nil
 }
 

@@ -13,7 +13,8 @@ import (
 // TestDemo_Discrete runs demo on checkerboard-discrete at 8×8 cells with a
 // few steps and checks the report: the entropy is ln 32 exactly (32 black
 // cells), the KL is NLL − H and positive (an exact KL of a model), and the
-// demo line names the dataset. Negative control: -data moons is not routed
+// demo line names the dataset (TestDatasets_ListsDiscrete checks the
+// listing). Negative control: -data moons is not routed
 // to the discrete demo, and -source bad is a usage error.
 func TestDemo_Discrete(t *testing.T) {
 	dir := t.TempDir()
@@ -33,4 +34,13 @@ func TestDemo_Discrete(t *testing.T) {
 	require.True(t, discreteDataArg([]string{"--data", "checkerboard-discrete"}))
 	require.False(t, discreteDataArg([]string{"-data", "moons"}))
 	require.NotEqual(t, 0, run([]string{"demo", "-data", "checkerboard-discrete", "-source", "bad", "-out", dir}, &out, &errb))
+}
+
+// TestDatasets_ListsDiscrete checks that datasets lists the discrete toys
+// with their exact entropies (ln 2048 for the checkerboard at 64×64).
+func TestDatasets_ListsDiscrete(t *testing.T) {
+	var out, errb bytes.Buffer
+	require.Equal(t, 0, run([]string{"datasets"}, &out, &errb), "stderr: %s", errb.String())
+	require.Contains(t, out.String(), "checkerboard-discrete  H = 7.6246 nats (exact)")
+	require.Contains(t, out.String(), "8gaussians-discrete    H = 6.9989 nats (exact)")
 }
