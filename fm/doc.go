@@ -30,6 +30,7 @@
 //	scale–time transformation (§4.8)          ScheduleChange (Map, Field, Velocity)
 //	Song et al. 2021 §4.3, SDE sampling       SampleSDE (Euler–Maruyama, any g_t; derivation in sde.go)
 //	Lu et al. 2022 (DPM-Solver, ++(2M))       SampleExpInt (exponential integrator, data prediction; expint.go)
+//	Vincent 2011; Song et al. 2021 (DSM)      TrainParam, ParamTrainConfig, DSMWeight (any parametrization and weight)
 //
 // The theorems are verified numerically in package tests (go test ./tests
 // -run Theorem -v), whose doc.go holds the math index.

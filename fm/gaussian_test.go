@@ -665,3 +665,24 @@ func TestScheduleChange_Ends(t *testing.T) {
 		}
 	}
 }
+
+// TestConvert_VPDataEnd: at t = 1, where VP and LinearVP have σ′ = −∞,
+// ConvertCoeffs still turns the exact mixture score into its velocity and
+// back (through σσ′), as a sampler that evaluates at t = 1 (RK4) needs;
+// tolerance as in TestVelocityScore_Mixture.
+func TestConvert_VPDataEnd(t *testing.T) {
+	q := twoBumps()
+	x := []float64{0.4, -0.9}
+	for _, p := range []fm.AffinePath{fm.VP{}, fm.LinearVP{}} {
+		m := fm.MixtureMarginal{Path: p, Data: q}
+		u, sc := m.Field(1, x), m.Score(1, x)
+		gotU := fm.Convert(p, 1, fm.ParamScore, fm.ParamVelocity, x, sc)
+		gotS := fm.Convert(p, 1, fm.ParamVelocity, fm.ParamScore, x, u)
+		a, b := fm.VelocityScore(p, 1)
+		tol := 64 * eps * (maxAbs(u) + math.Abs(a)*maxAbs(x) + math.Abs(b)*maxAbs(sc))
+		assert.LessOrEqual(t, diffMax(gotU, u), tol, "%T: score → velocity", p)
+		c, e := fm.ScoreFromVelocity(p, 1)
+		tolS := 64 * eps * (maxAbs(sc) + math.Abs(c)*maxAbs(u) + math.Abs(e)*maxAbs(x))
+		assert.LessOrEqual(t, diffMax(gotS, sc), tolS, "%T: velocity → score", p)
+	}
+}

@@ -114,8 +114,9 @@ func (q Param) row(op string, a, da, s, ds float64) (c1, c0 float64) {
 //
 // Where D = 0 the conversion does not exist (from noise or score at α_t = 0,
 // from data at σ_t = 0) and ConvertCoeffs panics with a
-// *autograd.MisuseError. A velocity needs a finite σ′_t (VP and LinearVP at
-// t = 1 have σ′ = −∞; use VelocityScore there). Round trips and the
+// *autograd.MisuseError. Where σ′_t = −∞ (VP and LinearVP at t = 1) the
+// velocity converts to and from the score only, by VelocityScore and
+// ScoreFromVelocity (TestConvert_VPDataEnd). Round trips and the
 // identities at both ends of time: TestConvert_RoundTrip, TestConvert_Ends,
 // TestConvert_MatchesMixture.
 func ConvertCoeffs(p AffinePath, t float64, from, to Param) (cx, cy float64) {
@@ -129,7 +130,18 @@ func ConvertCoeffs(p AffinePath, t float64, from, to Param) (cx, cy float64) {
 	if D == 0 || math.IsNaN(D) {
 		panic(autograd.Misuse("fm.ConvertCoeffs", "a %v prediction does not determine a %v prediction at t = %v (α_t = %v, σ_t = %v)", from, to, t, a, s))
 	}
-	return (d0*c1 - d1*c0) / D, (d1*s - d0*a) / D
+	cx, cy = (d0*c1-d1*c0)/D, (d1*s-d0*a)/D
+	if finite := !math.IsNaN(cx+cy) && !math.IsInf(cx+cy, 0); !finite {
+		// σ′ = −∞ (VP, LinearVP at t = 1): the score and the velocity are
+		// still each other's through σσ′.
+		switch {
+		case from == ParamScore && to == ParamVelocity:
+			cx, cy = VelocityScore(p, t)
+		case from == ParamVelocity && to == ParamScore:
+			cy, cx = ScoreFromVelocity(p, t)
+		}
+	}
+	return cx, cy
 }
 
 // Convert returns the to-prediction cx·x + cy·y from the from-prediction y
