@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	ag "github.com/flowmatch/flowmatch/autograd"
 	"github.com/flowmatch/flowmatch/data"
 	"github.com/flowmatch/flowmatch/fm/discrete"
+	"github.com/flowmatch/flowmatch/plot"
 )
 
 // discreteDataArg reports whether args ask demo for a discrete dataset
@@ -32,23 +34,24 @@ func discreteDataArg(args []string) bool {
 
 // discreteReport is what the discrete demo measures (report.json).
 type discreteReport struct {
-	Dataset      string  `json:"dataset"`
-	Bins         int     `json:"bins"`
-	Source       string  `json:"source"`
-	Scheduler    string  `json:"scheduler"`
-	Loss         string  `json:"loss"`
-	Steps        int     `json:"steps"`
-	Batch        int     `json:"batch"`
-	Seed         uint64  `json:"seed"`
-	FinalLoss    float64 `json:"final_loss"`
-	TrainSeconds float64 `json:"train_seconds"`
-	EulerSteps   int     `json:"euler_steps"`
-	NLL          float64 `json:"nll"`     // exact: −Σ q log π over the whole grid, π the Euler sampler's law
-	Entropy      float64 `json:"entropy"` // exact discrete entropy of q
-	KL           float64 `json:"kl"`      // exact KL(q ‖ π) = NLL − H
-	NegELBO      float64 `json:"neg_elbo"`
-	NegELBOErr   float64 `json:"neg_elbo_stderr"`
-	Seconds      float64 `json:"seconds"`
+	Dataset      string   `json:"dataset"`
+	Bins         int      `json:"bins"`
+	Source       string   `json:"source"`
+	Scheduler    string   `json:"scheduler"`
+	Loss         string   `json:"loss"`
+	Steps        int      `json:"steps"`
+	Batch        int      `json:"batch"`
+	Seed         uint64   `json:"seed"`
+	FinalLoss    float64  `json:"final_loss"`
+	TrainSeconds float64  `json:"train_seconds"`
+	EulerSteps   int      `json:"euler_steps"`
+	NLL          float64  `json:"nll"`     // exact: −Σ q log π over the whole grid, π the Euler sampler's law
+	Entropy      float64  `json:"entropy"` // exact discrete entropy of q
+	KL           float64  `json:"kl"`      // exact KL(q ‖ π) = NLL − H
+	NegELBO      float64  `json:"neg_elbo"`
+	NegELBOErr   float64  `json:"neg_elbo_stderr"`
+	Seconds      float64  `json:"seconds"`
+	Files        []string `json:"files"`
 }
 
 // runDiscreteDemo is demo for the discrete datasets: it trains a
@@ -56,11 +59,11 @@ type discreteReport struct {
 // the Euler sampler's exact law on all bins² cells
 // (discrete.EulerDistribution), hence the exact NLL, entropy and KL, and a
 // Monte-Carlo negative ELBO of the CTMC run to 1 − 1/euler-steps and then
-// a draw from p_θ (discrete.ELBOEstimate), and
-// writes report.json.
+// a draw from p_θ (discrete.ELBOEstimate), draws the data's and the
+// model's cell probabilities (data.png, model.png) and writes report.json.
 func runDiscreteDemo(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("demo", "-data checkerboard-discrete|8gaussians-discrete [-out dir] [flags]", stderr)
-	out := fs.String("out", "flowmatch-demo", "output folder for report.json (created if missing; its parent must exist)")
+	out := fs.String("out", "flowmatch-demo", "output folder for data.png, model.png and report.json (created if missing; its parent must exist)")
 	dataSpec := fs.String("data", "checkerboard-discrete", "discrete dataset: "+strings.Join(data.DiscreteNames(), " or "))
 	bins := fs.Int("bins", 64, "grid cells per axis (a multiple of 4, at most 128)")
 	steps := fs.Int("steps", 3000, "training steps")
@@ -130,6 +133,31 @@ func runDiscreteDemo(args []string, stdout, stderr io.Writer) error {
 	pi := discrete.EulerDistribution(m, p, *euler)
 	r.NLL, r.Entropy = discrete.NLL(p, q, pi)
 	r.KL = r.NLL - r.Entropy
+	// Pictures: the data's cell probabilities and the sampler's exact law,
+	// row iy of the grid holding the cells with second token iy.
+	sp := discrete.SpaceOf(p)
+	qcell := make([]float64, sp.Size())
+	for j, x := range q.X {
+		qcell[sp.Index(x)] = q.W[j]
+	}
+	for _, pic := range []struct {
+		file, title string
+		law         []float64
+	}{{"data.png", *dataSpec + ": cell probabilities q", qcell},
+		{"model.png", fmt.Sprintf("exact law of the Euler sampler (%d steps), kl = %.4f", *euler, r.KL), pi}} {
+		grid := make([][]float64, *bins)
+		for iy := range grid {
+			grid[iy] = make([]float64, *bins)
+			for ix := range grid[iy] {
+				grid[iy][ix] = math.Log(pic.law[sp.Index([]int{ix, iy})])
+			}
+		}
+		file := filepath.Join(*out, pic.file)
+		if err := plot.DensityGrid(file, pic.title, grid, -4, 4, -4, 4); err != nil {
+			return err
+		}
+		r.Files = append(r.Files, file)
+	}
 	// The ELBO's chain runs to 1 − h and then draws from p_θ, as Euler's last step does.
 	elbo, se := discrete.ELBOEstimate(m, p, q.Sampler()(20000, newRand(*seed+1, 22)), 1-1/float64(*euler), newRand(*seed+1, 23))
 	r.NegELBO, r.NegELBOErr = -elbo, se

@@ -29,6 +29,10 @@ func TestDemo_Discrete(t *testing.T) {
 	require.InDelta(t, 3.4657359027997265, r.Entropy, 1e-12)
 	require.InDelta(t, r.NLL-r.Entropy, r.KL, 1e-12)
 	require.Greater(t, r.KL, 0.0)
+	for _, f := range []string{"data.png", "model.png"} {
+		_, err := os.Stat(filepath.Join(dir, f))
+		require.NoError(t, err)
+	}
 
 	require.True(t, discreteDataArg([]string{"-data=8gaussians-discrete"}))
 	require.True(t, discreteDataArg([]string{"--data", "checkerboard-discrete"}))
