@@ -36,6 +36,7 @@
 //	exact likelihood of the sampler              EulerDistribution (the law of Euler on S^D ≤ 2¹⁶ states), NLL
 //	Campbell et al. §3, Gat et al. §3 (ELBO)     ELBO (quadrature × enumeration), ELBOEstimate (Monte Carlo)
 //	Gat et al. Algorithm 1 (training)           Train, TrainConfig, Loss, Dist.Sampler
+//	checkpoints                                  SavePosteriorMLP, LoadPosteriorMLP (keys MetaV, MetaD, …)
 //
 // The theory is tested on state spaces small enough to enumerate:
 // TestKolmogorov_ExactRates (the exact marginal rates solve the forward
