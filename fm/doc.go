@@ -31,7 +31,7 @@
 //	Song et al. 2021 §4.3, SDE sampling       SampleSDE (Euler–Maruyama, any g_t; derivation in sde.go)
 //	Lu et al. 2022 (DPM-Solver, ++(2M))       SampleExpInt (exponential integrator, data prediction; expint.go)
 //	Vincent 2011; Song et al. 2021 (DSM)      TrainParam, ParamTrainConfig, DSMWeight (any parametrization and weight)
-//	Albergo & Vanden-Eijnden; Tong et al.     Interpolant, InterpolantLoss, BrownianBridge (SB-CFM's path)
+//	Albergo et al.; Tong et al. (SB-CFM)      Interpolant, InterpolantLoss, BrownianBridge (SB-CFM's path)
 //
 // The theorems are verified numerically in package tests (go test ./tests
 // -run Theorem -v), whose doc.go holds the math index.
@@ -84,9 +84,8 @@
 //   - Lu, Zhou, Bao, Chen, Li, Zhu. DPM-Solver: A Fast ODE Solver for
 //     Diffusion Probabilistic Model Sampling. 2022. arXiv:2206.00927; and
 //     DPM-Solver++. 2022. arXiv:2211.01095 (§4, the multistep 2M).
-//   - Albergo, Vanden-Eijnden. Building Normalizing Flows with Stochastic
-//     Interpolants / Stochastic Interpolants: A Unifying Framework. 2023.
-//     arXiv:2303.08797.
+//   - Albergo, Boffi, Vanden-Eijnden. Stochastic Interpolants: A Unifying
+//     Framework for Flows and Diffusions. 2023. arXiv:2303.08797.
 //   - Tong, Malkin, Fatras, Atanackovic, Zhang, Huguet, Wolf, Bengio.
 //     Simulation-Free Schrödinger Bridges via Score and Flow Matching. 2023.
 //     arXiv:2307.03672 (SB-CFM).

@@ -6,8 +6,8 @@ import (
 	"github.com/flowmatch/flowmatch/autograd"
 )
 
-// Interpolant is a stochastic interpolant (Albergo & Vanden-Eijnden 2023,
-// arXiv:2303.08797, §2, with a Gaussian latent z):
+// Interpolant is a stochastic interpolant (Albergo, Boffi &
+// Vanden-Eijnden 2023, arXiv:2303.08797, §2, with a Gaussian latent z):
 //
 //	I_t = α_t·x₁ + σ_t·x₀ + γ_t·z,  z ~ N(0, I) independent of (x₀, x₁),
 //
@@ -81,8 +81,8 @@ func (in Interpolant) Sample(t, x0, x1, z *autograd.Tensor) (xt, target *autogra
 	return xt, target
 }
 
-// InterpolantLoss returns the batch mean ‖v(t, I_t) − İ_t‖² (Albergo &
-// Vanden-Eijnden 2023, arXiv:2303.08797, §2, the velocity loss; Tong et
+// InterpolantLoss returns the batch mean ‖v(t, I_t) − İ_t‖² (Albergo et al.
+// 2023, arXiv:2303.08797, §2, the velocity loss; Tong et
 // al. 2023, arXiv:2307.03672, §3, SB-CFM's regression), differentiable in the
 // model's parameters. Equal to CFMLoss when γ ≡ 0
 // (TestInterpolant_SpecialCases).

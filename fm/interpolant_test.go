@@ -66,7 +66,7 @@ func TestInterpolant_TargetIsDerivative(t *testing.T) {
 }
 
 // TestInterpolant_SpecialCases: with γ ≡ 0 the interpolant loss is CFMLoss
-// on the same path, CondOT and VP (Albergo & Vanden-Eijnden 2023 §2: the
+// on the same path, CondOT and VP (Albergo et al. 2023 §2: the
 // affine paths are interpolants without latent noise), to rounding (64u
 // times the loss); the bridge with σ = 0 is CondOT with σ_min = 0. Negative
 // control: the bridge with σ = 0.5 differs.

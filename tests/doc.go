@@ -77,7 +77,7 @@
 //	Exponential integrator, data prediction   | Lu et al. 2022 arXiv:2206.00927,  | fm.SampleExpInt                      | fm: TestSampleExpInt_Order,
 //	  (orders 1 and 2)                        | arXiv:2211.01095                  |                                      | TestSampleExpInt_NFE
 //	Parametrized training; DSM (λ = σ²)       | Vincent 2011; Song et al. 2021    | fm.TrainParam, fm.DSMWeight          | fm: TestTrainParam_DSMvsFM
-//	Stochastic interpolants; Brownian bridge  | Albergo & Vanden-Eijnden 2023     | fm.Interpolant, fm.BrownianBridge,   | fm: TestInterpolant_TargetIsDerivative,
+//	Stochastic interpolants; Brownian bridge  | Albergo et al. 2023               | fm.Interpolant, fm.BrownianBridge,   | fm: TestInterpolant_TargetIsDerivative,
 //	  of SB-CFM; affine paths as γ = 0 cases  | arXiv:2303.08797; Tong et al.     | fm.InterpolantLoss                   | TestInterpolant_SpecialCases
 //	                                          | 2023 arXiv:2307.03672             |                                      |
 //
