@@ -60,6 +60,9 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if discreteDataArg(args) {
 		return runDiscreteDemo(args, stdout, stderr) // discrete.go
 	}
+	if manifoldDataArg(args) {
+		return runManifoldDemo(args, stdout, stderr) // manifold.go
+	}
 	fs := newFlagSet("demo", "[-out dir] [flags]", stderr)
 	out := fs.String("out", "flowmatch-demo", "output folder for the pictures, the report and the checkpoint (created if missing; its parent must exist)")
 	steps := fs.Int("steps", 3000, "training steps (3,000 like the PyTorch peer, bench/peers/torch_fm.py)")

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/flowmatch/flowmatch/data"
+	"github.com/flowmatch/flowmatch/fm/riemann"
+	"github.com/flowmatch/flowmatch/internal/manifolddemo"
+)
+
+// manifoldDataArg reports whether args ask demo for a manifold data set
+// (-data sphere-vmf, torus-vonmises or torus-checkerboard,
+// riemann.DatasetNames), which runManifoldDemo handles.
+func manifoldDataArg(args []string) bool {
+	for k, a := range args {
+		a = strings.TrimLeft(a, "-")
+		if v, ok := strings.CutPrefix(a, "data="); ok {
+			return slices.Contains(riemann.DatasetNames(), v)
+		}
+		if a == "data" && k+1 < len(args) && strings.HasPrefix(args[k], "-") {
+			return slices.Contains(riemann.DatasetNames(), args[k+1])
+		}
+	}
+	return false
+}
+
+// runManifoldDemo is demo on a manifold data set (fm/riemann, Chen &
+// Lipman 2023, arXiv:2302.03660): internal/manifolddemo trains a flow,
+// measures the held-out NLL with the Riemannian divergence against the
+// exact entropy, draws samples, densities and paths on the sphere's
+// equal-area map or the torus's periodic square, and report.json holds the
+// numbers. TestDemo_Manifold.
+func runManifoldDemo(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("demo", "-data "+strings.Join(riemann.DatasetNames(), "|")+" [-out dir] [flags]", stderr)
+	cfg := manifolddemo.Config{}
+	out := fs.String("out", "flowmatch-demo", "output folder for the pictures and report.json (created if missing; its parent must exist)")
+	fs.StringVar(&cfg.Data, "data", "sphere-vmf", "manifold data set: "+strings.Join(riemann.DatasetNames(), ", "))
+	fs.IntVar(&cfg.Steps, "steps", 4000, "training steps")
+	fs.IntVar(&cfg.Batch, "batch", 256, "batch size")
+	fs.IntVar(&cfg.Width, "width", 128, "units in each of the 3 hidden layers")
+	fs.IntVar(&cfg.N, "n", 2000, "held-out points for the NLL, and model samples")
+	fs.Uint64Var(&cfg.Seed, "seed", 0, "random seed")
+	threads := addThreadsFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := checkThreads(*threads); err != nil {
+		return err
+	}
+	for _, c := range []struct {
+		name   string
+		v, max int
+	}{{"steps", cfg.Steps, 1_000_000}, {"batch", cfg.Batch, 65536}, {"width", cfg.Width, 4096}, {"n", cfg.N, 100_000}} {
+		if err := checkCount(c.name, c.v, 1, c.max); err != nil {
+			return err
+		}
+	}
+	if err := checkOutDir("out", *out); err != nil {
+		return err
+	}
+	if err := makeOutDir(*out, stderr); err != nil {
+		return err
+	}
+	cfg.Out = *out
+	r, err := manifolddemo.Run(cfg, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	js, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	file := filepath.Join(*out, "report.json")
+	if err := data.WriteFileAtomic(file, append(js, '\n')); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "wrote %s and %d pictures\n", file, len(r.Files))
+	return nil
+}
