@@ -3,11 +3,16 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	ag "github.com/flowmatch/flowmatch/autograd"
+	"github.com/flowmatch/flowmatch/data"
+	"github.com/flowmatch/flowmatch/nn"
 )
 
 // TestDemo_Discrete runs demo on checkerboard-discrete at 8×8 cells with a
@@ -47,4 +52,37 @@ func TestDatasets_ListsDiscrete(t *testing.T) {
 	require.Equal(t, 0, run([]string{"datasets"}, &out, &errb), "stderr: %s", errb.String())
 	require.Contains(t, out.String(), "checkerboard-discrete  H = 7.6246 nats (exact)")
 	require.Contains(t, out.String(), "8gaussians-discrete    H = 6.9989 nats (exact)")
+}
+
+// TestDiscreteCommands runs train, sample, loglik and plot on a discrete
+// checkpoint (8×8 cells, 20 steps): every sample is the centre of a cell,
+// loglik prints entropy ln 32 exactly, plot draws both pictures.
+// Negative control: a continuous checkpoint is not routed to them.
+func TestDiscreteCommands(t *testing.T) {
+	dir := t.TempDir()
+	ckpt := filepath.Join(dir, "m.safetensors")
+	var out, errb bytes.Buffer
+	require.Equal(t, 0, run([]string{"train", "-data", "checkerboard-discrete", "-bins", "8", "-steps", "20", "-batch", "32", "-out", ckpt}, &out, &errb), "stderr: %s", errb.String())
+	require.True(t, discreteCheckpointArg([]string{"-checkpoint", ckpt}))
+	samples := filepath.Join(dir, "s.csv")
+	require.Equal(t, 0, run([]string{"sample", "-checkpoint", ckpt, "-n", "50", "-euler-steps", "8", "-out", samples}, &out, &errb), "stderr: %s", errb.String())
+	pts, err := data.ReadCSV(samples)
+	require.NoError(t, err)
+	require.Equal(t, 50, pts.Rows)
+	for i := range pts.Rows {
+		x, y := pts.At(i, 0), pts.At(i, 1)
+		require.InDelta(t, 0.5, math.Mod(x+4, 1), 1e-12, "row %d: x = %v is not a cell centre", i, x)
+		require.InDelta(t, 0.5, math.Mod(y+4, 1), 1e-12, "row %d: y = %v is not a cell centre", i, y)
+	}
+	out.Reset()
+	require.Equal(t, 0, run([]string{"loglik", "-checkpoint", ckpt, "-euler-steps", "8"}, &out, &errb), "stderr: %s", errb.String())
+	require.Contains(t, out.String(), "entropy=3.4657")
+	require.Equal(t, 0, run([]string{"plot", "-checkpoint", ckpt, "-euler-steps", "8", "-out", filepath.Join(dir, "pics")}, &out, &errb), "stderr: %s", errb.String())
+	for _, f := range []string{"data.png", "model.png"} {
+		_, err := os.Stat(filepath.Join(dir, "pics", f))
+		require.NoError(t, err)
+	}
+	cont := filepath.Join(dir, "v.safetensors")
+	require.NoError(t, nn.SaveVelocityMLP(cont, nn.NewVelocityMLP(2, []int{4}, ag.ActSiLU, newRand(1, 1)), nil))
+	require.False(t, discreteCheckpointArg([]string{"-checkpoint=" + cont}))
 }

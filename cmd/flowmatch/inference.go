@@ -17,6 +17,9 @@ import (
 )
 
 func runSample(args []string, stdout, stderr io.Writer) error {
+	if discreteCheckpointArg(args) {
+		return runDiscreteSample(args, stdout, stderr) // discrete_cmds.go
+	}
 	fs := newFlagSet("sample", "-checkpoint model.safetensors -out samples.csv|.npy [flags]", stderr)
 	ckpt := fs.String("checkpoint", "", "checkpoint written by train or demo")
 	n := fs.Int("n", 1000, fmt.Sprintf("number of samples, 1 to %d", maxPoints))
@@ -77,6 +80,9 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 }
 
 func runLoglik(args []string, stdout, stderr io.Writer) error {
+	if discreteCheckpointArg(args) {
+		return runDiscreteLoglik(args, stdout, stderr) // discrete_cmds.go
+	}
 	fs := newFlagSet("loglik", "-checkpoint model.safetensors -data name|file [flags]", stderr)
 	ckpt := fs.String("checkpoint", "", "checkpoint written by train or demo")
 	dataSpec := fs.String("data", "", "dataset name (fresh held-out draws; see 'flowmatch datasets') or a .csv/.npy file")
@@ -163,6 +169,9 @@ func runLoglik(args []string, stdout, stderr io.Writer) error {
 }
 
 func runPlot(args []string, stdout, stderr io.Writer) error {
+	if discreteCheckpointArg(args) {
+		return runDiscretePlot(args, stdout, stderr) // discrete_cmds.go
+	}
 	fs := newFlagSet("plot", "-checkpoint model.safetensors -out dir [flags]", stderr)
 	ckpt := fs.String("checkpoint", "", "checkpoint written by train or demo")
 	dataSpec := fs.String("data", "", "dataset name or file to draw beside the samples (default: the training data)")

@@ -1,0 +1,298 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"strings"
+	"time"
+
+	ag "github.com/flowmatch/flowmatch/autograd"
+	"github.com/flowmatch/flowmatch/data"
+	"github.com/flowmatch/flowmatch/fm/discrete"
+	"github.com/flowmatch/flowmatch/nn/safetensors"
+	"github.com/flowmatch/flowmatch/plot"
+)
+
+// train, sample, loglik and plot for the discrete datasets: train is routed
+// here by -data (discreteDataArg), the others by a checkpoint whose
+// metadata name a discrete.PosteriorMLP (discreteCheckpointArg).
+
+// discreteCheckpointArg reports whether args name (-checkpoint) a
+// discrete.PosteriorMLP checkpoint. A file that cannot be read is left to
+// the continuous command, whose error names it.
+func discreteCheckpointArg(args []string) bool {
+	for k, a := range args {
+		t := strings.TrimLeft(a, "-")
+		path := ""
+		if v, ok := strings.CutPrefix(t, "checkpoint="); ok && t != a {
+			path = v
+		} else if t == "checkpoint" && t != a && k+1 < len(args) {
+			path = args[k+1]
+		}
+		if path != "" {
+			f, err := safetensors.Read(path)
+			return err == nil && discrete.IsPosteriorMLP(f.Metadata)
+		}
+	}
+	return false
+}
+
+const metaDiscreteData = "flowmatch.data"
+
+// discreteFlags are the training flags shared by train and demo.
+type discreteFlags struct {
+	data, source, loss *string
+	bins, steps, batch *int
+	seed               *uint64
+}
+
+func addDiscreteFlags(fs interface {
+	String(string, string, string) *string
+	Int(string, int, string) *int
+	Uint64(string, uint64, string) *uint64
+}) discreteFlags {
+	return discreteFlags{
+		data:   fs.String("data", "checkerboard-discrete", "discrete dataset: "+strings.Join(data.DiscreteNames(), " or ")),
+		bins:   fs.Int("bins", 64, "grid cells per axis (a multiple of 4, at most 128)"),
+		steps:  fs.Int("steps", 3000, "training steps"),
+		batch:  fs.Int("batch", 256, "batch size"),
+		source: fs.String("source", "mask", "source distribution: mask or uniform"),
+		loss:   fs.String("loss", "ce", "training loss: ce or gkl"),
+		seed:   fs.Uint64("seed", 0, "random seed"),
+	}
+}
+
+// check validates the flags and returns the data and the path.
+func (f discreteFlags) check() (discrete.Dist, discrete.Path, error) {
+	var p discrete.Path
+	if err := checkCount("bins", *f.bins, 4, 128); err != nil {
+		return discrete.Dist{}, p, err
+	}
+	if err := checkCount("steps", *f.steps, 1, 1_000_000); err != nil {
+		return discrete.Dist{}, p, err
+	}
+	if err := checkCount("batch", *f.batch, 1, 65536); err != nil {
+		return discrete.Dist{}, p, err
+	}
+	p = discrete.Path{Sched: discrete.Linear{}, V: *f.bins, D: 2}
+	switch *f.source {
+	case "mask":
+		p.Source = discrete.Mask
+	case "uniform":
+		p.Source = discrete.Uniform
+	default:
+		return discrete.Dist{}, p, usagef("-source %q: want mask or uniform", *f.source)
+	}
+	if *f.loss != "ce" && *f.loss != "gkl" {
+		return discrete.Dist{}, p, usagef("-loss %q: want ce or gkl", *f.loss)
+	}
+	q, err := data.DiscreteToy(*f.data, *f.bins)
+	if err != nil {
+		return discrete.Dist{}, p, usagef("-data: %v", err)
+	}
+	return q, p, nil
+}
+
+// train trains the demo's PosteriorMLP (embeddings 32, hidden [128 128]).
+func (f discreteFlags) train(q discrete.Dist, p discrete.Path, stderr io.Writer) (*discrete.PosteriorMLP, []float64, error) {
+	m := discrete.NewPosteriorMLP(p, 32, []int{128, 128}, ag.ActSiLU, newRand(*f.seed, 21))
+	losses, err := discrete.Train(m, discrete.TrainConfig{Data: q.Sampler(), Loss: discrete.Loss(*f.loss), Batch: *f.batch, Steps: *f.steps, LR: 2e-3, Seed: *f.seed,
+		Callback: func(step int, l float64) {
+			if step%500 == 0 || step == *f.steps {
+				fmt.Fprintf(stderr, "train: step %d/%d loss %.4f\n", step, *f.steps, l)
+			}
+		}})
+	return m, losses, err
+}
+
+func runDiscreteTrain(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("train", "-data checkerboard-discrete|8gaussians-discrete -out model.safetensors [flags]", stderr)
+	df := addDiscreteFlags(fs)
+	out := fs.String("out", "", "checkpoint file (.safetensors; its folder must exist)")
+	threads := addThreadsFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := required(fs, "out"); err != nil {
+		return err
+	}
+	if err := checkThreads(*threads); err != nil {
+		return err
+	}
+	if err := checkOutFile("out", *out, ".safetensors"); err != nil {
+		return err
+	}
+	q, p, err := df.check()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	m, losses, err := df.train(q, p, stderr)
+	if err != nil {
+		return err
+	}
+	if err := discrete.SavePosteriorMLP(*out, m, map[string]string{metaDiscreteData: *df.data}); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "train: %s, %d steps in %.1f s, final loss %.4f; wrote %s\n", *df.data, *df.steps, time.Since(start).Seconds(), meanTail(losses, 100), *out)
+	return nil
+}
+
+// loadDiscrete loads a discrete checkpoint and its training data set.
+func loadDiscrete(ckpt string) (*discrete.PosteriorMLP, discrete.Dist, string, error) {
+	m, meta, err := discrete.LoadPosteriorMLP(ckpt)
+	if err != nil {
+		return nil, discrete.Dist{}, "", err
+	}
+	name := meta[metaDiscreteData]
+	q, err := data.DiscreteToy(name, m.Path.V)
+	if err != nil {
+		return nil, discrete.Dist{}, "", fmt.Errorf("%s: metadata %s: %w", ckpt, metaDiscreteData, err)
+	}
+	return m, q, name, nil
+}
+
+// cellCentres maps token pairs to the centres of their cells in [−4, 4)².
+func cellCentres(xs [][]int, bins int) *ag.Tensor {
+	w := 8 / float64(bins)
+	t := ag.Zeros(len(xs), 2)
+	for k, x := range xs {
+		t.Data[2*k], t.Data[2*k+1] = -4+(float64(x[0])+0.5)*w, -4+(float64(x[1])+0.5)*w
+	}
+	return t
+}
+
+func runDiscreteSample(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("sample", "-checkpoint model.safetensors -out samples.csv|.npy [flags]", stderr)
+	ckpt := fs.String("checkpoint", "", "discrete checkpoint written by train or demo")
+	n := fs.Int("n", 1000, fmt.Sprintf("number of samples, 1 to %d", maxPoints))
+	euler := fs.Int("euler-steps", 64, "steps of the discrete Euler sampler")
+	seed := fs.Uint64("seed", 0, "random seed")
+	out := fs.String("out", "", "output file (.csv or .npy; its folder must exist): the centres of the sampled cells in [−4, 4)²")
+	threads := addThreadsFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := required(fs, "checkpoint", "out"); err != nil {
+		return err
+	}
+	if err := checkCount("n", *n, 1, maxPoints); err != nil {
+		return err
+	}
+	if err := checkCount("euler-steps", *euler, 1, 10_000); err != nil {
+		return err
+	}
+	if err := checkThreads(*threads); err != nil {
+		return err
+	}
+	if err := checkOutFile("out", *out, ".csv", ".npy"); err != nil {
+		return err
+	}
+	m, _, _, err := loadDiscrete(*ckpt)
+	if err != nil {
+		return err
+	}
+	rng := newRand(*seed, 24)
+	xs := discrete.Euler(m, m.Path, m.Path.SampleSource(*n, rng), *euler, rng)
+	if err := writePoints(*out, cellCentres(xs, m.Path.V)); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "sample: %d samples by discrete Euler (%d steps) written to %s\n", *n, *euler, *out)
+	return nil
+}
+
+func runDiscreteLoglik(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("loglik", "-checkpoint model.safetensors [flags]", stderr)
+	ckpt := fs.String("checkpoint", "", "discrete checkpoint written by train or demo")
+	euler := fs.Int("euler-steps", 64, "steps of the Euler sampler whose exact law is evaluated")
+	threads := addThreadsFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := required(fs, "checkpoint"); err != nil {
+		return err
+	}
+	if err := checkCount("euler-steps", *euler, 1, 10_000); err != nil {
+		return err
+	}
+	if err := checkThreads(*threads); err != nil {
+		return err
+	}
+	m, q, name, err := loadDiscrete(*ckpt)
+	if err != nil {
+		return err
+	}
+	nll, h := discrete.NLL(m.Path, q, discrete.EulerDistribution(m, m.Path, *euler))
+	fmt.Fprintf(stdout, "loglik: %s, exact over all %d cells (the Euler sampler's law, %d steps): nll=%.4f entropy=%.4f kl=%.4f\n",
+		name, m.Path.V*m.Path.V, *euler, nll, h, nll-h)
+	return nil
+}
+
+// drawLaws draws the data's cell probabilities and the law pi as data.png
+// and model.png in dir and returns the files.
+func drawLaws(dir, name string, p discrete.Path, q discrete.Dist, pi []float64, title string) ([]string, error) {
+	sp := discrete.SpaceOf(p)
+	qcell := make([]float64, sp.Size())
+	for j, x := range q.X {
+		qcell[sp.Index(x)] = q.W[j]
+	}
+	var files []string
+	for _, pic := range []struct {
+		file, title string
+		law         []float64
+	}{{"data.png", name + ": cell probabilities q", qcell}, {"model.png", title, pi}} {
+		grid := make([][]float64, p.V)
+		for iy := range grid {
+			grid[iy] = make([]float64, p.V)
+			for ix := range grid[iy] {
+				grid[iy][ix] = math.Log(pic.law[sp.Index([]int{ix, iy})])
+			}
+		}
+		file := filepath.Join(dir, pic.file)
+		if err := plot.DensityGrid(file, pic.title, grid, -4, 4, -4, 4); err != nil {
+			return files, err
+		}
+		files = append(files, file)
+	}
+	return files, nil
+}
+
+func runDiscretePlot(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("plot", "-checkpoint model.safetensors -out dir [flags]", stderr)
+	ckpt := fs.String("checkpoint", "", "discrete checkpoint written by train or demo")
+	out := fs.String("out", "", "output folder (created if missing; its parent must exist)")
+	euler := fs.Int("euler-steps", 64, "steps of the Euler sampler whose exact law is drawn")
+	threads := addThreadsFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := required(fs, "checkpoint", "out"); err != nil {
+		return err
+	}
+	if err := checkCount("euler-steps", *euler, 1, 10_000); err != nil {
+		return err
+	}
+	if err := checkThreads(*threads); err != nil {
+		return err
+	}
+	if err := checkOutDir("out", *out); err != nil {
+		return err
+	}
+	m, q, name, err := loadDiscrete(*ckpt)
+	if err != nil {
+		return err
+	}
+	if err := makeOutDir(*out, stderr); err != nil {
+		return err
+	}
+	pi := discrete.EulerDistribution(m, m.Path, *euler)
+	nll, h := discrete.NLL(m.Path, q, pi)
+	files, err := drawLaws(*out, name, m.Path, q, pi, fmt.Sprintf("exact law of the Euler sampler (%d steps), kl = %.4f", *euler, nll-h))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "plot: wrote %s\n", strings.Join(files, ", "))
+	return nil
+}
