@@ -2,6 +2,8 @@ package main
 
 import (
 	"math"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -13,7 +15,7 @@ import (
 // 1/(1 − κ); the exact chain ends on the board, uniformly (χ² below its
 // 10⁻⁶ threshold); H = ln 128; training cuts the exact KL tenfold.
 func TestTutorial15(t *testing.T) {
-	cfg := Config{Samples: 2000, Steps: 1000, Seed: 1}
+	cfg := Config{Out: t.TempDir(), Samples: 2000, Steps: 1000, Seed: 1}
 	if testing.Short() {
 		cfg.Samples, cfg.Steps = 1000, 600
 	}
@@ -25,4 +27,6 @@ func TestTutorial15(t *testing.T) {
 	assert.Less(t, r.Chi2, r.Chi2Max)
 	assert.InDelta(t, math.Log(128), r.Entropy, 1e-12)
 	assert.Less(t, r.KLTrained, r.KLUntrained/10, "KL %v untrained → %v trained", r.KLUntrained, r.KLTrained)
+	_, err = os.Stat(filepath.Join(cfg.Out, "figure.png"))
+	require.NoError(t, err)
 }
