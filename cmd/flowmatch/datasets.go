@@ -70,6 +70,7 @@ func runDatasets(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, "\n"+moonsNote)
 	discreteDatasets(stdout) // discrete.go
+	manifoldDatasets(stdout) // manifold.go
 	return nil
 }
 

@@ -82,3 +82,18 @@ func runManifoldDemo(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "wrote %s and %d pictures\n", file, len(r.Files))
 	return nil
 }
+
+// manifoldDatasets lists the manifold data sets of fm/riemann for the
+// datasets command, with their exact entropies (with respect to area on S²
+// and dθ₁dθ₂ on T²) and the uniform law's, ln vol(M). TestDatasets_ListsManifolds.
+func manifoldDatasets(w io.Writer) {
+	fmt.Fprintln(w, "\nManifold datasets (demo -data NAME; fm/riemann; H is the entropy on the manifold):")
+	for _, name := range riemann.DatasetNames() {
+		d, err := riemann.Dataset(name)
+		if err != nil {
+			continue
+		}
+		m := d.Manifold()
+		fmt.Fprintf(w, "  %-20s on the %-6s H = %.4f nats (exact; uniform: %.4f)\n", name, m.Name(), d.Entropy(), m.LogVolume())
+	}
+}

@@ -36,3 +36,12 @@ func TestDemo_Manifold(t *testing.T) {
 	require.False(t, manifoldDataArg([]string{"-data", "moons"}))
 	require.NotEqual(t, 0, run([]string{"demo", "-data", "sphere-vmf", "-steps", "0", "-out", dir}, &out, &errb))
 }
+
+// TestDatasets_ListsManifolds checks that datasets lists the manifold data
+// sets with their exact entropies.
+func TestDatasets_ListsManifolds(t *testing.T) {
+	var out, errb bytes.Buffer
+	require.Equal(t, 0, run([]string{"datasets"}, &out, &errb), "stderr: %s", errb.String())
+	require.Contains(t, out.String(), "sphere-vmf           on the sphere H = 1.2892 nats (exact; uniform: 2.5310)")
+	require.Contains(t, out.String(), "torus-checkerboard   on the torus  H = 2.9826 nats (exact; uniform: 3.6758)")
+}
