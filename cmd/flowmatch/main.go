@@ -10,6 +10,7 @@
 //	flowmatch plot   -checkpoint model.safetensors [-data name|file] -out dir
 //	flowmatch datasets
 //	flowmatch bench  [-what train,sample,loglik] [-batch 256] [-threads 1]
+//	flowmatch playground [-addr 127.0.0.1:8090]
 //
 // Run `flowmatch <command> -h` for the flags of each command. The time
 // convention is the library's (Lipman et al. 2022, arXiv:2210.02747, §2):
@@ -47,6 +48,7 @@ var commands = []command{
 	{"plot", "pictures from a checkpoint: samples, trajectories, density, field", runPlot},
 	{"datasets", "list the built-in datasets and their entropies", runDatasets},
 	{"bench", "the PyTorch peer's workload (bench/peers/torch_fm.py): train steps/s, sample and loglik points/s", runBench},
+	{"playground", "build the browser playground (WebAssembly) and serve it on localhost", runPlayground},
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
