@@ -7,7 +7,7 @@
 // The page trains a flow-matching model (Lipman et al. 2022,
 // arXiv:2210.02747) in a Web Worker and draws it; see web/playground for
 // what is computed. `flowmatch playground` calls BuildWasm and Handler.
-// TestHandler_ServesPage checks the files and their types; the browser test
+// TestPlayground_Serves (cmd/flowmatch) checks the files and their types; the browser test
 // (web/browsertest, its own module) drives the page in headless Chromium.
 package web
 

@@ -33,6 +33,7 @@
 //     models with minibatch optimal transport, arXiv:2302.00482 (the OT
 //     coupling).
 //
-// Tested by TestSession_LossGoesDown, TestFrame_ExactMarginalMatchesData,
-// TestFrame_ConditionalField and TestFrame_SamplesMoveWithT.
+// Tested by TestSession_ChunksAreOneRun, TestSession_LossGoesDown,
+// TestMixtureOf_MatchesData, TestFrame_DensityAndFields and
+// TestFrame_SamplesMoveWithT.
 package playground
