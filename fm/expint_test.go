@@ -85,7 +85,7 @@ func TestSampleExpInt_NFE(t *testing.T) {
 	m := fm.MixtureMarginal{Path: p, Data: eightGaussiansMix()}
 	v := mixtureVelocity(m)
 	rng := fm.NewRand(47)
-	n := 400
+	n := 250
 	x0 := autograd.Normal(n, 2, 0, 1, rng)
 	data := m.Data.Sample(n, rng)
 	solve := func(opts cnf.SolveOptions) (float64, int) {
