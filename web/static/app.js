@@ -4,7 +4,7 @@
 
 const $ = (id) => document.getElementById(id);
 // State read by the browser test (web/browsertest).
-const pg = window.playground = {ready: false, steps: 0, losses: [], frames: 0, sps: 0, error: null};
+const pg = window.playground = {ready: false, steps: 0, losses: [], frames: 0, frameSteps: -1, frameT: -1, sps: 0, error: null};
 let worker = null, frame = null, training = false;
 
 function cfg() {
@@ -56,7 +56,7 @@ function start() {
       if (m.finished) { setTraining(false); $("status").textContent = "the run is over: start a new model"; }
       drawLoss();
     } else if (m.type === "frame") {
-      frame = m.frame; pg.frames++; draw();
+      frame = m.frame; pg.frames++; pg.frameSteps = frame.steps; pg.frameT = frame.t; pg.frameCond = !!frame.cond; draw();
     } else if (m.type === "error") {
       pg.error = m.message; $("status").textContent = "error: " + m.message;
       if (training) setTraining(false);

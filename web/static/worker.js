@@ -5,7 +5,7 @@
 importScripts("wasm_exec.js");
 
 let running = false, view = null, wantFrame = false, scheduled = false;
-let chunk = 10, lastFrame = 0, trainMs = 0, trainSteps = 0;
+let chunk = 10, lastFrame = 0, frameMs = 0, trainMs = 0, trainSteps = 0;
 
 function call(f, arg) {
   const r = JSON.parse(f(arg));
@@ -30,12 +30,15 @@ function tick() {
       postMessage({type: "progress", losses: r.losses, steps: r.steps,
                    sps: trainSteps / (trainMs / 1000), finished: r.finished});
       if (r.finished) running = false;
-      if (performance.now() - lastFrame > 1500) wantFrame = true;
+      // redraw while training, but spend at most a fifth of the time on it
+      if (performance.now() - lastFrame > Math.max(1500, 5 * frameMs)) wantFrame = true;
     }
     if (wantFrame && view) {
       wantFrame = false;
-      lastFrame = performance.now();
-      postMessage({type: "frame", frame: call(self.fmFrame, JSON.stringify(view))});
+      const t0 = performance.now();
+      const f = call(self.fmFrame, JSON.stringify(view));
+      lastFrame = performance.now(); frameMs = lastFrame - t0;
+      postMessage({type: "frame", frame: f, ms: frameMs});
     }
   } catch (e) {
     running = false;
@@ -53,6 +56,7 @@ onmessage = (e) => {
       wantFrame = true;
     } else if (m.type === "train") {
       running = m.on;
+      if (!running) wantFrame = true; // the paused model's picture
     } else if (m.type === "view") {
       view = m.view; wantFrame = true;
     }
