@@ -132,15 +132,17 @@
 //	  paths, lattice-sum marginal)         |                                       |                                    | TestTheorem2Torus_GradientsEqual
 //	vMF and von Mises entropies            | closed forms; quadrature              | riemann.VMFEntropy,                | riemann: TestVMF_NormalizedAndEntropy,
 //	                                       |                                       | riemann.VonMisesEntropy            | TestVonMises_NormalizedAndEntropy
-//	Mixture path p_t(xⁱ|x₁) = κ_t δ(x₁ⁱ)     | Gat et al. 2024 arXiv:2407.15595      | discrete.Path, discrete.Marginal,  | discrete: TestKolmogorov_ExactRates
-//	  + (1 − κ_t) p₀; rate κ̇/(1−κ)[p − δ]   | eqs. 8–11                             | discrete.Rate, discrete.Exact      |
-//	  solves dp_t/dt = p_t·Q_t (to 1e-8)   |                                       | discrete.ApplyGenerator            |
-//	Discrete Theorem 2: CE and generalized | Gat et al. 2024 §3, eqs. 12–13;       | discrete.CELoss, discrete.GKLLoss, | discrete: TestTheorem2_Discrete,
-//	  KL, conditional = marginal + const;  | Lipman et al. 2024 arXiv:2412.06264   | discrete.MarginalCELoss,           | TestLoss_FloorAtExactPosterior
-//	  floor at the exact posterior         | §7.5                                  | discrete.MarginalGKLLoss           |
+//	Mixture path p_t(xⁱ|x₁) = κ_t δ(x₁ⁱ)   | Gat et al. 2024 arXiv:2407.15595      | discrete.Path, discrete.Marginal,  | discrete: TestKolmogorov_ExactRates
+//	  + (1 − κ_t) p₀; its rate             | eqs. 8–11                             | discrete.Rate, discrete.Exact,     |
+//	  dκ/(1 − κ)·[p(x₁ⁱ|x) − δ] solves     |                                       | discrete.ApplyGenerator            |
+//	  dp_t/dt = p_t·Q_t (to 1e-8)          |                                       |                                    |
+//	Discrete Theorem 2: CE and             | Gat et al. 2024 §3, eqs. 12–13;       | discrete.CELoss, discrete.GKLLoss, | discrete: TestTheorem2_Discrete,
+//	  generalized KL, conditional =        | Lipman et al. 2024 arXiv:2412.06264   | discrete.MarginalCELoss,           | TestLoss_FloorAtExactPosterior
+//	  marginal + const; exact floor        | §7.5                                  | discrete.MarginalGKLLoss           |
 //	Exact CTMC simulation ends at q;       | Gat et al. 2024 eq. 14; Campbell      | discrete.Gillespie, discrete.Euler,| discrete: TestGillespie_ReproducesData,
 //	  Euler's exact law                    | et al. 2024 arXiv:2402.04997          | discrete.EulerDistribution         | TestEuler_MatchesEulerDistribution
-//	CTMC ELBO ≤ log-likelihood             | Campbell et al. 2024 §3               | discrete.ELBO, discrete.ELBOEstimate | discrete: TestELBO_Bound
+//	CTMC ELBO ≤ log-likelihood             | Campbell et al. 2024 §3               | discrete.ELBO,                     | discrete: TestELBO_Bound
+//	                                       |                                       | discrete.ELBOEstimate              |
 //	LogSoftmax, CrossEntropy, Embedding    | definitions                           | autograd.LogSoftmax, …             | autograd: TestGrad/LogSoftmax, TestGrad/CrossEntropy, TestGrad/Embedding
 //
 // Tutorials that walk through these results step by step, each with a test
