@@ -70,3 +70,15 @@ func BenchmarkGemmTraining(b *testing.B) {
 		b.Run(c.name+"/naive", func(b *testing.B) { benchGemm(b, gemmRef, c.transA, c.transB, c.m, c.n, c.k) })
 	}
 }
+
+// BenchmarkGemmPortable runs the blocked GEMM with the portable Go
+// micro-kernel (kern8x8), the one -tags purego and non-amd64 builds use,
+// whatever this machine would pick.
+func BenchmarkGemmPortable(b *testing.B) {
+	s := new(gemmScratch)
+	b.Run("n=256", func(b *testing.B) {
+		benchGemm(b, func(transA, transB bool, m, n, k int, alpha float64, a, bb []float64, beta float64, c []float64) {
+			gemmBlocked(&goKernel, s, transA, transB, m, n, k, alpha, a, bb, beta, c)
+		}, false, false, 256, 256, 256)
+	})
+}

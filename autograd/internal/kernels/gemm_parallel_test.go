@@ -57,8 +57,8 @@ func TestGemm_ThreadsBitIdentical(t *testing.T) {
 // multiple of mr move elements between full tiles (c = acc + β·c in one FMA)
 // and edge tiles (two roundings), so some bits must change.
 func TestGemm_ThreadsMisalignedDiffers(t *testing.T) {
-	if gemmKernel.mr == 4 {
-		t.Skip("the portable kernel rounds full and edge tiles alike")
+	if gemmKernel == &goKernel {
+		t.Skip("the portable kernel rounds full and edge tiles alike (storeRow4)")
 	}
 	rnd := rand.New(rand.NewPCG(39, 40))
 	const m, n, k, alpha, beta = 60, 32, 50, 1.0, 0.3
