@@ -1,6 +1,7 @@
 // Command playground-wasm is the WebAssembly side of the browser playground
 // (web/): built with GOOS=js GOARCH=wasm and run in a Web Worker, it sets the
-// global functions fmNew(config), fmTrain(k), fmFrame(view) and fmDatasets(),
+// global functions fmNew(config), fmTrain(k), fmFrame(view), fmLogLik(view)
+// and fmDatasets(),
 // each taking and returning JSON, over package web/playground. Every number
 // the page shows is computed here by the library (fm, nn, data, cnf).
 //
@@ -75,6 +76,25 @@ func frame(in string) (any, error) {
 		return nil, fmt.Errorf("view: %w", err)
 	}
 	return session.Frame(v)
+}
+
+// likView is what fmLogLik takes.
+type likView struct {
+	Res   int     `json:"res"`
+	Steps int     `json:"steps"`
+	Lo    float64 `json:"lo"`
+	Hi    float64 `json:"hi"`
+}
+
+func logLik(in string) (any, error) {
+	if session == nil {
+		return nil, errors.New("no session: call fmNew first")
+	}
+	var v likView
+	if err := json.Unmarshal([]byte(in), &v); err != nil {
+		return nil, fmt.Errorf("log-likelihood view: %w", err)
+	}
+	return session.LogLikelihood(v.Res, v.Steps, v.Lo, v.Hi)
 }
 
 func datasets() any {

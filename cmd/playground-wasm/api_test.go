@@ -26,6 +26,11 @@ func TestAPI(t *testing.T) {
 		_, err = train(bad)
 		assert.Error(t, err, bad)
 	}
+	l, err := logLik(`{"res":4,"steps":2,"lo":-6,"hi":6}`)
+	require.NoError(t, err)
+	assert.Len(t, l.(*playground.LogLik).LogP, 16)
+	_, err = logLik(`{"res":1,"steps":2,"lo":-6,"hi":6}`)
+	assert.Error(t, err)
 	_, err = frame(`{"t":2}`)
 	assert.Error(t, err)
 	_, err = newSession(`{"dataset":"nope"}`)

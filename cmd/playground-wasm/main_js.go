@@ -12,6 +12,7 @@ func main() {
 	g.Set("fmNew", js.FuncOf(func(_ js.Value, args []js.Value) any { return call(newSession, args) }))
 	g.Set("fmTrain", js.FuncOf(func(_ js.Value, args []js.Value) any { return call(train, args) }))
 	g.Set("fmFrame", js.FuncOf(func(_ js.Value, args []js.Value) any { return call(frame, args) }))
+	g.Set("fmLogLik", js.FuncOf(func(_ js.Value, args []js.Value) any { return call(logLik, args) }))
 	g.Set("fmDatasets", js.FuncOf(func(js.Value, []js.Value) any { return datasets() }))
 	if cb := g.Get("fmReady"); cb.Type() == js.TypeFunction {
 		cb.Invoke()

@@ -174,3 +174,44 @@ func TestNew_Errors(t *testing.T) {
 	assert.ErrorIs(t, err, errStop)
 	assert.Panics(t, func() { _, _ = s.Train(0) })
 }
+
+// The model's density integrates to 1: Σ exp(log p₁)·h² over 32×32 cell
+// centres of [−6, 6]² (h = 0.375), after 150 steps on 8gaussians, when the
+// model's modes are still wider than the data's (std 0.35). The tolerance
+// 0.03 covers the midpoint rule, the mass outside the square and RK4's
+// error with 10 steps, which the test measures as the largest change of
+// log p₁ when the steps are doubled (asserted below 0.01). Negative control: leaving out the divergence term gives a total
+// off by more than 0.03.
+func TestLogLikelihood_IntegratesToOne(t *testing.T) {
+	s, err := New(Config{Dataset: "8gaussians", Size: "small", Batch: 128, LR: 3e-3, Seed: 2})
+	require.NoError(t, err)
+	defer s.Close()
+	_, err = s.Train(150)
+	require.NoError(t, err)
+	total := func(l *LogLik) float64 {
+		h := (l.Hi - l.Lo) / float64(l.Res)
+		sum := 0.0
+		for _, lp := range l.LogP {
+			sum += math.Exp(lp) * h * h
+		}
+		return sum
+	}
+	l20, err := s.LogLikelihood(32, 10, -6, 6)
+	require.NoError(t, err)
+	l40, err := s.LogLikelihood(32, 20, -6, 6)
+	require.NoError(t, err)
+	worst := 0.0
+	for i := range l20.LogP {
+		if l40.LogP[i] > -10 {
+			worst = max(worst, math.Abs(l20.LogP[i]-l40.LogP[i]))
+		}
+	}
+	assert.Less(t, worst, 0.01, "RK4 10 vs 20 steps: largest change of log p₁ where log p₁ > −10")
+	assert.InDelta(t, 1, total(l20), 0.03, "∫p₁ = %.4f", total(l20))
+	bad, err := s.logLikelihood(32, 10, -6, 6, noDivergence)
+	require.NoError(t, err)
+	t.Logf("∫p₁ = %.4f, without the divergence %.4f; RK4 10 vs 20 steps: %.2g", total(l20), total(bad), worst)
+	assert.Greater(t, math.Abs(total(bad)-1), 0.03, "negative control without the divergence: ∫ = %.4f", total(bad))
+	_, err = s.LogLikelihood(1, 20, -6, 6)
+	assert.Error(t, err)
+}
