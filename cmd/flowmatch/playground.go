@@ -6,7 +6,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 
 	"github.com/flowmatch/flowmatch/web"
 )
@@ -55,5 +57,23 @@ func runPlayground(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-addr %s: %v", *addr, err)
 	}
 	fmt.Fprintf(stdout, "playground: http://%s/ (Ctrl-C to stop)\n", ln.Addr())
-	return servePlayground(ln, web.Handler(dir))
+	// Ctrl-C closes the listener, so that the built folder is removed.
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(stop)
+	interrupted := make(chan struct{})
+	go func() {
+		if _, ok := <-stop; ok {
+			close(interrupted)
+			ln.Close()
+		}
+	}()
+	err = servePlayground(ln, web.Handler(dir))
+	select {
+	case <-interrupted:
+		fmt.Fprintln(stderr, "playground: stopped")
+		return nil
+	default:
+		return err
+	}
 }

@@ -8,7 +8,8 @@
 // (web.BuildWasm), serves the page on 127.0.0.1, starts training on
 // 8gaussians from the keyboard, and asserts that the loss went down, that
 // the canvases are not blank, that moving the time slider with the arrow
-// keys changes the picture, and writes a screenshot (web/screenshot.png, or
+// keys changes the picture, draws the model's log-likelihood heatmap, and
+// writes a screenshot (web/screenshot.png, or
 // $PLAYGROUND_SCREENSHOT). Without Chromium it skips, except under CI=true,
 // where it fails.
 package browsertest
@@ -54,6 +55,7 @@ type state struct {
 	FrameSteps int     `json:"frameSteps"`
 	FrameT     float64 `json:"frameT"`
 	FrameCond  bool    `json:"frameCond"`
+	LikSteps   int     `json:"likSteps"`
 	SPS        float64 `json:"sps"`
 	Error      *string `json:"error"`
 }
@@ -215,6 +217,21 @@ func TestPlayground_TrainsAndDraws(t *testing.T) {
 	}
 	if exact3[1] == exact2[1] {
 		t.Errorf("the conditional field drew the same picture as the marginal one")
+	}
+
+	// The model's log-likelihood heatmap, asked for from the keyboard.
+	if err := chromedp.Run(ctx, chromedp.Focus("#likbtn", chromedp.ByID), chromedp.KeyEvent(kb.Enter)); err != nil {
+		t.Fatal(err)
+	}
+	likStart := time.Now()
+	waitFor("the log-likelihood heatmap", func(x state) bool { return x.LikSteps == s.Steps })
+	var lik [2]float64
+	if err := chromedp.Run(ctx, chromedp.Evaluate(fmt.Sprintf(pixelStats, "lik"), &lik)); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("log-likelihood heatmap in %.1f s; ink %.3f", time.Since(likStart).Seconds(), lik[0])
+	if lik[0] < 0.005 {
+		t.Errorf("the log-likelihood canvas is blank: %.4f of its pixels are not white", lik[0])
 	}
 
 	var png []byte

@@ -150,6 +150,7 @@ func TestFrame_SamplesMoveWithT(t *testing.T) {
 	}
 	g := gridPoints(5, -6, 6, false)
 	assert.Equal(t, []float64{-6, -6, -3, -6}, g.Data[:4])
+	assert.Equal(t, []float64{-4.5, -4.5, -1.5, -4.5}, gridPoints(4, -6, 6, true).Data[:4], "cell centres")
 	v := s.model.Forward(autograd.Full(1, 1, 0.7), autograd.FromRows([][]float64{g.Data[6:8]}))
 	assert.InDelta(t, v.Data[0], f1.Learned[6], 1e-12)
 	assert.InDelta(t, v.Data[1], f1.Learned[7], 1e-12)

@@ -4,7 +4,7 @@
 
 const $ = (id) => document.getElementById(id);
 // State read by the browser test (web/browsertest).
-const pg = window.playground = {ready: false, steps: 0, losses: [], frames: 0, frameSteps: -1, frameT: -1, sps: 0, error: null};
+const pg = window.playground = {likSteps: -1, ready: false, steps: 0, losses: [], frames: 0, frameSteps: -1, frameT: -1, sps: 0, error: null};
 let worker = null, frame = null, training = false;
 
 function cfg() {
@@ -43,7 +43,7 @@ function start() {
         const o = document.createElement("option"); o.value = o.textContent = d; sel.appendChild(o);
       }
       sel.value = "8gaussians";
-      $("train").disabled = $("reset").disabled = false;
+      $("train").disabled = $("reset").disabled = $("likbtn").disabled = false;
       $("status").textContent = "ready";
       newModel();
     } else if (m.type === "created") {
@@ -57,6 +57,9 @@ function start() {
       drawLoss();
     } else if (m.type === "frame") {
       frame = m.frame; pg.frames++; pg.frameSteps = frame.steps; pg.frameT = frame.t; pg.frameCond = !!frame.cond; draw();
+    } else if (m.type === "loglik") {
+      pg.likSteps = m.loglik.steps; drawLik(m.loglik);
+      $("likstat").textContent = "at step " + m.loglik.steps + " (" + (m.ms / 1000).toFixed(1) + " s)";
     } else if (m.type === "error") {
       pg.error = m.message; $("status").textContent = "error: " + m.message;
       if (training) setTraining(false);
@@ -141,6 +144,20 @@ function draw() {
   label(ctx, (frame.cond ? "conditional on x₁" : "exact marginal") + "  t = " + frame.t.toFixed(2));
 }
 
+function drawLik(l) {
+  const c = $("lik"), ctx = c.getContext("2d"), R = l.res, img = new ImageData(R, R);
+  let mx = -Infinity;
+  for (const v of l.logp) if (v > mx) mx = v;
+  const lo = mx - 8; // colours span 8 nats below the maximum
+  for (let r = 0; r < R; r++) for (let k = 0; k < R; k++) {
+    const p = Math.max(0, (l.logp[r * R + k] - lo) / (mx - lo)), o = 4 * ((R - 1 - r) * R + k);
+    img.data[o] = 255 - 200 * p; img.data[o + 1] = 255 - 120 * p; img.data[o + 2] = 255 - 230 * p; img.data[o + 3] = 255;
+  }
+  const off = new OffscreenCanvas(R, R); off.getContext("2d").putImageData(img, 0, 0);
+  ctx.imageSmoothingEnabled = true; ctx.drawImage(off, 0, 0, c.width, c.height);
+  label(ctx, "log p₁(x), max " + mx.toFixed(2) + ", colours over 8 nats");
+}
+
 function label(ctx, s) {
   ctx.font = "13px system-ui, sans-serif"; ctx.fillStyle = "rgba(255,255,255,0.8)"; ctx.fillRect(4, 4, ctx.measureText(s).width + 8, 19);
   ctx.fillStyle = "#222"; ctx.fillText(s, 8, 18);
@@ -171,6 +188,10 @@ function drawLoss() {
 for (const id of ["dataset", "path", "coupling", "size"]) $(id).addEventListener("change", newModel);
 $("reset").addEventListener("click", newModel);
 $("train").addEventListener("click", () => setTraining(!training));
+$("likbtn").addEventListener("click", () => {
+  $("likstat").textContent = "computing…";
+  worker.postMessage({type: "loglik", view: {res: 28, steps: 8, lo: -6, hi: 6}});
+});
 for (const id of ["t", "traj", "cond", "x1x", "x1y"]) $(id).addEventListener("input", sendView);
 $("exact").addEventListener("click", (e) => {
   if (!frame) return;

@@ -4,7 +4,7 @@
 // Messages out: ready, created, progress, frame, error.
 importScripts("wasm_exec.js");
 
-let running = false, view = null, wantFrame = false, scheduled = false;
+let running = false, view = null, wantFrame = false, wantLik = null, scheduled = false;
 let chunk = 10, lastFrame = 0, frameMs = 0, trainMs = 0, trainSteps = 0;
 
 function call(f, arg) {
@@ -14,7 +14,7 @@ function call(f, arg) {
 }
 
 function schedule() {
-  if (!scheduled && (running || wantFrame)) { scheduled = true; setTimeout(tick, 0); }
+  if (!scheduled && (running || wantFrame || wantLik)) { scheduled = true; setTimeout(tick, 0); }
 }
 
 function tick() {
@@ -40,6 +40,12 @@ function tick() {
       lastFrame = performance.now(); frameMs = lastFrame - t0;
       postMessage({type: "frame", frame: f, ms: frameMs});
     }
+    if (wantLik) {
+      const v = wantLik; wantLik = null;
+      const t0 = performance.now();
+      const l = call(self.fmLogLik, JSON.stringify(v));
+      postMessage({type: "loglik", loglik: l, ms: performance.now() - t0});
+    }
   } catch (e) {
     running = false;
     postMessage({type: "error", message: e.message});
@@ -57,6 +63,8 @@ onmessage = (e) => {
     } else if (m.type === "train") {
       running = m.on;
       if (!running) wantFrame = true; // the paused model's picture
+    } else if (m.type === "loglik") {
+      wantLik = m.view;
     } else if (m.type === "view") {
       view = m.view; wantFrame = true;
     }
