@@ -19,6 +19,27 @@
 //     go run ./examples/gaussianpaths -steps 300 -seeds 2 -n 300
 //
 // W₂² is exact (fm.Assignment) between n model samples and n data points.
+//
+// Measured with the defaults (3000 steps, 3 seeds, n = 1000; 4 min 17 s wall
+// on a 2-core AMD EPYC (Zen 5, family 26), shared, load average ~15):
+// converged W₂² 0.1299, data-vs-data floor 0.0970;
+//
+//	NFE   Euler    Heun     RK4      ExpInt1  ExpInt2
+//	 4    0.3483   0.6452   0.5229   0.3483   0.2420
+//	 8    0.1726   0.1363   0.1301   0.1726   0.1374
+//	12    0.1488   0.1313   0.1292   0.1488   0.1328
+//	20    0.1370   0.1302   0.1298   0.1370   0.1309
+//	40    0.1318   0.1299   0.1299   0.1318   0.1302
+//	Dopri5: NFE 20 at tol 1e-3 (0.1301), NFE 56 at 1e-5 (0.1299)
+//
+// (ExpInt1 is Euler to the bit on CondOT with σ_min = 0: DDIM's step is
+// Euler's there.) FM vs DSM, W₂² ± SE over 3 seeds at NFE 200:
+//
+//	FM ODE 0.1319 ± 0.0105   FM SDE 0.1519 ± 0.0362
+//	DSM ODE 0.3856 ± 0.0539  DSM SDE 0.2497 ± 0.0225
+//
+// At 1000 steps: FM ODE 0.1753 ± 0.0251, FM SDE 0.2146 ± 0.0279, DSM ODE
+// 0.5068 ± 0.1601, DSM SDE 0.2763 ± 0.0505.
 package main
 
 import (
