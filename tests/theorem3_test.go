@@ -63,6 +63,9 @@ func allPaths() []namedPath {
 		{"CondOT", fm.CondOT{SigmaMin: 0.01}},
 		{"VE", fm.VE{SigmaMin: 0.01, SigmaMax: 5}},
 		{"VP", fm.VP{}},
+		{"Polynomial2", fm.Polynomial{N: 2}},
+		{"Cosine", fm.Cosine{}},
+		{"LinearVP", fm.LinearVP{}},
 		{"FuncPath_xDependentSigma", xDepPath()},
 	}
 }
