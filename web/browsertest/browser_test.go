@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,11 +95,25 @@ func TestPlayground_TrainsAndDraws(t *testing.T) {
 	defer srv.Close()
 	url := "http://" + ln.Addr().String() + "/"
 
+	// Chromium's profile folder: removed after the browser has exited (this
+	// defer runs after the allocator's cancel), retried while it still writes.
+	profile, err := os.MkdirTemp("", "playground-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		for range 50 {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1400, 1000))
+		chromedp.UserDataDir(profile), chromedp.WindowSize(1400, 1000))
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancel()
 	ctx, cancel := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
@@ -246,6 +261,19 @@ func TestPlayground_TrainsAndDraws(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s (%d bytes)", out, len(png))
+
+	// A drawn dataset from the keyboard: x₁ = (2, 2) becomes a data point.
+	if err := chromedp.Run(ctx, chromedp.Focus("#addpt", chromedp.ByID), chromedp.KeyEvent(kb.Enter)); err != nil {
+		t.Fatal(err)
+	}
+	var status string
+	for !strings.Contains(status, "new model: drawn") {
+		if err := chromedp.Run(ctx, chromedp.Text("#status", &status, chromedp.ByID)); err != nil {
+			t.Fatalf("waiting for the drawn dataset's model: %v (status %q)", err, status)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	read()
 }
 
 func meanSE(x []float64) (mean, se float64) {

@@ -14,10 +14,14 @@
 //     arrows of v_θ(t, x) on a grid;
 //   - the exact marginal p_t(x) and u_t(x) of Theorem 1 (Lipman et al.
 //     2022, §3, eqs. 6 and 8): fm.MixtureMarginal for the Gaussian sets
-//     (8gaussians, gaussian), fm.EmpiricalMarginal over a fixed draw of
-//     the data for the others;
+//     (8gaussians, gaussian, and the "drawn" set: a bump N(pᵢ, 0.2² I) at
+//     each point placed with the mouse), fm.EmpiricalMarginal over a fixed
+//     draw of the data for the others;
 //   - the conditional path p_t(x|x₁) and field u_t(x|x₁) for one picked
-//     x₁ (§4, eq. 10 and Theorem 3).
+//     x₁ (§4, eq. 10 and Theorem 3);
+//   - the trained model's log p₁(x) on a grid by the instantaneous change
+//     of variables (Chen et al. 2018, arXiv:1806.07366, Theorem 1), on
+//     demand (Session.LogLikelihood).
 //
 // # Notation
 //
@@ -29,11 +33,13 @@
 //
 //   - Lipman, Chen, Ben-Hamu, Nickel, Le 2022, Flow Matching for Generative
 //     Modeling, arXiv:2210.02747 (§3 Theorem 1, §4 eqs. 10–23).
+//   - Chen, Rubanova, Bettencourt, Duvenaud 2018, Neural Ordinary
+//     Differential Equations, arXiv:1806.07366 (Theorem 1).
 //   - Tong et al. 2023, Improving and generalizing flow-based generative
 //     models with minibatch optimal transport, arXiv:2302.00482 (the OT
 //     coupling).
 //
 // Tested by TestSession_ChunksAreOneRun, TestSession_LossGoesDown,
-// TestMixtureOf_MatchesData, TestFrame_DensityAndFields and
-// TestFrame_SamplesMoveWithT.
+// TestSession_Drawn, TestMixtureOf_MatchesData, TestFrame_DensityAndFields,
+// TestFrame_SamplesMoveWithT and TestLogLikelihood_IntegratesToOne.
 package playground

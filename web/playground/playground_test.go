@@ -216,3 +216,45 @@ func TestLogLikelihood_IntegratesToOne(t *testing.T) {
 	_, err = s.LogLikelihood(1, 20, -6, 6)
 	assert.Error(t, err)
 }
+
+// The drawn dataset is the mixture (1/n) Σ N(pᵢ, 0.2² I): its exact
+// marginal at t = 0.999 on CondOT (σ_t = 1 − 0.9999·t) is within the
+// derived distance of the mixture's density (variance σ_t² + t²·0.04
+// against 0.04), and training on it lowers the loss. Negative control:
+// the same points with std 0.3 are told apart.
+func TestSession_Drawn(t *testing.T) {
+	pts := [][]float64{{-2.5, 0.5}, {1.5, -0.5}, {0.5, 2.5}} // on cell centres
+	s, err := New(Config{Dataset: Drawn, Points: pts, Size: "small", Seed: 5})
+	require.NoError(t, err)
+	defer s.Close()
+	want := fm.MixtureMarginal{Path: fm.CondOT{}, Data: &fm.Mixture{Means: pts, Stds: []float64{0.2, 0.2, 0.2}}}
+	wrong := fm.MixtureMarginal{Path: fm.CondOT{}, Data: &fm.Mixture{Means: pts, Stds: []float64{0.3, 0.3, 0.3}}}
+	f, err := s.Frame(View{T: 1, N: 4, Res: 12, Grid: 2})
+	require.NoError(t, err)
+	c := gridPoints(12, -6, 6, true)
+	// log-density change from the variance 0.04 to σ²+t²·0.04 at t = 0.999:
+	// |Δ log p| ≤ |Δv|/v·(1 + |x − m|²/(2v)) with |x − m| ≤ 1.5 near the modes.
+	sig := 1 - 0.9999*0.999
+	v1 := sig*sig + 0.999*0.999*0.04
+	tol := math.Abs(v1-0.04) / 0.04 * (1 + 1.5*1.5/(2*0.04))
+	checked := 0
+	for i := range c.Rows {
+		x := c.Data[2*i : 2*i+2]
+		if want.LogProb(1, x) < -3 {
+			continue
+		}
+		checked++
+		assert.InDelta(t, want.LogProb(1, x), f.LogP[i], tol, "at %v", x)
+		assert.Greater(t, math.Abs(wrong.LogProb(1, x)-f.LogP[i]), tol, "negative control at %v", x)
+	}
+	require.Equal(t, 3, checked, "the modes are checked")
+	l, err := s.Train(300)
+	require.NoError(t, err)
+	m0, se0 := stats.MeanStdErr(l[:100])
+	m1, se1 := stats.MeanStdErr(l[200:])
+	assert.Greater(t, m0-m1, 3*math.Hypot(se0, se1))
+	for _, bad := range [][][]float64{nil, {{1}}, {{math.NaN(), 0}}} {
+		_, err := New(Config{Dataset: Drawn, Points: bad})
+		assert.Error(t, err, "%v", bad)
+	}
+}

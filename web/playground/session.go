@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 
 	"github.com/flowmatch/flowmatch/autograd"
@@ -33,7 +34,17 @@ type Config struct {
 	Batch    int     `json:"batch"`    // 0 means 256
 	LR       float64 `json:"lr"`       // 0 means 1e-3
 	Seed     uint64  `json:"seed"`
+	// Points are the centres of the "drawn" dataset (points placed with
+	// the mouse or typed in): q = (1/n) Σᵢ N(pᵢ, DrawnStd² I).
+	Points [][]float64 `json:"points,omitempty"`
 }
+
+// Drawn is the dataset name of Config.Points, and DrawnStd the std of each
+// of its Gaussian bumps.
+const (
+	Drawn    = "drawn"
+	DrawnStd = 0.2
+)
 
 // Session is one training run and what the page draws of it. It is not safe
 // for concurrent use.
@@ -123,16 +134,33 @@ func New(cfg Config) (*Session, error) {
 	if _, err := parseCoupling(cfg.Coupling); err != nil {
 		return nil, err
 	}
-	toy, err := data.Lookup(cfg.Dataset)
-	if err != nil {
-		return nil, err
+	var toy data.Toy
+	var mix *fm.Mixture
+	if cfg.Dataset == Drawn {
+		if len(cfg.Points) < 1 || len(cfg.Points) > 1000 {
+			return nil, fmt.Errorf("drawn dataset: %d points, want 1 to 1000", len(cfg.Points))
+		}
+		mix = &fm.Mixture{}
+		for i, p := range cfg.Points {
+			if len(p) != 2 || math.IsNaN(p[0]+p[1]) || math.IsInf(p[0]+p[1], 0) {
+				return nil, fmt.Errorf("drawn point %d: %v, want two finite coordinates", i+1, p)
+			}
+			mix.Means = append(mix.Means, slices.Clone(p))
+			mix.Stds = append(mix.Stds, DrawnStd)
+		}
+		toy = drawnToy{mix}
+	} else {
+		if toy, err = data.Lookup(cfg.Dataset); err != nil {
+			return nil, err
+		}
+		mix = mixtureOf(cfg.Dataset)
 	}
 	if toy.Dim() != 2 {
 		return nil, fmt.Errorf("dataset %q is %d-D; the playground draws 2-D sets", cfg.Dataset, toy.Dim())
 	}
 	s := &Session{cfg: cfg, path: p, data: toy,
 		model: nn.NewVelocityMLP(2, hidden, autograd.ActSiLU, fm.NewRand(cfg.Seed^0x5eed)),
-		marg:  exactMarginal(cfg.Dataset, p, toy, cfg.Seed)}
+		marg:  exactMarginal(mix, p, toy, cfg.Seed)}
 	return s, nil
 }
 
@@ -235,14 +263,13 @@ func (s *Session) Close() {
 
 // exactMarginal returns the exact marginal of the data under p (Lipman et
 // al. 2022, §3, eqs. 6 and 8): fm.MixtureMarginal where the set is a
-// Gaussian mixture with isotropic components and the path affine, else
+// Gaussian mixture m with isotropic components (8gaussians, gaussian, the
+// drawn points) and the path affine, else
 // fm.EmpiricalMarginal over a fixed draw of 512 points (the exact marginal
 // of that finite set).
-func exactMarginal(name string, p fm.Path, toy data.Toy, seed uint64) marginal {
-	if ap, ok := p.(fm.AffinePath); ok {
-		if m := mixtureOf(name); m != nil {
-			return fm.MixtureMarginal{Path: ap, Data: m}
-		}
+func exactMarginal(m *fm.Mixture, p fm.Path, toy data.Toy, seed uint64) marginal {
+	if ap, ok := p.(fm.AffinePath); ok && m != nil {
+		return fm.MixtureMarginal{Path: ap, Data: m}
 	}
 	x := toy.Sample(512, fm.NewRand(seed^0xe4ac7))
 	pts := make([][]float64, x.Rows)
@@ -270,4 +297,13 @@ func mixtureOf(name string) *fm.Mixture {
 		return &fm.Mixture{Means: [][]float64{{0, 0}}, Stds: []float64{1}}
 	}
 	return nil
+}
+
+// drawnToy is the drawn dataset as a data.Toy.
+type drawnToy struct{ m *fm.Mixture }
+
+func (d drawnToy) Name() string { return Drawn }
+func (d drawnToy) Dim() int     { return 2 }
+func (d drawnToy) Sample(n int, rng *rand.Rand) *autograd.Tensor {
+	return d.m.Sample(n, rng)
 }

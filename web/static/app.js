@@ -5,11 +5,13 @@
 const $ = (id) => document.getElementById(id);
 // State read by the browser test (web/browsertest).
 const pg = window.playground = {likSteps: -1, ready: false, steps: 0, losses: [], frames: 0, frameSteps: -1, frameT: -1, sps: 0, error: null};
-let worker = null, frame = null, training = false;
+let worker = null, frame = null, training = false, points = [];
 
 function cfg() {
-  return {dataset: $("dataset").value, path: $("path").value, coupling: $("coupling").value,
+  const c = {dataset: $("dataset").value, path: $("path").value, coupling: $("coupling").value,
           size: $("size").value, batch: 128, lr: 3e-3, seed: 1};
+  if (c.dataset === "drawn") c.points = points;
+  return c;
 }
 
 function view() {
@@ -28,6 +30,10 @@ function setTraining(on) {
 function newModel() {
   if (training) setTraining(false);
   pg.steps = 0; pg.losses = []; pg.sps = 0;
+  if ($("dataset").value === "drawn" && points.length === 0) {
+    $("status").textContent = "drawn dataset: click the left picture to place points";
+    return;
+  }
   worker.postMessage({type: "new", cfg: cfg()});
   worker.postMessage({type: "view", view: view()});
   drawLoss();
@@ -42,8 +48,9 @@ function start() {
       for (const d of m.datasets) {
         const o = document.createElement("option"); o.value = o.textContent = d; sel.appendChild(o);
       }
+      const o = document.createElement("option"); o.value = "drawn"; o.textContent = "drawn (your points)"; sel.appendChild(o);
       sel.value = "8gaussians";
-      $("train").disabled = $("reset").disabled = $("likbtn").disabled = false;
+      $("train").disabled = $("reset").disabled = $("likbtn").disabled = $("addpt").disabled = $("clearpts").disabled = false;
       $("status").textContent = "ready";
       newModel();
     } else if (m.type === "created") {
@@ -123,6 +130,10 @@ function draw() {
     const [px, py] = toPix(c, frame.samples[i], frame.samples[i + 1]); ctx.fillRect(px - 1.5, py - 1.5, 3, 3);
   }
   arrows(ctx, c, frame.learned, cap, "rgba(200,90,0,0.9)");
+  ctx.strokeStyle = "#c00"; ctx.lineWidth = 1.5;
+  if ($("dataset").value === "drawn") for (const p of points) {
+    const [px, py] = toPix(c, p[0], p[1]); ctx.beginPath(); ctx.arc(px, py, 5, 0, 2 * Math.PI); ctx.stroke();
+  }
   label(ctx, "learned  t = " + frame.t.toFixed(2) + "  step " + frame.steps);
   // Exact: density heatmap, then the field.
   c = $("exact"); ctx = c.getContext("2d");
@@ -200,5 +211,18 @@ $("exact").addEventListener("click", (e) => {
   $("x1y").value = (frame.lo + (r.bottom - e.clientY) * s).toFixed(2);
   $("cond").checked = true;
   sendView();
+});
+function addPoint(x, y) {
+  points.push([x, y]);
+  $("dataset").value = "drawn";
+  $("ptsinfo").textContent = points.length + " drawn point(s); the model restarts on each new point.";
+  newModel();
+}
+$("addpt").addEventListener("click", () => addPoint(+$("x1x").value || 0, +$("x1y").value || 0));
+$("clearpts").addEventListener("click", () => { points = []; $("ptsinfo").textContent = "no drawn points"; if ($("dataset").value === "drawn") newModel(); });
+$("learned").addEventListener("click", (e) => {
+  const c = $("learned"), r = c.getBoundingClientRect(), lo = frame ? frame.lo : -6, hi = frame ? frame.hi : 6, s = (hi - lo) / r.width;
+  if ($("dataset").value !== "drawn") return; // clicks place points only on the drawn dataset
+  addPoint(+(lo + (e.clientX - r.left) * s).toFixed(2), +(lo + (r.bottom - e.clientY) * s).toFixed(2));
 });
 start();
