@@ -2,6 +2,8 @@
 
 package kernels
 
+import "github.com/flowmatch/flowmatch/internal/cpu"
+
 // Assembly kernels in activation_amd64.s. Each processes n elements, the
 // last n%4 (n%8 for the AVX-512 ones) with masked loads and stores, so it
 // touches no memory outside its slices.
@@ -161,15 +163,5 @@ func siluGradAVX512(dst, gr, a *float64, n int)
 func addRowSiLUAVX512(pre, out, a, row *float64, n int)
 
 // hasAVX512F reports whether the CPU has AVX-512F and the OS saves the
-// opmask and ZMM registers.
-func hasAVX512F() bool {
-	if !hasAVX2FMA() {
-		return false
-	}
-	if xcr0, _ := xgetbv(); xcr0&0xe6 != 0xe6 {
-		return false
-	}
-	_, ebx7, _, _ := cpuid(7, 0)
-	const avx512f = 1 << 16
-	return ebx7&avx512f != 0
-}
+// opmask and ZMM registers (read once by internal/cpu).
+func hasAVX512F() bool { return hasAVX2FMA() && cpu.Detect().AVX512F }

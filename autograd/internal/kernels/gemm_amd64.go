@@ -2,6 +2,8 @@
 
 package kernels
 
+import "github.com/flowmatch/flowmatch/internal/cpu"
+
 // kern6x8 computes the 6×8 tile c[r*ldc+j] = alpha·Σ_p a[p*6+r]·b[p*8+j] + beta·c[r*ldc+j]
 // from a packed A micro-panel (k columns of 6) and a packed B micro-panel
 // (k rows of 8). When beta is 0, c is not read. Implemented with AVX2 and
@@ -21,32 +23,11 @@ func kern6x8s(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc i
 //go:noescape
 func dot4x2(k int, a *float64, lda int, b0, b1 *float64, out *[8]float64)
 
-func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
-
-func xgetbv() (eax, edx uint32)
-
 // hasAVX2FMA reports whether the CPU has AVX2 and FMA and the OS saves the
-// YMM registers on context switches.
+// YMM registers on context switches (read once by internal/cpu).
 func hasAVX2FMA() bool {
-	maxID, _, _, _ := cpuid(0, 0)
-	if maxID < 7 {
-		return false
-	}
-	_, _, ecx1, _ := cpuid(1, 0)
-	const (
-		fma     = 1 << 12
-		osxsave = 1 << 27
-		avx     = 1 << 28
-	)
-	if ecx1&(fma|osxsave|avx) != fma|osxsave|avx {
-		return false
-	}
-	if xcr0, _ := xgetbv(); xcr0&6 != 6 { // XMM and YMM state enabled
-		return false
-	}
-	_, ebx7, _, _ := cpuid(7, 0)
-	const avx2 = 1 << 5
-	return ebx7&avx2 != 0
+	c := cpu.Detect()
+	return c.AVX2 && c.FMA
 }
 
 var asmKernel = microKernel{
