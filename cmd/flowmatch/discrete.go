@@ -17,13 +17,20 @@ import (
 // (-data checkerboard-discrete or 8gaussians-discrete, data.DiscreteNames),
 // which runDiscreteDemo serves.
 func discreteDataArg(args []string) bool {
+	return dataArgIn(args, data.DiscreteNames())
+}
+
+// dataArgIn reports whether the -data flag in args (-data x, --data x or
+// -data=x) names one of names; the commands use it to route a dataset family
+// (discrete, manifold) before parsing their own flags.
+func dataArgIn(args, names []string) bool {
 	for k, a := range args {
 		a = strings.TrimLeft(a, "-")
 		if v, ok := strings.CutPrefix(a, "data="); ok {
-			return slices.Contains(data.DiscreteNames(), v)
+			return slices.Contains(names, v)
 		}
 		if a == "data" && k+1 < len(args) && strings.HasPrefix(args[k], "-") {
-			return slices.Contains(data.DiscreteNames(), args[k+1])
+			return slices.Contains(names, args[k+1])
 		}
 	}
 	return false

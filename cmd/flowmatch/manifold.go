@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/flowmatch/flowmatch/data"
@@ -17,16 +16,7 @@ import (
 // (-data sphere-vmf, torus-vonmises or torus-checkerboard,
 // riemann.DatasetNames), which runManifoldDemo handles.
 func manifoldDataArg(args []string) bool {
-	for k, a := range args {
-		a = strings.TrimLeft(a, "-")
-		if v, ok := strings.CutPrefix(a, "data="); ok {
-			return slices.Contains(riemann.DatasetNames(), v)
-		}
-		if a == "data" && k+1 < len(args) && strings.HasPrefix(args[k], "-") {
-			return slices.Contains(riemann.DatasetNames(), args[k+1])
-		}
-	}
-	return false
+	return dataArgIn(args, riemann.DatasetNames())
 }
 
 // runManifoldDemo is demo on a manifold data set (fm/riemann, Chen &
