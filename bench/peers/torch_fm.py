@@ -33,8 +33,27 @@ Workload
                log p_1(x1) = log N(x(0); 0, I) - a(0)
              (instantaneous change of variables, Chen et al. 2018, arXiv:1806.07366, Thm. 1).
 
+Conditional MNIST case (--what train-cond), the training step of `flowmatch demo -data mnist14`
+  data x1    random images of MNIST14's shape, x1 in [-1, 1]^196 (uniform; no dataset is downloaded:
+             the step's cost does not depend on the pixel values), in a pool of 2^14 images, each
+             with a label y ~ U{0,...,9}; batches drawn with replacement.
+  dropout    classifier-free guidance's label dropout (Ho & Salimans 2022, arXiv:2207.12598):
+             each label is replaced by the null label 10 with probability --cond-drop (0.1).
+  context    the one-hot row of the label, width 11 (ten classes and the null label last).
+             flowmatch's conditional velocity MLP reads (x, t, onehot(y)) in its first layer,
+             so the label's embedding table is the 11 columns of the first weight matrix that
+             the one-hot row selects: the same function as an nn.Embedding(11, 512) added to the
+             first layer's pre-activation, and the layout timed here.
+  path       CondOT with sigma_min = 0 (--sigma-min-cond): x_t = (1 - t) x0 + t x1, u_t = x1 - x0.
+  model      (x, t, onehot(y)) in R^(196+1+11) -> 512 -> 512 -> 512 -> 196, SiLU, biases
+             (--cond-hidden for the width).
+  training   batch 128 (--batch, when given, overrides it), Adam 1e-3, float64, --threads 1;
+             20 untimed steps, then as many as fit in --min-time seconds.
+  output     train_cond_steps_per_s=... batch=128 steps=... elapsed_s=... loss=... dim=196 ctx=11 ...
+
 Output: one metric a line, first token key=value, then context tokens, e.g.
   train_steps_per_s=228.0 batch=256 steps=460 elapsed_s=2.017 loss=5.81 dtype=float64 threads=1 ...
+  train_cond_steps_per_s=35.2 batch=128 steps=71 elapsed_s=2.017 loss=0.66 dim=196 ctx=11 ...
   sample_points_per_s=1880.3 points=10000 ode_steps=100 solver=euler ...
   loglik_points_per_s=542.4 points=1000 ode_steps=100 solver=euler mean_loglik=-3.1 ...
 Lines starting with '#' are comments.
@@ -48,10 +67,12 @@ import time
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--what", default="train,sample,loglik", help="comma list of train, sample, loglik")
+    p.add_argument("--what", default="train,sample,loglik",
+                   help="comma list of train, sample, loglik, train-cond (conditional MNIST14, not in the default)")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for torch and its BLAS")
     p.add_argument("--dtype", default="float64", choices=["float64", "float32"])
-    p.add_argument("--batch", type=int, default=256, help="training batch size")
+    p.add_argument("--batch", type=int, default=None,
+                   help="training batch size (default 256; 128 for train-cond)")
     p.add_argument("--data", default="8gaussians", choices=["8gaussians", "moons"])
     p.add_argument("--act", default="silu", choices=["silu", "tanh"])
     p.add_argument("--hidden", type=int, default=256, help="width of the three hidden layers")
@@ -65,6 +86,9 @@ def parse_args(argv):
     p.add_argument("--ode-steps", type=int, default=100)
     p.add_argument("--solver", default="euler", choices=["euler", "midpoint", "rk4"],
                    help="fixed-step solver for sampling")
+    p.add_argument("--cond-hidden", type=int, default=512, help="train-cond: width of the three hidden layers")
+    p.add_argument("--cond-drop", type=float, default=0.1, help="train-cond: label dropout probability")
+    p.add_argument("--sigma-min-cond", type=float, default=0.0, help="train-cond: sigma_min of CondOT")
     p.add_argument("--loglik-solver", default="euler", choices=["euler", "midpoint", "rk4"])
     return p.parse_args(argv)
 
@@ -198,6 +222,43 @@ class Workload:
         return -0.5 * x0.pow(2).sum(dim=1) - math.log(2 * math.pi) - a0
 
 
+MNIST14_DIM, CLASSES = 196, 10  # 14x14 pixels; the null label is CLASSES, so the context is 11 wide
+
+
+class CondWorkload:
+    """The conditional MNIST14 training step (see "Conditional MNIST case" in the docstring)."""
+
+    def __init__(self, args):
+        self.args = args
+        g = torch.Generator().manual_seed(args.seed)
+        self.pool = (2 * torch.rand(1 << 14, MNIST14_DIM, generator=g, dtype=DTYPE) - 1)
+        self.labels = torch.randint(0, CLASSES, (1 << 14,), generator=g)
+        h, layers, width = args.cond_hidden, [], MNIST14_DIM + 1 + (CLASSES + 1)  # (x, t, onehot)
+        for _ in range(3):
+            layers += [torch.nn.Linear(width, h), torch.nn.SiLU()]
+            width = h
+        layers.append(torch.nn.Linear(width, MNIST14_DIM))
+        self.net = torch.nn.Sequential(*layers).to(DTYPE)
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=args.lr, betas=(0.9, 0.999), eps=1e-8)
+
+    def train_step(self, batch):
+        s = self.args.sigma_min_cond
+        idx = torch.randint(0, self.pool.shape[0], (batch,))
+        x1, y = self.pool[idx], self.labels[idx]
+        y = torch.where(torch.rand(batch) < self.args.cond_drop, torch.full_like(y, CLASSES), y)
+        c = torch.nn.functional.one_hot(y, CLASSES + 1).to(DTYPE)
+        x0 = torch.randn(batch, MNIST14_DIM, dtype=DTYPE)
+        t = torch.rand(batch, 1, dtype=DTYPE)
+        xt = (1 - (1 - s) * t) * x0 + t * x1
+        ut = x1 - (1 - s) * x0
+        v = self.net(torch.cat([xt, t, c], dim=1))
+        loss = (v - ut).pow(2).sum(dim=1).mean()
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        return float(loss)
+
+
 def main():
     a = ARGS
     context = (f"dtype={a.dtype} threads={a.threads} blas={loaded_blas()} torch={torch.__version__} "
@@ -205,9 +266,27 @@ def main():
     print(f"# {' '.join(sys.argv[1:])} | torch threads {torch.get_num_threads()} | "
           f"loadavg {open('/proc/loadavg').read().split()[0]}", flush=True)
     what = [w.strip() for w in a.what.split(",") if w.strip()]
-    unknown = set(what) - {"train", "sample", "loglik"}
+    unknown = set(what) - {"train", "sample", "loglik", "train-cond"}
     if unknown:
-        sys.exit(f"torch_fm.py: --what: unknown {sorted(unknown)}; use train, sample, loglik")
+        sys.exit(f"torch_fm.py: --what: unknown {sorted(unknown)}; use train, sample, loglik, train-cond")
+    if "train-cond" in what:
+        batch = a.batch or 128
+        cw = CondWorkload(a)
+        for _ in range(a.warmup_steps):
+            cw.train_step(batch)
+        n, loss, start = 0, float("nan"), time.perf_counter()
+        while time.perf_counter() - start < a.min_time:
+            loss = cw.train_step(batch)
+            n += 1
+        el = time.perf_counter() - start
+        print(f"train_cond_steps_per_s={n / el:.2f} batch={batch} steps={n} elapsed_s={el:.3f} loss={loss:.4f} "
+              f"dim={MNIST14_DIM} ctx={CLASSES + 1} hidden={a.cond_hidden} cond_drop={a.cond_drop} "
+              f"dtype={a.dtype} threads={a.threads} blas={loaded_blas()} torch={torch.__version__} "
+              f"data=mnist14-shape act=silu impl=torch", flush=True)
+        what.remove("train-cond")
+        if not what:
+            return
+    a.batch = a.batch or 256
     w = Workload(a)
     for _ in range(a.warmup_steps):  # also moves the model away from its initialisation
         w.train_step(a.batch)
