@@ -103,6 +103,7 @@ func TestGrad(t *testing.T) {
 		{"Embedding", unary(func(x *Tensor) *Tensor { return Embedding(x, []int{3, 0, 3, 1, 3}) }), []*Tensor{a}},
 		{"Embedding/scatter", unary(func(x *Tensor) *Tensor { return scatterRows(x, []int{1, 0, 1, 4}, 6) }), []*Tensor{a}},
 	}
+	cases = append(cases, convGradCases()...) // the image ops (conv_test.go)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			require.NoError(t, GradCheck(c.f, c.in, nil))

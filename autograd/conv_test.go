@@ -1,0 +1,310 @@
+package autograd
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// gradCase is a row of TestGrad's table.
+type gradCase = struct {
+	name string
+	f    func([]*Tensor) *Tensor
+	in   []*Tensor
+}
+
+// convGradCases are TestGrad's rows for the image ops of ops_conv.go: every
+// op on small odd-sized images, Conv2D with stride 1 and 2 and padding, and
+// Conv2D's and GroupNorm's second derivatives (GradCheck of a GradGraph).
+func convGradCases() []gradCase {
+	rng := newRNG(12)
+	g1 := ConvGeom{C: 2, H: 5, W: 4, KH: 3, KW: 3, Stride: 1, Pad: 1}
+	g2 := ConvGeom{C: 2, H: 5, W: 5, KH: 3, KW: 2, Stride: 2, Pad: 1}
+	x1 := Normal(2, g1.In(), 0, 1, rng)
+	x2 := Normal(2, g2.In(), 0, 1, rng)
+	w1 := Normal(3, g1.Patch(), 0, 0.5, rng)
+	w2 := Normal(3, g2.Patch(), 0, 0.5, rng)
+	b := Normal(1, 3, 0, 1, rng)
+	cols := Normal(2*g2.OutH()*g2.OutW(), g2.Patch(), 0, 1, rng)
+	img := Normal(2, 3*4*6, 0, 1, rng) // 3 channels of 4×6
+	small := Normal(2, 3*2*3, 0, 1, rng)
+	pix := Normal(2*5, 3, 0, 1, rng) // 2 images of 5 pixels, 3 channels
+	perSample := Normal(2, 3, 0, 1, rng)
+	perChannel := Normal(1, 3, 0, 1, rng)
+	gn := Normal(2, 4*3*2, 0.5, 2, rng) // 4 channels of 3×2
+	gamma := Normal(1, 4, 1, 0.3, rng)
+	beta := Normal(1, 4, 0, 0.3, rng)
+	conv := func(g ConvGeom) func([]*Tensor) *Tensor {
+		return func(x []*Tensor) *Tensor { return Conv2D(x[0], x[1], x[2], g) }
+	}
+	return []gradCase{
+		{"Im2Col", func(x []*Tensor) *Tensor { return Im2Col(x[0], g2) }, []*Tensor{x2}},
+		{"Col2Im", func(x []*Tensor) *Tensor { return Col2Im(x[0], g2) }, []*Tensor{cols}},
+		{"ChannelsFirst", func(x []*Tensor) *Tensor { return ChannelsFirst(x[0], 2) }, []*Tensor{pix}},
+		{"ChannelsLast", func(x []*Tensor) *Tensor { return ChannelsLast(x[0], 3) }, []*Tensor{img}},
+		{"Reshape", func(x []*Tensor) *Tensor { return Square(Reshape(x[0], 12, 12)) }, []*Tensor{img}},
+		{"Conv2D", conv(g1), []*Tensor{x1, w1, b}},
+		{"Conv2D/stride2", conv(g2), []*Tensor{x2, w2, b}},
+		{"Conv2D/nobias", func(x []*Tensor) *Tensor { return Conv2D(x[0], x[1], nil, g2) }, []*Tensor{x2, w2}},
+		{"Conv2D/second", func(x []*Tensor) *Tensor {
+			// ∂/∂x of Σ tanh(conv(x))², a function of x, w and b whose
+			// gradient needs the derivatives of Conv2D's backward.
+			y := Sum(Square(Tanh(Conv2D(x[0], x[1], x[2], g2))))
+			return GradGraph(y, nil, x[0])[0]
+		}, []*Tensor{x2, w2, b}},
+		{"AvgPool2", func(x []*Tensor) *Tensor { return AvgPool2(x[0], 3, 4, 6) }, []*Tensor{img}},
+		{"Upsample2", func(x []*Tensor) *Tensor { return Upsample2(x[0], 3, 2, 3) }, []*Tensor{small}},
+		{"AddChannels", binary2(func(x, e *Tensor) *Tensor { return AddChannels(x, e, 3) }), []*Tensor{img, perSample}},
+		{"AddChannels/shared", binary2(func(x, e *Tensor) *Tensor { return AddChannels(x, e, 3) }), []*Tensor{img, perChannel}},
+		{"MulChannels", binary2(func(x, e *Tensor) *Tensor { return MulChannels(x, e, 3) }), []*Tensor{img, perSample}},
+		{"GroupNorm", func(x []*Tensor) *Tensor { return GroupNorm(x[0], x[1], x[2], 2, 4, 1e-5) }, []*Tensor{gn, gamma, beta}},
+		{"GroupNorm/second", func(x []*Tensor) *Tensor {
+			y := Sum(Mul(Tanh(GroupNorm(x[0], x[1], x[2], 2, 4, 1e-5)), gn))
+			return GradGraph(y, nil, x[0])[0]
+		}, []*Tensor{gn, gamma, beta}},
+	}
+}
+
+func binary2(f func(a, b *Tensor) *Tensor) func([]*Tensor) *Tensor {
+	return func(x []*Tensor) *Tensor { return f(x[0], x[1]) }
+}
+
+// directConv is the definition of Conv2D, seven nested loops (sample,
+// output channel, output row, output column, input channel, kernel row,
+// kernel column), with the sum's magnitude Σ|terms| for the rounding bound.
+func directConv(x, w, b []float64, n, cout int, g ConvGeom) (out, mag []float64) {
+	oh, ow := g.OutH(), g.OutW()
+	out = make([]float64, n*cout*oh*ow)
+	mag = make([]float64, len(out))
+	for s := 0; s < n; s++ {
+		for o := 0; o < cout; o++ {
+			for oy := 0; oy < oh; oy++ {
+				for ox := 0; ox < ow; ox++ {
+					sum, m := b[o], math.Abs(b[o])
+					for c := 0; c < g.C; c++ {
+						for ky := 0; ky < g.KH; ky++ {
+							for kx := 0; kx < g.KW; kx++ {
+								iy, ix := oy*g.Stride-g.Pad+ky, ox*g.Stride-g.Pad+kx
+								if iy < 0 || iy >= g.H || ix < 0 || ix >= g.W {
+									continue
+								}
+								v := w[o*g.Patch()+(c*g.KH+ky)*g.KW+kx] * x[s*g.In()+(c*g.H+iy)*g.W+ix]
+								sum += v
+								m += math.Abs(v)
+							}
+						}
+					}
+					i := ((s*cout+o)*oh+oy)*ow + ox
+					out[i], mag[i] = sum, m
+				}
+			}
+		}
+	}
+	return out, mag
+}
+
+// convShapes are random-looking geometries with odd sizes, stride 1, 2 and
+// 3, padding 0, 1 and 2, and non-square kernels.
+var convShapes = []struct {
+	n, cout int
+	g       ConvGeom
+}{
+	{1, 1, ConvGeom{C: 1, H: 1, W: 1, KH: 1, KW: 1, Stride: 1, Pad: 0}},
+	{2, 3, ConvGeom{C: 1, H: 7, W: 7, KH: 3, KW: 3, Stride: 1, Pad: 1}},
+	{3, 4, ConvGeom{C: 3, H: 9, W: 5, KH: 3, KW: 3, Stride: 2, Pad: 1}},
+	{2, 2, ConvGeom{C: 2, H: 6, W: 11, KH: 2, KW: 4, Stride: 2, Pad: 0}},
+	{1, 5, ConvGeom{C: 4, H: 5, W: 5, KH: 5, KW: 3, Stride: 1, Pad: 2}},
+	{2, 3, ConvGeom{C: 2, H: 10, W: 7, KH: 3, KW: 3, Stride: 3, Pad: 1}},
+	{4, 8, ConvGeom{C: 8, H: 14, W: 14, KH: 3, KW: 3, Stride: 1, Pad: 1}},
+}
+
+// TestConv2D_MatchesDirectLoop compares Conv2D (im2col + GEMM + permute)
+// with the seven-loop definition. Both sum the same K+1 = C·KH·KW + 1 terms in
+// different orders, so each element may differ by at most
+// 2·(K+1)·u·Σ|terms| (u = 2⁻⁵³, first order). A negative control swaps the
+// kernel's rows and columns (a transposed kernel) and must differ by far more.
+func TestConv2D_MatchesDirectLoop(t *testing.T) {
+	rng := newRNG(13)
+	for _, sh := range convShapes {
+		g := sh.g
+		t.Run(fmt.Sprintf("%dx%d_k%dx%d_s%d_p%d", g.H, g.W, g.KH, g.KW, g.Stride, g.Pad), func(t *testing.T) {
+			x := Normal(sh.n, g.In(), 0, 1, rng)
+			w := Normal(sh.cout, g.Patch(), 0, 1, rng)
+			b := Normal(1, sh.cout, 0, 1, rng)
+			got := Conv2D(x, w, b, g)
+			require.Equal(t, [2]int{sh.n, sh.cout * g.OutH() * g.OutW()}, got.Shape())
+			want, mag := directConv(x.Data, w.Data, b.Data, sh.n, sh.cout, g)
+			k := float64(g.Patch() + 1)
+			for i := range want {
+				tol := 2 * k * 0x1p-53 * mag[i]
+				require.InDeltaf(t, want[i], got.Data[i], tol, "element %d: got %v want %v (tol %.3g)", i, got.Data[i], want[i], tol)
+			}
+			if g.KH == g.KW && g.KH > 1 {
+				// Negative control: the kernel transposed spatially (ky ↔ kx).
+				wt := w.Clone()
+				for o := 0; o < sh.cout; o++ {
+					for c := 0; c < g.C; c++ {
+						for ky := 0; ky < g.KH; ky++ {
+							for kx := 0; kx < g.KW; kx++ {
+								wt.Data[o*g.Patch()+(c*g.KH+kx)*g.KW+ky] = w.Data[o*g.Patch()+(c*g.KH+ky)*g.KW+kx]
+							}
+						}
+					}
+				}
+				bad := Conv2D(x, wt, b, g)
+				worst := 0.0
+				for i := range want {
+					worst = max(worst, math.Abs(bad.Data[i]-want[i])/(2*k*0x1p-53*mag[i]))
+				}
+				require.Greater(t, worst, 1e6, "a transposed kernel should miss the definition by far more than rounding")
+			}
+		})
+	}
+}
+
+// TestConv2D_Adjoint: Col2Im is Im2Col's adjoint at the op level,
+// ⟨Im2Col(x), y⟩ = ⟨x, Col2Im(y)⟩, to the rounding of two dot products of
+// length L (|Δ| ≤ 2·L·u·Σ|terms|), on every geometry of convShapes.
+func TestConv2D_Adjoint(t *testing.T) {
+	rng := newRNG(14)
+	for _, sh := range convShapes {
+		g := sh.g
+		x := Normal(sh.n, g.In(), 0, 1, rng)
+		y := Normal(sh.n*g.OutH()*g.OutW(), g.Patch(), 0, 1, rng)
+		ix, cy := Im2Col(x, g), Col2Im(y, g)
+		var lhs, rhs, mag float64
+		for i := range y.Data {
+			lhs += ix.Data[i] * y.Data[i]
+			mag += math.Abs(ix.Data[i] * y.Data[i])
+		}
+		for i := range x.Data {
+			rhs += x.Data[i] * cy.Data[i]
+		}
+		tol := 2 * float64(len(y.Data)) * 0x1p-53 * mag
+		require.InDeltaf(t, lhs, rhs, tol, "%+v: ⟨Im2Col x, y⟩ = %v, ⟨x, Col2Im y⟩ = %v (tol %.3g)", g, lhs, rhs, tol)
+	}
+}
+
+// TestConv2D_WrongBackwardFails is the negative control of TestGrad/Conv2D:
+// a convolution whose input-gradient uses the spatially flipped kernel
+// (the textbook "full convolution with the rotated kernel" applied once too
+// often) must be rejected by GradCheck, while the same op with the right
+// backward, Col2Im(Ĝ·w), passes.
+func TestConv2D_WrongBackwardFails(t *testing.T) {
+	rng := newRNG(15)
+	g := ConvGeom{C: 2, H: 5, W: 5, KH: 3, KW: 3, Stride: 1, Pad: 1}
+	x := Normal(2, g.In(), 0, 1, rng)
+	w := Normal(3, g.Patch(), 0, 1, rng)
+	flip := func(w *Tensor) *Tensor {
+		f := w.Clone()
+		for o := 0; o < w.Rows; o++ {
+			for c := 0; c < g.C; c++ {
+				for ky := 0; ky < g.KH; ky++ {
+					for kx := 0; kx < g.KW; kx++ {
+						f.Data[o*g.Patch()+(c*g.KH+g.KH-1-ky)*g.KW+g.KW-1-kx] = w.Data[o*g.Patch()+(c*g.KH+ky)*g.KW+kx]
+					}
+				}
+			}
+		}
+		return f
+	}
+	conv := func(wrong bool) func(xs []*Tensor) *Tensor {
+		return func(xs []*Tensor) *Tensor {
+			xin := xs[0]
+			out := Conv2D(xin.Detach(), w, nil, g).Detach()
+			return Custom("ConvInputOnly", out, []*Tensor{xin}, func(gr *Tensor) []*Tensor {
+				k := w
+				if wrong {
+					k = flip(w)
+				}
+				return []*Tensor{Col2Im(MatMul(ChannelsLast(gr, w.Rows), k), g)}
+			})
+		}
+	}
+	require.NoError(t, GradCheck(conv(false), []*Tensor{x}, nil))
+	err := GradCheck(conv(true), []*Tensor{x}, nil)
+	var ge *GradCheckError
+	require.True(t, errors.As(err, &ge), "the flipped kernel's input-gradient was accepted")
+}
+
+// TestGroupNorm_Normalizes: with γ = 1 and β = 0, each group of each sample
+// has mean 0 and variance σ²/(σ² + eps) after GroupNorm (Wu & He 2018,
+// Eqs. (1)–(2)); the data give the two groups very different means and
+// scales. Means and variances are sums of m = 24 terms of size ~1, so the
+// tolerance is 64·m·u. Negative control: one group (LayerNorm over all
+// channels) leaves each group's mean far from 0.
+func TestGroupNorm_Normalizes(t *testing.T) {
+	rng := newRNG(16)
+	const n, c, hw, groups, eps = 3, 4, 12, 2, 1e-3
+	x := Normal(n, c*hw, 0, 1, rng)
+	for s := 0; s < n; s++ {
+		for k := 0; k < c*hw/2; k++ { // group 0: mean 5, std 3
+			x.Data[s*c*hw+k] = 5 + 3*x.Data[s*c*hw+k]
+		}
+	}
+	ones, zeros := Full(1, c, 1), Zeros(1, c)
+	m := c / groups * hw
+	stats := func(y *Tensor, s, grp int) (mean, v float64) {
+		seg := y.Data[s*c*hw+grp*m : s*c*hw+(grp+1)*m]
+		for _, a := range seg {
+			mean += a
+		}
+		mean /= float64(m)
+		for _, a := range seg {
+			v += (a - mean) * (a - mean)
+		}
+		return mean, v / float64(m)
+	}
+	y := GroupNorm(x, ones, zeros, groups, c, eps)
+	tol := 64 * float64(m) * 0x1p-53
+	for s := 0; s < n; s++ {
+		for grp := 0; grp < groups; grp++ {
+			_, v0 := stats(x, s, grp)
+			mean, v := stats(y, s, grp)
+			require.InDeltaf(t, 0, mean, tol, "sample %d group %d: mean %g want 0 (tol %.3g)", s, grp, mean, tol)
+			require.InDeltaf(t, v0/(v0+eps), v, tol, "sample %d group %d: variance %g want %g (tol %.3g)", s, grp, v, v0/(v0+eps), tol)
+		}
+	}
+	bad := GroupNorm(x, ones, zeros, 1, c, eps)
+	mean, _ := stats(bad, 0, 0)
+	require.Greater(t, math.Abs(mean), 100*tol, "one group should not centre each half (mean %g)", mean)
+}
+
+// TestConvMisuse_PanicsWithMisuseError: shapes that do not fit the
+// geometry panic with a *MisuseError naming the op and the shapes.
+func TestConvMisuse_PanicsWithMisuseError(t *testing.T) {
+	g := ConvGeom{C: 2, H: 4, W: 4, KH: 3, KW: 3, Stride: 1, Pad: 1}
+	x := Zeros(2, g.In())
+	cases := map[string]func(){
+		"Conv2D":        func() { Conv2D(Zeros(2, 31), Zeros(3, g.Patch()), nil, g) },
+		"Im2Col":        func() { Im2Col(Zeros(2, 33), g) },
+		"Col2Im":        func() { Col2Im(Zeros(5, g.Patch()), g) },
+		"ChannelsFirst": func() { ChannelsFirst(Zeros(5, 3), 2) },
+		"ChannelsLast":  func() { ChannelsLast(Zeros(2, 10), 3) },
+		"Reshape":       func() { Reshape(x, 3, 5) },
+		"AvgPool2":      func() { AvgPool2(Zeros(1, 9), 1, 3, 3) },
+		"Upsample2":     func() { Upsample2(Zeros(1, 9), 1, 3, 2) },
+		"AddChannels":   func() { AddChannels(x, Zeros(3, 2), 2) },
+		"MulChannels":   func() { MulChannels(x, Zeros(1, 3), 2) },
+		"GroupNorm":     func() { GroupNorm(x, Zeros(1, 2), Zeros(1, 2), 3, 2, 1e-5) },
+	}
+	for op, f := range cases {
+		t.Run(op, func(t *testing.T) {
+			defer func() {
+				r := recover()
+				me, ok := r.(*MisuseError)
+				require.True(t, ok, "panic value %#v is not a *MisuseError", r)
+				require.Equal(t, op, me.Op)
+			}()
+			f()
+		})
+	}
+	// Wrong kernel shape and bad geometry also name Conv2D; the message names the shapes.
+	defer func() {
+		require.Equal(t, "autograd.Conv2D [2,32] [3,17]: kernel must be [Cout, C·KH·KW] = [Cout, 2·3·3]", recover().(*MisuseError).Error())
+	}()
+	Conv2D(x, Zeros(3, 17), nil, g)
+}

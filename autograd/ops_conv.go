@@ -1,0 +1,340 @@
+package autograd
+
+import (
+	"fmt"
+
+	"github.com/flowmatch/flowmatch/autograd/internal/kernels"
+)
+
+/*
+Convolution, pooling and normalization on image batches.
+
+Tensors stay 2-D. A batch of n images with C channels of H×W pixels is a
+tensor [n, C·H·W] whose rows are C-major, then H, then W: pixel (c, y, x) of
+sample s is element (s, (c·H + y)·W + x). The geometry travels with the
+layer (ConvGeom, or c, h, w arguments), not with the tensor.
+
+A convolution (a cross-correlation, as in every deep-learning library) with
+kernel w [Cout, C·KH·KW] (PyTorch's [Cout, C, KH, KW] flattened), stride S
+and zero padding P is
+
+	out[s, o, oy, ox] = b[o] + Σ_{c, ky, kx} w[o, c, ky, kx] · x[s, c, oy·S − P + ky, ox·S − P + kx]
+
+(x = 0 outside the image). Written as im2col, it is one matrix product:
+
+	X̃ = Im2Col(x)             [n·OH·OW, C·KH·KW], one row per output pixel
+	Y = X̃·wᵀ + 1·b            [n·OH·OW, Cout]     (MatMulNT, AddRow)
+	out = ChannelsFirst(Y, n)  [n, Cout·OH·OW]
+
+Every piece is an op whose backward is built from ops, so the backward pass
+is an ordinary graph and can be differentiated again:
+
+	Im2Col  is linear; its adjoint is Col2Im (scatter-add), whose adjoint is Im2Col;
+	ChannelsFirst and ChannelsLast are permutations, each the other's inverse and adjoint;
+	MatMulNT and AddRow differentiate as in ops_matmul.go and ops_arith.go.
+
+So ∂L/∂x = Col2Im(ChannelsLast(g)·w), ∂L/∂w = ChannelsLast(g)ᵀ·X̃ and
+∂L/∂b = SumRows(ChannelsLast(g)): the input-gradient of a convolution is the
+"full" correlation of g with the spatially flipped kernel, obtained here
+without flipping anything. Dumoulin & Visin 2016, "A guide to convolution
+arithmetic for deep learning", arXiv:1603.07285, §2 (output sizes) and §4
+(the transposed convolution as the adjoint); Chellapilla, Puri & Simard 2006
+for im2col ("unfolding").
+*/
+
+// ConvGeom is the geometry of a 2-D convolution on images [n, C·H·W]
+// (C-major, then H, then W): C input channels of H×W pixels, a KH×KW kernel,
+// stride Stride ≥ 1 and Pad ≥ 0 zeros on every side (dilation 1). The
+// output is OutH()×OutW() pixels:
+//
+//	OH = ⌊(H + 2·Pad − KH)/Stride⌋ + 1,  OW = ⌊(W + 2·Pad − KW)/Stride⌋ + 1
+//
+// (Dumoulin & Visin 2016, arXiv:1603.07285, §2.4, relationship 6).
+type ConvGeom struct {
+	C, H, W int // input channels, height, width
+	KH, KW  int // kernel height, width
+	Stride  int // ≥ 1
+	Pad     int // zero padding on each side, ≥ 0
+}
+
+// OutH returns the output height ⌊(H + 2·Pad − KH)/Stride⌋ + 1.
+func (g ConvGeom) OutH() int { return (g.H+2*g.Pad-g.KH)/g.Stride + 1 }
+
+// OutW returns the output width ⌊(W + 2·Pad − KW)/Stride⌋ + 1.
+func (g ConvGeom) OutW() int { return (g.W+2*g.Pad-g.KW)/g.Stride + 1 }
+
+// In returns C·H·W, the columns of an input batch.
+func (g ConvGeom) In() int { return g.C * g.H * g.W }
+
+// Patch returns C·KH·KW, the columns of Im2Col's output (and of a kernel).
+func (g ConvGeom) Patch() int { return g.C * g.KH * g.KW }
+
+// valid panics with a *MisuseError naming op when g is not a geometry.
+func (g ConvGeom) valid(op string) {
+	if g.C < 1 || g.H < 1 || g.W < 1 || g.KH < 1 || g.KW < 1 || g.Stride < 1 || g.Pad < 0 {
+		panic(Misuse(op, "geometry %+v: C, H, W, KH, KW and Stride must be ≥ 1 and Pad ≥ 0", g))
+	}
+	if g.KH > g.H+2*g.Pad || g.KW > g.W+2*g.Pad {
+		panic(Misuse(op, "geometry %+v: the %d×%d kernel is larger than the padded %d×%d image", g, g.KH, g.KW, g.H+2*g.Pad, g.W+2*g.Pad))
+	}
+}
+
+// mustImages panics with a *MisuseError naming op unless x is a batch
+// [n, g.In()] of images of geometry g.
+func (g ConvGeom) mustImages(op string, x *Tensor) {
+	g.valid(op)
+	if x.Cols != g.In() {
+		panic(&MisuseError{Op: op, Shapes: [][2]int{x.Shape()},
+			Reason: fmt.Sprintf("%d columns, but the geometry says C·H·W = %d·%d·%d = %d", x.Cols, g.C, g.H, g.W, g.In())})
+	}
+}
+
+// Im2Col returns the patches of x [n, C·H·W] (geometry g): a
+// [n·OH·OW, C·KH·KW] tensor whose row (s·OH + oy)·OW + ox holds, in the
+// order (c, ky, kx), the input values x[s, c, oy·S − P + ky, ox·S − P + kx]
+// that output pixel (oy, ox) of sample s sees (0 on the padding). It is
+// linear; its backward is its adjoint:
+//
+//	∂L/∂x = Col2Im(g)
+//
+// Checked by TestGrad/Im2Col; the kernel is compared with its reference
+// loop by TestIm2Col_MatchesLoop in the kernels package.
+func Im2Col(x *Tensor, g ConvGeom) *Tensor {
+	g.mustImages("Im2Col", x)
+	n, p := x.Rows, g.OutH()*g.OutW()
+	out := result("Im2Col", n*p, g.Patch(), x)
+	kernels.Im2Col(out.Data, x.Data, n, g.C, g.H, g.W, g.KH, g.KW, g.Stride, g.Pad)
+	if out.recording() {
+		out.backward = func(gr *Tensor) []*Tensor { return []*Tensor{Col2Im(gr, g)} }
+	}
+	return finish(out)
+}
+
+// Col2Im is Im2Col's adjoint: cols [n·OH·OW, C·KH·KW] → [n, C·H·W], each
+// entry added back onto the input pixel it was copied from (a pixel seen by
+// several windows receives the sum; entries on the padding are dropped), so
+// that ⟨Im2Col(x), y⟩ = ⟨x, Col2Im(y)⟩. Its backward is Im2Col:
+//
+//	∂L/∂cols = Im2Col(g)
+//
+// Checked by TestGrad/Col2Im and TestConv2D_Adjoint.
+func Col2Im(cols *Tensor, g ConvGeom) *Tensor {
+	g.valid("Col2Im")
+	p := g.OutH() * g.OutW()
+	if cols.Cols != g.Patch() || cols.Rows%p != 0 {
+		panic(&MisuseError{Op: "Col2Im", Shapes: [][2]int{cols.Shape()},
+			Reason: fmt.Sprintf("want [n·OH·OW, C·KH·KW] = [n·%d, %d] for geometry %+v", p, g.Patch(), g)})
+	}
+	n := cols.Rows / p
+	out := result("Col2Im", n, g.In(), cols)
+	kernels.Col2Im(out.Data, cols.Data, n, g.C, g.H, g.W, g.KH, g.KW, g.Stride, g.Pad)
+	if out.recording() {
+		out.backward = func(gr *Tensor) []*Tensor { return []*Tensor{Im2Col(gr, g)} }
+	}
+	return finish(out)
+}
+
+// ChannelsFirst turns one row per pixel into one row per image:
+// a [n·P, C] → [n, C·P] with out[s, c·P + p] = a[s·P + p, c] (a transpose of
+// each sample's [P, C] block). Its backward is its inverse, which is also
+// its adjoint:
+//
+//	∂L/∂a = ChannelsLast(g, C)
+//
+// Checked by TestGrad/ChannelsFirst.
+func ChannelsFirst(a *Tensor, n int) *Tensor {
+	if n < 1 || a.Rows%n != 0 {
+		panic(&MisuseError{Op: "ChannelsFirst", Shapes: [][2]int{a.Shape()}, Reason: fmt.Sprintf("%d rows are not a whole number of pixels for %d images", a.Rows, n)})
+	}
+	p, c := a.Rows/n, a.Cols
+	out := result("ChannelsFirst", n, c*p, a)
+	for s := 0; s < n; s++ {
+		kernels.Transpose(out.Data[s*c*p:(s+1)*c*p], a.Data[s*p*c:(s+1)*p*c], p, c)
+	}
+	if out.recording() {
+		out.backward = func(g *Tensor) []*Tensor { return []*Tensor{ChannelsLast(g, c)} }
+	}
+	return finish(out)
+}
+
+// ChannelsLast is ChannelsFirst's inverse: a [n, C·P] → [n·P, C] with
+// out[s·P + p, c] = a[s, c·P + p].
+//
+//	∂L/∂a = ChannelsFirst(g, n)
+//
+// Checked by TestGrad/ChannelsLast.
+func ChannelsLast(a *Tensor, c int) *Tensor {
+	if c < 1 || a.Cols%c != 0 {
+		panic(&MisuseError{Op: "ChannelsLast", Shapes: [][2]int{a.Shape()}, Reason: fmt.Sprintf("%d columns are not a whole number of pixels for %d channels", a.Cols, c)})
+	}
+	n, p := a.Rows, a.Cols/c
+	out := result("ChannelsLast", n*p, c, a)
+	for s := 0; s < n; s++ {
+		kernels.Transpose(out.Data[s*p*c:(s+1)*p*c], a.Data[s*c*p:(s+1)*c*p], c, p)
+	}
+	if out.recording() {
+		out.backward = func(g *Tensor) []*Tensor { return []*Tensor{ChannelsFirst(g, n)} }
+	}
+	return finish(out)
+}
+
+// Reshape returns a with shape [rows, cols] and the same row-major data
+// (rows·cols = a.Rows·a.Cols), sharing a's Data: e.g. images [n, C·P] seen
+// as [n·C, P], one row per channel plane.
+//
+//	∂L/∂a = Reshape(g, a.Rows, a.Cols)
+//
+// Checked by TestGrad/Reshape.
+func Reshape(a *Tensor, rows, cols int) *Tensor {
+	if rows < 0 || cols < 0 || rows*cols != len(a.Data) {
+		panic(&MisuseError{Op: "Reshape", Shapes: [][2]int{a.Shape(), {rows, cols}}, Reason: "the element counts differ"})
+	}
+	out := result("Reshape", 0, 0, a)
+	out.Rows, out.Cols, out.Data = rows, cols, a.Data
+	if out.recording() {
+		out.backward = func(g *Tensor) []*Tensor { return []*Tensor{Reshape(g, a.Rows, a.Cols)} }
+	}
+	return finish(out)
+}
+
+// Conv2D returns the convolution (cross-correlation) of the images x
+// [n, C·H·W] with the kernel w [Cout, C·KH·KW] plus the bias b [1, Cout]
+// (nil for none), geometry g: the output is [n, Cout·OH·OW],
+//
+//	out[s, o, oy, ox] = b[o] + Σ_{c, ky, kx} w[o, (c·KH + ky)·KW + kx] · x[s, c, oy·S − P + ky, ox·S − P + kx]
+//
+// computed as ChannelsFirst(AddRow(MatMulNT(Im2Col(x), w), b)) — one GEMM —
+// so its backward is that of the composition (see the top of this file):
+//
+//	∂L/∂x = Col2Im(Ĝ·w),  ∂L/∂w = Ĝᵀ·Im2Col(x),  ∂L/∂b = SumRows(Ĝ),  Ĝ = ChannelsLast(g, Cout)
+//
+// and it can be differentiated again. Shapes that do not fit g panic with a
+// *MisuseError naming Conv2D. Checked by TestGrad/Conv2D (stride 1 and 2,
+// padding, second order), TestConv2D_MatchesDirectLoop (against the 7-loop
+// definition) and TestConv2D_WrongBackwardFails (a flipped kernel in the
+// input-gradient is caught).
+func Conv2D(x, w, b *Tensor, g ConvGeom) *Tensor {
+	g.mustImages("Conv2D", x)
+	if w.Cols != g.Patch() {
+		panic(&MisuseError{Op: "Conv2D", Shapes: [][2]int{x.Shape(), w.Shape()},
+			Reason: fmt.Sprintf("kernel must be [Cout, C·KH·KW] = [Cout, %d·%d·%d]", g.C, g.KH, g.KW)})
+	}
+	y := MatMulNT(Im2Col(x, g), w)
+	if b != nil {
+		if b.Rows != 1 || b.Cols != w.Rows {
+			panic(&MisuseError{Op: "Conv2D", Shapes: [][2]int{w.Shape(), b.Shape()}, Reason: fmt.Sprintf("bias must be [1, Cout] = [1, %d]", w.Rows)})
+		}
+		y = AddRow(y, b)
+	}
+	return ChannelsFirst(y, x.Rows)
+}
+
+// mustPlanes panics with a *MisuseError naming op unless x is [n, c·h·w]
+// with positive c, h, w.
+func mustPlanes(op string, x *Tensor, c, h, w int) {
+	if c < 1 || h < 1 || w < 1 || x.Cols != c*h*w {
+		panic(&MisuseError{Op: op, Shapes: [][2]int{x.Shape()}, Reason: fmt.Sprintf("want [n, C·H·W] = [n, %d·%d·%d]", c, h, w)})
+	}
+}
+
+// AvgPool2 returns the 2×2 average pooling (stride 2) of the images x
+// [n, c·h·w] (h, w even): [n, c·(h/2)·(w/2)],
+//
+//	out[s, ch, oy, ox] = ¼ Σ_{dy, dx ∈ {0, 1}} x[s, ch, 2oy + dy, 2ox + dx]
+//
+// Its adjoint spreads each gradient over its block:
+//
+//	∂L/∂x = ¼ · Upsample2(g)
+//
+// Checked by TestGrad/AvgPool2; the kernel by TestPool_MatchesLoop.
+func AvgPool2(x *Tensor, c, h, w int) *Tensor {
+	mustPlanes("AvgPool2", x, c, h, w)
+	if h%2 != 0 || w%2 != 0 {
+		panic(&MisuseError{Op: "AvgPool2", Shapes: [][2]int{x.Shape()}, Reason: fmt.Sprintf("image %d×%d: height and width must be even", h, w)})
+	}
+	out := result("AvgPool2", x.Rows, x.Cols/4, x)
+	kernels.AvgPool2(out.Data, x.Data, x.Rows, c, h, w)
+	if out.recording() {
+		out.backward = func(g *Tensor) []*Tensor { return []*Tensor{Scale(Upsample2(g, c, h/2, w/2), 0.25)} }
+	}
+	return finish(out)
+}
+
+// Upsample2 returns the nearest-neighbour ×2 upsampling of the images x
+// [n, c·h·w]: [n, c·2h·2w] with out[s, ch, y, x] = x[s, ch, ⌊y/2⌋, ⌊x/2⌋].
+// Its adjoint sums each 2×2 block:
+//
+//	∂L/∂x = 4 · AvgPool2(g)
+//
+// Checked by TestGrad/Upsample2; the kernel by TestPool_MatchesLoop.
+func Upsample2(x *Tensor, c, h, w int) *Tensor {
+	mustPlanes("Upsample2", x, c, h, w)
+	out := result("Upsample2", x.Rows, 4*x.Cols, x)
+	kernels.Upsample2(out.Data, x.Data, 1, x.Rows, c, h, w)
+	if out.recording() {
+		out.backward = func(g *Tensor) []*Tensor { return []*Tensor{Scale(AvgPool2(g, c, 2*h, 2*w), 4)} }
+	}
+	return finish(out)
+}
+
+// channelMap broadcasts e, one value per channel ([1, c] for all samples or
+// [n, c] per sample), over the P = x.Cols/c pixels of each channel of x
+// [n, c·P]: the result has x's shape and holds e[s, ch] at every pixel of
+// channel ch of sample s. Built from Expand and Reshape.
+func channelMap(op string, x, e *Tensor, c int) *Tensor {
+	if c < 1 || x.Cols%c != 0 || e.Cols != c || (e.Rows != 1 && e.Rows != x.Rows) {
+		panic(&MisuseError{Op: op, Shapes: [][2]int{x.Shape(), e.Shape()}, Reason: fmt.Sprintf("want x [n, C·P] and a per-channel e [1, C] or [n, C] with C = %d", c)})
+	}
+	n, p := x.Rows, x.Cols/c
+	if e.Rows != n {
+		e = Expand(e, n, c)
+	}
+	return Reshape(Expand(Reshape(e, n*c, 1), n*c, p), n, c*p)
+}
+
+// AddChannels adds e, one value per channel and sample ([n, c]) or per
+// channel ([1, c]), to every pixel of that channel of the images x [n, c·P]:
+//
+//	out[s, ch, p] = x[s, ch, p] + e[s, ch]
+//
+// (how a time or label embedding enters a convolutional block). Built from
+// Expand, Reshape and Add, so ∂L/∂e[s, ch] = Σ_p g[s, ch, p]. Checked by
+// TestGrad/AddChannels.
+func AddChannels(x, e *Tensor, c int) *Tensor { return Add(x, channelMap("AddChannels", x, e, c)) }
+
+// MulChannels multiplies every pixel of channel ch of the images x [n, c·P]
+// by e[s, ch] (e [n, c] or [1, c]):
+//
+//	out[s, ch, p] = x[s, ch, p] · e[s, ch]
+//
+// Built from Expand, Reshape and Mul. Checked by TestGrad/MulChannels.
+func MulChannels(x, e *Tensor, c int) *Tensor { return Mul(x, channelMap("MulChannels", x, e, c)) }
+
+// GroupNorm normalizes the images x [n, c·P] over groups of c/groups
+// channels, then scales and shifts every channel (Wu & He 2018, "Group
+// Normalization", arXiv:1803.08494, §3.1, Eqs. (1)–(3)): with Sᵢ the
+// m = (c/groups)·P values of group i of one sample,
+//
+//	μᵢ = (1/m) Σ_{k∈Sᵢ} x_k,  σᵢ² = (1/m) Σ_{k∈Sᵢ} (x_k − μᵢ)²
+//	out_k = γ_ch · (x_k − μᵢ)/√(σᵢ² + eps) + β_ch
+//
+// gamma and beta are [1, c]. Built from Reshape, SumCols, Expand, Sub,
+// Square, Pow, MulCol and the channel broadcasts, so its backward is that of
+// the composition and can be differentiated again. groups must divide c.
+// Checked by TestGrad/GroupNorm and TestGroupNorm_Normalizes.
+func GroupNorm(x, gamma, beta *Tensor, groups, c int, eps float64) *Tensor {
+	if groups < 1 || c < 1 || c%groups != 0 || x.Cols%c != 0 || eps < 0 {
+		panic(&MisuseError{Op: "GroupNorm", Shapes: [][2]int{x.Shape()}, Reason: fmt.Sprintf("%d groups must divide %d channels, which must divide the columns, and eps = %g ≥ 0", groups, c, eps)})
+	}
+	if gamma.Rows != 1 || gamma.Cols != c || beta.Rows != 1 || beta.Cols != c {
+		panic(&MisuseError{Op: "GroupNorm", Shapes: [][2]int{gamma.Shape(), beta.Shape()}, Reason: fmt.Sprintf("gamma and beta must be [1, %d]", c)})
+	}
+	n := x.Rows
+	m := x.Cols / groups
+	xr := Reshape(x, n*groups, m)
+	mu := Scale(SumCols(xr), 1/float64(m))
+	d := Sub(xr, Expand(mu, n*groups, m))
+	v := Scale(SumCols(Square(d)), 1/float64(m))
+	xh := Reshape(MulCol(d, Pow(AddScalar(v, eps), -0.5)), n, x.Cols)
+	return AddChannels(MulChannels(xh, gamma, c), beta, c)
+}
