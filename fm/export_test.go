@@ -16,5 +16,5 @@ func StepLossGrad(model *nn.VelocityMLP, fusedStep bool, p Path, t, x0, x1 *auto
 			panic(err)
 		}
 	}
-	return stepLossGrad(model, s, p, t, x0, x1)
+	return stepLossGrad(model, s, p, t, x0, x1, nil)
 }

@@ -10,8 +10,8 @@ import (
 	"github.com/flowmatch/flowmatch/nn"
 )
 
-// TrainConfig configures Train. Path, Data (or Pairs), BatchSize, Steps and
-// LR are required.
+// TrainConfig configures Train. Path, Data (or Pairs, or Cond for a
+// conditional model), BatchSize, Steps and LR are required.
 type TrainConfig struct {
 	Path Path    // conditional path: x_t = ψ_t(x₀) and target u_t(x_t|x₁)
 	Data Sampler // x₁ ~ q
@@ -24,7 +24,26 @@ type TrainConfig struct {
 	// Pairs, if set, draws coupled (x₀, x₁) directly and replaces Data,
 	// Source and Coupling (used by Reflow).
 	Pairs func(n int, rng *rand.Rand) (x0, x1 *autograd.Tensor)
-	// Coupling pairs each batch; nil means Independent.
+	// Cond, for a conditional model (model.Ctx() > 0), replaces Data: it
+	// draws n data points x₁ [n, dim] with their contexts c [n, ctx] (a
+	// class's one-hot rows nn.LabelContext, or observations). The model is
+	// trained on CFMLoss of v(t, x) = model.ForwardCond(t, x, c), the
+	// conditional flow-matching loss (Zheng et al. 2023, arXiv:2311.13443,
+	// §3; Dax et al. 2023, arXiv:2305.17161, eq. 6 for posteriors).
+	Cond func(n int, rng *rand.Rand) (x1, c *autograd.Tensor)
+	// CondDrop is the label-dropout probability p_uncond ∈ [0, 1): each row's
+	// context is replaced by Null with this probability, independently
+	// (DropContext), so that one model learns both v(t, x, c) and the
+	// unconditional v(t, x, ∅) that classifier-free guidance combines (Ho &
+	// Salimans 2022, arXiv:2207.12598, Algorithm 1). 0 drops nothing.
+	CondDrop float64
+	// Null is the null context ∅, one row [1, ctx] (for labels,
+	// nn.LabelContext([]int{nn.NullLabel}, classes)); required when
+	// CondDrop > 0.
+	Null *autograd.Tensor
+	// Coupling pairs each batch; nil means Independent. A conditional model
+	// takes only Independent: a minibatch OT plan would pair noise and data
+	// across contexts (Train returns an error).
 	Coupling  Coupling
 	BatchSize int
 	Steps     int
@@ -69,10 +88,21 @@ func NewRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x5851f
 // approaches the floor CFMFloor from above and the model the marginal field
 // is TestTrain_ApproachesFloor.
 //
+// A conditional model (model.Ctx() > 0) is trained on batches (x₁, c) from
+// TrainConfig.Cond, each context dropped to TrainConfig.Null with
+// probability CondDrop (DropContext), by the same loss on the field
+// v(t, x) = model.ForwardCond(t, x, c), or its fused equal
+// (nn.TrainStep.LossGradCond). TestTrain_Conditional trains a two-class
+// mixture and samples each class; TestTrain_FusedMatchesAutograd/cond.
+//
 // Misuse panics with an *autograd.MisuseError naming the field: a nil model
 // or Path, no Data and no Pairs, BatchSize ≤ 0, Steps < 0, an LR that is
 // not positive and finite, or a batch whose shape does not fit the model
-// (checked on every batch, before the step). Train returns an error when
+// (checked on every batch, before the step); for contexts, Cond with an
+// unconditional model, Data or Pairs (instead of Cond) with a conditional
+// one, CondDrop outside [0, 1), CondDrop > 0 without Null, or a Null that
+// is not [1, ctx] (TestTrain_CondMisuse). Train returns an error when a
+// conditional model is given a Coupling other than Independent, when
 // Fused is asked for a model without a fused step, when a coupling fails
 // (SinkhornOT that does not converge), when a batch holds a value that is
 // not finite, and when a loss or a parameter stops being finite (the step,
@@ -86,6 +116,11 @@ func Train(model *nn.VelocityMLP, cfg TrainConfig) ([]float64, error) {
 	if coupling == nil {
 		coupling = Independent{}
 	}
+	if model.Ctx() > 0 {
+		if _, ok := coupling.(Independent); !ok {
+			return nil, fmt.Errorf("fm.Train: Coupling %T with a conditional model: a minibatch coupling would pair noise and data across contexts; use Independent (nil) with Cond", coupling)
+		}
+	}
 	var fused *nn.TrainStep
 	if cfg.Fused {
 		var err error
@@ -95,8 +130,26 @@ func Train(model *nn.VelocityMLP, cfg TrainConfig) ([]float64, error) {
 	}
 	losses := make([]float64, 0, cfg.Steps)
 	for step := 1; step <= cfg.Steps; step++ {
-		var x0, x1 *autograd.Tensor
-		if cfg.Pairs != nil {
+		var x0, x1, c *autograd.Tensor
+		if cfg.Cond != nil {
+			x1, c = cfg.Cond(cfg.BatchSize, rng)
+			if cfg.Source != nil {
+				x0 = cfg.Source(cfg.BatchSize, rng)
+			} else {
+				x0 = autograd.Normal(x1.Rows, x1.Cols, 0, 1, rng)
+			}
+			checkBatch(model, cfg, "Cond and Source", x0, x1)
+			checkContext(model, cfg, c)
+			if err := finiteBatch("Cond and Source", x0, x1); err != nil {
+				return losses, fmt.Errorf("fm.Train: step %d: %w", step, err)
+			}
+			if err := finiteBatch("Cond", c, c); err != nil {
+				return losses, fmt.Errorf("fm.Train: step %d: contexts: %w", step, err)
+			}
+			if cfg.CondDrop > 0 {
+				c = DropContext(c, cfg.Null, cfg.CondDrop, rng)
+			}
+		} else if cfg.Pairs != nil {
 			x0, x1 = cfg.Pairs(cfg.BatchSize, rng)
 			checkBatch(model, cfg, "Pairs", x0, x1)
 			if err := finiteBatch("Pairs", x0, x1); err != nil {
@@ -120,7 +173,7 @@ func Train(model *nn.VelocityMLP, cfg TrainConfig) ([]float64, error) {
 		}
 		t := autograd.Uniform(x1.Rows, 1, 0, 1, rng)
 		opt.ZeroGrad()
-		loss := stepLossGrad(model, fused, cfg.Path, t, x0, x1)
+		loss := stepLossGrad(model, fused, cfg.Path, t, x0, x1, c)
 		if (math.IsNaN(loss) || math.IsInf(loss, 0)) && step == 1 {
 			return losses, fmt.Errorf("fm.Train: step 1: the loss is %v before any update, on finite data: the model's output or the path's target u_t(x|x₁) is not finite on this batch", loss)
 		}
@@ -148,15 +201,24 @@ func Train(model *nn.VelocityMLP, cfg TrainConfig) ([]float64, error) {
 // stepLossGrad returns the CFM loss of one batch and adds its gradient to
 // the model's Grad: by the fused step when fused is not nil, else by
 // CFMLoss and Backward. The two agree up to rounding
-// (TestTrain_FusedMatchesAutograd).
-func stepLossGrad(model *nn.VelocityMLP, fused *nn.TrainStep, p Path, t, x0, x1 *autograd.Tensor) float64 {
+// (TestTrain_FusedMatchesAutograd). c is the batch's contexts for a
+// conditional model, else nil.
+func stepLossGrad(model *nn.VelocityMLP, fused *nn.TrainStep, p Path, t, x0, x1, c *autograd.Tensor) float64 {
 	if fused != nil {
 		x0, x1 := x0.NoGraph(), x1.NoGraph()
 		xt := FlowBatch(p, t, x0, x1)
 		u := CondFieldBatch(p, t, xt, x1)
+		if c != nil {
+			return fused.LossGradCond(t.Data, xt.Data, c.Data, u.Data)
+		}
 		return fused.LossGrad(t.Data, xt.Data, u.Data)
 	}
-	l := CFMLoss(model.Forward, p, t, x0, x1)
+	v := Velocity(model.Forward)
+	if c != nil {
+		c := c.Detach() // a constant of the loss (NoGraph would stop the whole graph)
+		v = func(t, x *autograd.Tensor) *autograd.Tensor { return model.ForwardCond(t, x, c) }
+	}
+	l := CFMLoss(v, p, t, x0, x1)
 	l.Backward()
 	return l.Item()
 }
@@ -170,7 +232,21 @@ func checkConfig(model *nn.VelocityMLP, cfg TrainConfig) {
 		bad("model is nil")
 	case cfg.Path == nil:
 		bad("TrainConfig.Path is nil; want a Path such as CondOT{}")
-	case cfg.Data == nil && cfg.Pairs == nil:
+	case cfg.Cond != nil && model.Ctx() == 0:
+		bad("TrainConfig.Cond is set for an unconditional model; use Data, or build the model with nn.NewCondVelocityMLP or nn.NewLabelVelocityMLP")
+	case model.Ctx() > 0 && (cfg.Data != nil || cfg.Pairs != nil):
+		bad("TrainConfig.Data or TrainConfig.Pairs is set for a conditional model (context width %d); use TrainConfig.Cond, which draws data with their contexts", model.Ctx())
+	case model.Ctx() > 0 && cfg.Cond == nil:
+		bad("TrainConfig.Cond is nil for a conditional model (context width %d); want a function drawing data with their contexts", model.Ctx())
+	case !(cfg.CondDrop >= 0 && cfg.CondDrop < 1):
+		bad("TrainConfig.CondDrop = %v; want a probability in [0, 1), e.g. 0.1", cfg.CondDrop)
+	case cfg.CondDrop > 0 && model.Ctx() == 0:
+		bad("TrainConfig.CondDrop = %v for an unconditional model; it drops contexts, which only a conditional model reads", cfg.CondDrop)
+	case cfg.CondDrop > 0 && cfg.Null == nil:
+		bad("TrainConfig.Null is nil with CondDrop = %v; want the null context [1, %d] (nn.LabelContext([]int{nn.NullLabel}, classes) for labels)", cfg.CondDrop, model.Ctx())
+	case cfg.Null != nil && cfg.Null.Shape() != [2]int{1, model.Ctx()}:
+		bad("TrainConfig.Null is [%d,%d]; want one context row [1,%d]", cfg.Null.Rows, cfg.Null.Cols, model.Ctx())
+	case cfg.Data == nil && cfg.Pairs == nil && cfg.Cond == nil:
 		bad("TrainConfig.Data and TrainConfig.Pairs are both nil; want a Sampler of the data")
 	case cfg.BatchSize <= 0:
 		bad("TrainConfig.BatchSize = %d; want > 0", cfg.BatchSize)
@@ -188,6 +264,19 @@ func checkBatch(model *nn.VelocityMLP, cfg TrainConfig, from string, x0, x1 *aut
 	if x0.Shape() != want || x1.Shape() != want {
 		panic(&autograd.MisuseError{Op: "fm.Train", Shapes: [][2]int{x0.Shape(), x1.Shape()},
 			Reason: fmt.Sprintf("%s gave x₀ and x₁ of these shapes; the model of dimension %d wants [BatchSize, %d] = [%d,%d] each", from, model.Dim(), model.Dim(), want[0], want[1])})
+	}
+}
+
+// checkContext panics with a *autograd.MisuseError with the shape if c is
+// not [BatchSize, model.Ctx()].
+func checkContext(model *nn.VelocityMLP, cfg TrainConfig, c *autograd.Tensor) {
+	if c == nil || c.Shape() != [2]int{cfg.BatchSize, model.Ctx()} {
+		var shapes [][2]int
+		if c != nil {
+			shapes = [][2]int{c.Shape()}
+		}
+		panic(&autograd.MisuseError{Op: "fm.Train", Shapes: shapes,
+			Reason: fmt.Sprintf("TrainConfig.Cond gave contexts of this shape (nil if none); the model of context width %d wants [BatchSize, %d] = [%d,%d]", model.Ctx(), model.Ctx(), cfg.BatchSize, model.Ctx())})
 	}
 }
 

@@ -321,7 +321,10 @@ func TestMeasurePaths_StraightField(t *testing.T) {
 // of ∂W) plus 16 ulps for each activation and its derivative. The loss sums
 // n·dim squares of residuals r, each off by at most bound(v), so
 // |ΔL| ≤ (1/n)·Σ (2|r|·bound(v) + (n·dim + 2)·u·r²).
-func roundingBound(m *nn.VelocityMLP, t, xt, u *autograd.Tensor) (lossBound float64, grad [][]float64) {
+//
+// For a conditional model pass the batch's contexts c: the input rows are
+// then (x_t, t, c).
+func roundingBound(m *nn.VelocityMLP, t, xt, u *autograd.Tensor, c ...*autograd.Tensor) (lossBound float64, grad [][]float64) {
 	layers := m.Net.Layers
 	act := m.Net.Activation()
 	n, d := xt.Rows, xt.Cols
@@ -335,9 +338,12 @@ func roundingBound(m *nn.VelocityMLP, t, xt, u *autograd.Tensor) (lossBound floa
 	}
 	// Forward: values h and magnitudes mh per layer input; z and mz kept
 	// for the backward pass.
-	h := make([]float64, 0, n*(d+1))
+	h := make([]float64, 0, n*(d+1+m.Ctx()))
 	for i := 0; i < n; i++ {
 		h = append(append(h, xt.Row(i)...), t.Data[i])
+		if len(c) > 0 {
+			h = append(h, c[0].Row(i)...)
+		}
 	}
 	mh := absAll(h)
 	hs, mhs := [][]float64{h}, [][]float64{mh}
@@ -468,63 +474,82 @@ func gradsOf(m *nn.VelocityMLP) [][]float64 {
 // is about 1e-13 relative, so a wrong factor in the fused loss's gradient
 // (2.001/n for 2/n in nn.TrainStep.LossGrad) fails it; the in-suite
 // negative control scales the autograd gradients by 1.001 and asserts that
-// the check rejects them.
+// the check rejects them. The cond/ cases do the same for a
+// label-conditioned model (nn.TrainStep.LossGradCond against CFMLoss on
+// ForwardCond), with the contexts in the rounding bound's input rows.
 func TestTrain_FusedMatchesAutograd(t *testing.T) {
 	paths := []struct {
 		name string
 		p    fm.Path
 	}{{"CondOT", fm.CondOT{SigmaMin: 1e-4}}, {"VE", fm.VE{SigmaMin: 0.01, SigmaMax: 3}}}
 	data := &fm.Mixture{Means: [][]float64{{-2, 0}, {2, 1}}, Stds: []float64{0.3, 0.5}}
-	for _, act := range []autograd.Activation{autograd.ActSiLU, autograd.ActTanh} {
-		for _, pc := range paths {
-			t.Run(string(act)+"/"+pc.name, func(t *testing.T) {
-				rng := newRNG(30)
-				n := 32
-				x1 := data.Sample(n, rng)
-				x0 := autograd.Normal(n, 2, 0, 1, rng)
-				tt := autograd.Uniform(n, 1, 0, 1, rng)
-				m := nn.NewVelocityMLP(2, []int{16, 16}, act, newRNG(31))
-
-				for _, p := range m.Params() {
-					clear(p.Grad)
+	for _, cond := range []bool{false, true} {
+		for _, act := range []autograd.Activation{autograd.ActSiLU, autograd.ActTanh} {
+			for _, pc := range paths {
+				name := string(act) + "/" + pc.name
+				if cond {
+					name = "cond/" + name
 				}
-				want := fm.StepLossGrad(m, false, pc.p, tt, x0, x1)
-				wantG := gradsOf(m)
-				for _, p := range m.Params() {
-					clear(p.Grad)
-				}
-				got := fm.StepLossGrad(m, true, pc.p, tt, x0, x1)
-				gotG := gradsOf(m)
-
-				xt := fm.FlowBatch(pc.p, tt, x0, x1)
-				u := fm.CondFieldBatch(pc.p, tt, xt, x1)
-				lb, bound := roundingBound(m, tt, xt, u)
-				assert.InDelta(t, want, got, 2*lb, "loss: got %v want %v (tol %.3g)", got, want, 2*lb)
-				assert.Zero(t, gradsOff(t, gotG, wantG, bound, true), "fused gradients off the autograd ones")
-				worstB, worstD, gmax := 0.0, 0.0, 0.0
-				for p := range bound {
-					for i := range bound[p] {
-						worstB, gmax = max(worstB, bound[p][i]), max(gmax, math.Abs(wantG[p][i]))
-						worstD = max(worstD, math.Abs(gotG[p][i]-wantG[p][i]))
+				t.Run(name, func(t *testing.T) {
+					rng := newRNG(30)
+					n := 32
+					x1 := data.Sample(n, rng)
+					x0 := autograd.Normal(n, 2, 0, 1, rng)
+					tt := autograd.Uniform(n, 1, 0, 1, rng)
+					m := nn.NewVelocityMLP(2, []int{16, 16}, act, newRNG(31))
+					step := func(fused bool) float64 { return fm.StepLossGrad(m, fused, pc.p, tt, x0, x1) }
+					var c []*autograd.Tensor
+					if cond {
+						m = nn.NewLabelVelocityMLP(2, 3, []int{16, 16}, act, newRNG(31))
+						labels := make([]int, n)
+						for i := range labels {
+							labels[i] = rng.IntN(4) - 1 // NullLabel included
+						}
+						c = []*autograd.Tensor{nn.LabelContext(labels, 3)}
+						step = func(fused bool) float64 { return fm.StepLossGradCond(m, fused, pc.p, tt, x0, x1, c[0]) }
 					}
-				}
-				t.Logf("loss %.6g, |Δloss| = %.2g (tol %.2g); gradients: largest |Δ| %.2g, largest bound %.2g, largest |g| %.2g",
-					want, math.Abs(got-want), 2*lb, worstD, worstB, gmax)
 
-				// Negative control: gradients off by a factor 1.001 (the
-				// effect of 2.001/n for 2/n) are rejected.
-				scaled := gradsOf(m)
-				for p := range scaled {
-					for i := range scaled[p] {
-						scaled[p][i] = wantG[p][i] * 1.001
+					for _, p := range m.Params() {
+						clear(p.Grad)
 					}
-				}
-				total := 0
-				for _, b := range bound {
-					total += len(b)
-				}
-				assert.Greater(t, gradsOff(t, gotG, scaled, bound, false), total/2, "a 0.1%% gradient error must fail most of the %d entries", total)
-			})
+					want := step(false)
+					wantG := gradsOf(m)
+					for _, p := range m.Params() {
+						clear(p.Grad)
+					}
+					got := step(true)
+					gotG := gradsOf(m)
+
+					xt := fm.FlowBatch(pc.p, tt, x0, x1)
+					u := fm.CondFieldBatch(pc.p, tt, xt, x1)
+					lb, bound := roundingBound(m, tt, xt, u, c...)
+					assert.InDelta(t, want, got, 2*lb, "loss: got %v want %v (tol %.3g)", got, want, 2*lb)
+					assert.Zero(t, gradsOff(t, gotG, wantG, bound, true), "fused gradients off the autograd ones")
+					worstB, worstD, gmax := 0.0, 0.0, 0.0
+					for p := range bound {
+						for i := range bound[p] {
+							worstB, gmax = max(worstB, bound[p][i]), max(gmax, math.Abs(wantG[p][i]))
+							worstD = max(worstD, math.Abs(gotG[p][i]-wantG[p][i]))
+						}
+					}
+					t.Logf("loss %.6g, |Δloss| = %.2g (tol %.2g); gradients: largest |Δ| %.2g, largest bound %.2g, largest |g| %.2g",
+						want, math.Abs(got-want), 2*lb, worstD, worstB, gmax)
+
+					// Negative control: gradients off by a factor 1.001 (the
+					// effect of 2.001/n for 2/n) are rejected.
+					scaled := gradsOf(m)
+					for p := range scaled {
+						for i := range scaled[p] {
+							scaled[p][i] = wantG[p][i] * 1.001
+						}
+					}
+					total := 0
+					for _, b := range bound {
+						total += len(b)
+					}
+					assert.Greater(t, gradsOff(t, gotG, scaled, bound, false), total/2, "a 0.1%% gradient error must fail most of the %d entries", total)
+				})
+			}
 		}
 	}
 }

@@ -21,6 +21,13 @@ const (
 	MetaModel      = "nn.model"      // "MLP" or "VelocityMLP"
 	MetaSizes      = "nn.sizes"      // layer widths, e.g. "3,256,256,256,2"
 	MetaActivation = "nn.activation" // e.g. "silu"
+	// MetaContext records a conditional VelocityMLP's context:
+	// "label:K" for a label-conditioned model of K classes
+	// (NewLabelVelocityMLP; context width K+1, one-hot rows from
+	// LabelContext) or "vector:k" for a real-vector context of width k
+	// (NewCondVelocityMLP). An unconditional model has no such key, so
+	// checkpoints written before contexts existed load with context 0.
+	MetaContext = "nn.context"
 )
 
 // SaveMLP writes m's parameters (NamedParams) and its architecture
@@ -30,15 +37,34 @@ func SaveMLP(path string, m *MLP, extraMeta map[string]string) error {
 	return saveModel(path, "MLP", m, extraMeta)
 }
 
-// SaveVelocityMLP is SaveMLP for v_θ, with MetaModel "VelocityMLP".
+// SaveVelocityMLP is SaveMLP for v_θ, with MetaModel "VelocityMLP" and, for
+// a conditional model, MetaContext ("label:K" or "vector:k").
+// TestCheckpoint_CondRoundTrip.
 func SaveVelocityMLP(path string, v *VelocityMLP, extraMeta map[string]string) error {
-	return saveModel(path, "VelocityMLP", v.Net, extraMeta)
+	var ctx map[string]string
+	switch {
+	case v.classes > 0:
+		ctx = map[string]string{MetaContext: fmt.Sprintf("label:%d", v.classes)}
+	case v.ctx > 0:
+		ctx = map[string]string{MetaContext: fmt.Sprintf("vector:%d", v.ctx)}
+	}
+	return saveModel(path, "VelocityMLP", v.Net, extraMeta, ctx)
 }
 
-func saveModel(path, kind string, m *MLP, extra map[string]string) error {
+// reserved reports whether k is one of nn's metadata keys.
+func reserved(k string) bool {
+	return k == MetaModel || k == MetaSizes || k == MetaActivation || k == MetaContext
+}
+
+func saveModel(path, kind string, m *MLP, extra map[string]string, own ...map[string]string) error {
 	meta := map[string]string{}
+	for _, o := range own {
+		for k, v := range o {
+			meta[k] = v
+		}
+	}
 	for k, v := range extra {
-		if k == MetaModel || k == MetaSizes || k == MetaActivation {
+		if reserved(k) {
 			return &safetensors.Error{Path: path, Reason: fmt.Sprintf("extra metadata key %q is reserved for the architecture", k)}
 		}
 		meta[k] = v
@@ -62,24 +88,56 @@ func LoadMLP(path string) (*MLP, map[string]string, error) {
 	return m, extraMeta(meta), nil
 }
 
-// LoadVelocityMLP reads a VelocityMLP saved by SaveVelocityMLP, as LoadMLP.
+// LoadVelocityMLP reads a VelocityMLP saved by SaveVelocityMLP, as LoadMLP,
+// with its context (MetaContext; none means an unconditional model). A
+// MetaContext that does not parse, or a context width that contradicts
+// MetaSizes, is an error naming the file, the key and the value
+// (TestCheckpoint_BadMetadata).
 func LoadVelocityMLP(path string) (*VelocityMLP, map[string]string, error) {
 	m, meta, err := loadModel(path, "VelocityMLP")
 	if err != nil {
 		return nil, nil, err
 	}
+	ctx, classes := 0, 0
+	if v, ok := meta[MetaContext]; ok {
+		var why string
+		if ctx, classes, why = parseContext(v); why != "" {
+			return nil, nil, metaErr(path, meta, MetaContext, why)
+		}
+	}
 	sizes := m.Sizes()
 	dim := sizes[len(sizes)-1]
-	if sizes[0] != dim+1 {
-		return nil, nil, metaErr(path, meta, MetaSizes, fmt.Sprintf("a velocity field on ℝ^%d needs %d inputs", dim, dim+1))
+	if sizes[0] != dim+1+ctx {
+		if ctx == 0 {
+			return nil, nil, metaErr(path, meta, MetaSizes, fmt.Sprintf("a velocity field on ℝ^%d needs %d inputs", dim, dim+1))
+		}
+		return nil, nil, metaErr(path, meta, MetaContext, fmt.Sprintf("a velocity field on ℝ^%d with context width %d needs %d inputs, and %s = %q has %d",
+			dim, ctx, dim+1+ctx, MetaSizes, meta[MetaSizes], sizes[0]))
 	}
-	return &VelocityMLP{Net: m, dim: dim}, extraMeta(meta), nil
+	return &VelocityMLP{Net: m, dim: dim, ctx: ctx, classes: classes}, extraMeta(meta), nil
+}
+
+// parseContext reads a MetaContext value: "label:K" (K ≥ 1 classes,
+// context width K+1) or "vector:k" (k ≥ 1).
+func parseContext(v string) (ctx, classes int, why string) {
+	kind, num, ok := strings.Cut(v, ":")
+	n, err := strconv.Atoi(num)
+	if !ok || err != nil || n < 1 || n > 1<<20 {
+		return 0, 0, `want "label:K" or "vector:k" with a positive count`
+	}
+	switch kind {
+	case "label":
+		return n + 1, n, ""
+	case "vector":
+		return n, 0, ""
+	}
+	return 0, 0, `want "label:K" or "vector:k" with a positive count`
 }
 
 func extraMeta(meta map[string]string) map[string]string {
 	out := map[string]string{}
 	for k, v := range meta {
-		if k != MetaModel && k != MetaSizes && k != MetaActivation {
+		if !reserved(k) {
 			out[k] = v
 		}
 	}

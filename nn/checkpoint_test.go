@@ -55,8 +55,9 @@ func TestCheckpoint_ModelRoundTrip(t *testing.T) {
 // TestCheckpoint_BadMetadata: an architecture value that is missing, does
 // not parse, or contradicts the tensors is a *safetensors.Error naming the
 // file, with a *safetensors.MetadataError naming the key and the bad value;
-// absurd sizes are caught before anything is allocated. Negative control:
-// the same tensors with the right metadata load.
+// absurd sizes are caught before anything is allocated; so is a
+// MetaContext that does not parse or contradicts MetaSizes. Negative
+// control: the same tensors with the right metadata load.
 func TestCheckpoint_BadMetadata(t *testing.T) {
 	dir := t.TempDir()
 	m := NewMLP([]int{3, 4, 1}, autograd.ActELU, newRNG(12))
@@ -107,4 +108,40 @@ func TestCheckpoint_BadMetadata(t *testing.T) {
 	nonVel := write("nonvel", map[string]string{MetaModel: "VelocityMLP", MetaSizes: "3,4,1", MetaActivation: "elu"})
 	_, _, err = LoadVelocityMLP(nonVel)
 	require.ErrorContains(t, err, `metadata nn.sizes = "3,4,1": a velocity field on ℝ^1 needs 2 inputs`)
+
+	// The context of a conditional VelocityMLP (MetaContext): 3 inputs for
+	// 1 output is x, t and one context column, so "vector:1" loads (the
+	// negative control) and every bad value names the file, key and value.
+	vel := map[string]string{MetaModel: "VelocityMLP", MetaSizes: "3,4,1", MetaActivation: "elu"}
+	withCtx := func(v string) map[string]string {
+		meta := map[string]string{MetaContext: v}
+		for k, v := range vel {
+			meta[k] = v
+		}
+		return meta
+	}
+	vm, _, err := LoadVelocityMLP(write("vector1", withCtx("vector:1")))
+	require.NoError(t, err, "negative control")
+	assert.Equal(t, 1, vm.Ctx())
+	for _, c := range []struct{ value, want string }{
+		{"", `want "label:K" or "vector:k"`},
+		{"label", `want "label:K" or "vector:k"`},
+		{"vector:0", "positive count"},
+		{"vector:-3", "positive count"},
+		{"image:1", `want "label:K" or "vector:k"`},
+		{"vector:2", "context width 2 needs 4 inputs"},
+		{"label:1", "context width 2 needs 4 inputs"},
+		{"vector:99999999999999999999", "positive count"},
+	} {
+		path := write("badctx", withCtx(c.value))
+		_, _, err := LoadVelocityMLP(path)
+		var se *safetensors.Error
+		require.ErrorAs(t, err, &se, "%q", c.value)
+		assert.Equal(t, path, se.Path)
+		var me *safetensors.MetadataError
+		require.ErrorAs(t, err, &me, "%q", c.value)
+		assert.Equal(t, MetaContext, me.Key)
+		assert.Equal(t, c.value, me.Value)
+		assert.Contains(t, err.Error(), c.want)
+	}
 }

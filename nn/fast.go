@@ -34,19 +34,33 @@ func fusedNet(m *VelocityMLP) (fused.Net, error) {
 	return net, net.Check()
 }
 
-// packInput writes the rows (xᵢ, tᵢ) of the network input [n, dim+1]; t has
-// one entry per row, or a single entry for every row.
-func packInput(in, x, t []float64, dim, n int) {
+// packInput writes the rows (xᵢ, tᵢ, cᵢ) of the network input
+// [n, dim+1+ctx]; t has one entry per row, or a single entry for every row,
+// and c has ctx entries per row, or ctx entries for every row (nothing for
+// ctx 0).
+func packInput(in, x, t, c []float64, dim, ctx, n int) {
+	w := dim + 1 + ctx
 	for i := range n {
-		r := in[i*(dim+1) : (i+1)*(dim+1)]
+		r := in[i*w : (i+1)*w]
 		copy(r, x[i*dim:(i+1)*dim])
 		if len(t) == 1 {
 			r[dim] = t[0]
 		} else {
 			r[dim] = t[i]
 		}
+		if ctx == 0 {
+			continue
+		}
+		if len(c) == ctx {
+			copy(r[dim+1:], c)
+		} else {
+			copy(r[dim+1:], c[i*ctx:(i+1)*ctx])
+		}
 	}
 }
+
+// width returns the network's input width dim+1+ctx.
+func (v *VelocityMLP) width() int { return v.dim + 1 + v.ctx }
 
 // TrainStep computes the flow-matching loss of a VelocityMLP and its
 // parameter gradients with the fused path, allocating nothing after
@@ -55,7 +69,7 @@ type TrainStep struct {
 	m      *VelocityMLP
 	ws     *fused.Workspace
 	batch  int
-	in     []float64 // [batch, dim+1], rows (x_t, t)
+	in     []float64 // [batch, dim+1+ctx], rows (x_t, t, c)
 	out, g []float64 // v_θ and ∂L/∂v, [batch, dim]
 	dW, dB [][]float64
 }
@@ -72,7 +86,7 @@ func NewTrainStep(m *VelocityMLP, batch int) (*TrainStep, error) {
 		return nil, err
 	}
 	s := &TrainStep{m: m, ws: fused.NewWorkspace(net, batch, 0), batch: batch,
-		in: make([]float64, batch*(m.dim+1)), out: make([]float64, batch*m.dim), g: make([]float64, batch*m.dim)}
+		in: make([]float64, batch*m.width()), out: make([]float64, batch*m.dim), g: make([]float64, batch*m.dim)}
 	for _, l := range m.Net.Layers {
 		if l.W.Grad == nil || l.B.Grad == nil {
 			return nil, fmt.Errorf("nn: NewTrainStep: the parameters require no gradient (a Frozen model?)")
@@ -92,13 +106,41 @@ func NewTrainStep(m *VelocityMLP, batch int) (*TrainStep, error) {
 // peer), accumulates ∂L/∂θ into the parameters' Grad (+=, as Backward does)
 // and returns L. The output gradient is ∂L/∂v = (2/n)·(v − u); the fused
 // backward pass carries it to every parameter. TestTrainStep_MatchesAutograd.
+// A conditional model panics with a *autograd.MisuseError: call LossGradCond.
 func (s *TrainStep) LossGrad(t, xt, u []float64) float64 {
+	if s.m.ctx != 0 {
+		panic(autograd.Misuse("nn.TrainStep.LossGrad", "the model is conditional (context width %d): call LossGradCond", s.m.ctx))
+	}
+	return s.lossGrad("nn.TrainStep.LossGrad", t, xt, nil, u)
+}
+
+// LossGradCond is LossGrad for a conditional model: the same loss with
+// v_θ(tᵢ, xtᵢ, cᵢ), the contexts c [n·ctx] given row by row,
+//
+//	L = (1/n)·Σᵢ Σ_d (v_θ(tᵢ, xtᵢ, cᵢ)_d − uᵢ_d)²,
+//
+// the conditional flow-matching loss of Zheng et al. 2023
+// (arXiv:2311.13443, §3, eq. 4 with label dropout done by the caller,
+// fm.DropContext). TestTrainStep_MatchesAutogradCond. An unconditional
+// model panics with a *autograd.MisuseError.
+func (s *TrainStep) LossGradCond(t, xt, c, u []float64) float64 {
+	const op = "nn.TrainStep.LossGradCond"
+	if s.m.ctx == 0 {
+		panic(autograd.Misuse(op, "the model is unconditional (context width 0): call LossGrad"))
+	}
+	if len(c) != len(t)*s.m.ctx {
+		panic(autograd.Misuse(op, "len(c) = %d for %d rows of context width %d", len(c), len(t), s.m.ctx))
+	}
+	return s.lossGrad(op, t, xt, c, u)
+}
+
+func (s *TrainStep) lossGrad(op string, t, xt, c, u []float64) float64 {
 	n, dim := len(t), s.m.dim
 	if n < 1 || n > s.batch || len(xt) != n*dim || len(u) != n*dim {
-		panic(autograd.Misuse("nn.TrainStep.LossGrad", "len(xt) = %d, len(t) = %d, len(u) = %d for batch ≤ %d, dim %d",
+		panic(autograd.Misuse(op, "len(xt) = %d, len(t) = %d, len(u) = %d for batch ≤ %d, dim %d",
 			len(xt), len(t), len(u), s.batch, dim))
 	}
-	packInput(s.in, xt, t, dim, n)
+	packInput(s.in, xt, t, c, dim, s.m.ctx, n)
 	out, g := s.out[:n*dim], s.g[:n*dim]
 	s.ws.Forward(out, s.in, n)
 	loss := 0.0
@@ -111,26 +153,29 @@ func (s *TrainStep) LossGrad(t, xt, u []float64) float64 {
 		}
 		loss += row
 	}
-	c := 2 / float64(n)
+	k := 2 / float64(n)
 	for i := range g {
-		g[i] *= c
+		g[i] *= k
 	}
 	s.ws.Backward(s.dW, s.dB, s.in, g)
 	return loss / float64(n)
 }
 
 // Evaluator evaluates a VelocityMLP, and its exact divergence in x, without
-// a graph and without allocating (after the first EvalDiv, which allocates
-// the tangent buffers). Batches larger than maxBatch are evaluated in chunks
-// of maxBatch rows. It reads the parameters' current Data at every call. An
-// Evaluator is not safe for concurrent use.
+// a graph and without allocating (after the first EvalDiv or EvalGuided,
+// which allocate their buffers). Batches larger than maxBatch are evaluated
+// in chunks of maxBatch rows. It reads the parameters' current Data at every
+// call. An Evaluator is not safe for concurrent use.
 type Evaluator struct {
 	m        *VelocityMLP
 	net      fused.Net
 	maxBatch int
 	ws, wsd  *fused.Workspace // forward only; forward with dim tangents (lazy)
-	in       []float64        // [maxBatch, dim+1]
+	in       []float64        // [maxBatch, dim+1+ctx]
 	tOne     [1]float64
+	// EvalGuided's stacked pass (lazy): 2·maxBatch rows.
+	wsg       *fused.Workspace
+	inG, outG []float64
 }
 
 // NewEvaluator returns an Evaluator for m with chunks of up to maxBatch
@@ -145,11 +190,14 @@ func NewEvaluator(m *VelocityMLP, maxBatch int) (*Evaluator, error) {
 		return nil, err
 	}
 	return &Evaluator{m: m, net: net, maxBatch: maxBatch,
-		ws: fused.NewWorkspace(net, maxBatch, 0), in: make([]float64, maxBatch*(m.dim+1))}, nil
+		ws: fused.NewWorkspace(net, maxBatch, 0), in: make([]float64, maxBatch*m.width())}, nil
 }
 
 // Dim returns the dimension of x and v.
 func (e *Evaluator) Dim() int { return e.m.dim }
+
+// Ctx returns the model's context width (0 for an unconditional model).
+func (e *Evaluator) Ctx() int { return e.m.ctx }
 
 func (e *Evaluator) rows(op string, dst, x []float64) int {
 	dim := e.m.dim
@@ -159,31 +207,71 @@ func (e *Evaluator) rows(op string, dst, x []float64) int {
 	return len(x) / dim
 }
 
+// uncond panics unless the model is unconditional.
+func (e *Evaluator) uncond(op string) {
+	if e.m.ctx != 0 {
+		panic(autograd.Misuse("nn.Evaluator."+op, "the model is conditional (context width %d): call %sCond", e.m.ctx, op))
+	}
+}
+
+// checkCtx panics unless the model is conditional and c holds one context
+// row for every point or for each of the n points.
+func (e *Evaluator) checkCtx(op, name string, c []float64, n int) {
+	k := e.m.ctx
+	if k == 0 {
+		panic(autograd.Misuse("nn.Evaluator."+op, "the model is unconditional (context width 0): call the method without Cond"))
+	}
+	if len(c) != k && len(c) != n*k {
+		panic(autograd.Misuse("nn.Evaluator."+op, "len(%s) = %d: want one context row (%d) or one per point (%d·%d)", name, len(c), k, n, k))
+	}
+}
+
+// ctxChunk returns the context rows of points i0 … i0+n−1.
+func (e *Evaluator) ctxChunk(c []float64, i0, n int) []float64 {
+	k := e.m.ctx
+	if len(c) == k {
+		return c
+	}
+	return c[i0*k : (i0+n)*k]
+}
+
 // Eval writes v_θ(t, x) for the rows of x [n, dim] into dst [n, dim], the
 // same values as Forward(t, x) (TestEvaluator_EqualsForward).
 func (e *Evaluator) Eval(dst []float64, t float64, x []float64) {
+	e.uncond("Eval")
 	e.tOne[0] = t
-	e.eval("Eval", dst, x, e.tOne[:])
+	e.eval("Eval", dst, x, e.tOne[:], nil)
 }
 
 // EvalRows is Eval with one time per row, t [n].
 func (e *Evaluator) EvalRows(dst, t, x []float64) {
+	e.uncond("EvalRows")
 	if len(t)*e.m.dim != len(x) {
 		panic(autograd.Misuse("nn.Evaluator.EvalRows", "len(t) = %d for %d values of x", len(t), len(x)))
 	}
-	e.eval("EvalRows", dst, x, t)
+	e.eval("EvalRows", dst, x, t, nil)
 }
 
-func (e *Evaluator) eval(op string, dst, x, t []float64) {
+// EvalCond writes v_θ(t, x, c) for the rows of x [n, dim] into dst
+// [n, dim], with c one context row [ctx] for every point or one per point
+// [n·ctx]: the same values as ForwardCond (TestEvaluator_EqualsForwardCond).
+func (e *Evaluator) EvalCond(dst []float64, t float64, x, c []float64) {
+	n := e.rows("EvalCond", dst, x)
+	e.checkCtx("EvalCond", "c", c, n)
+	e.tOne[0] = t
+	e.eval("EvalCond", dst, x, e.tOne[:], c)
+}
+
+func (e *Evaluator) eval(op string, dst, x, t, c []float64) {
 	n, dim := e.rows(op, dst, x), e.m.dim
 	for i0 := 0; i0 < n; i0 += e.maxBatch {
-		c := min(e.maxBatch, n-i0)
+		k := min(e.maxBatch, n-i0)
 		tc := t
 		if len(t) > 1 {
-			tc = t[i0 : i0+c]
+			tc = t[i0 : i0+k]
 		}
-		packInput(e.in, x[i0*dim:(i0+c)*dim], tc, dim, c)
-		e.ws.Forward(dst[i0*dim:(i0+c)*dim], e.in, c)
+		packInput(e.in, x[i0*dim:(i0+k)*dim], tc, e.ctxChunk(c, i0, k), dim, e.m.ctx, k)
+		e.ws.Forward(dst[i0*dim:(i0+k)*dim], e.in, k)
 	}
 }
 
@@ -193,18 +281,78 @@ func (e *Evaluator) eval(op string, dst, x, t []float64) {
 // autograd/fused). dst equals Eval's. The divergence is checked against the
 // autograd exact divergence by cnf: TestFastDivergence_MatchesExact.
 func (e *Evaluator) EvalDiv(dst, div []float64, t float64, x []float64) {
-	n, dim := e.rows("EvalDiv", dst, x), e.m.dim
+	e.uncond("EvalDiv")
+	e.evalDiv("EvalDiv", dst, div, t, x, nil)
+}
+
+// EvalDivCond is EvalDiv for a conditional model: v_θ(t, x, c) and its
+// divergence in x only, div = Σⱼ ∂vⱼ/∂xⱼ at fixed t and c (the density of a
+// conditional flow, log p(x|c), needs nothing else), with c as in EvalCond.
+// TestEvaluator_DivCond checks it against autograd.
+func (e *Evaluator) EvalDivCond(dst, div []float64, t float64, x, c []float64) {
+	n := e.rows("EvalDivCond", dst, x)
+	e.checkCtx("EvalDivCond", "c", c, n)
+	e.evalDiv("EvalDivCond", dst, div, t, x, c)
+}
+
+func (e *Evaluator) evalDiv(op string, dst, div []float64, t float64, x, c []float64) {
+	n, dim := e.rows(op, dst, x), e.m.dim
 	if len(div) != n {
-		panic(autograd.Misuse("nn.Evaluator.EvalDiv", "len(div) = %d, want %d", len(div), n))
+		panic(autograd.Misuse("nn.Evaluator."+op, "len(div) = %d, want %d", len(div), n))
 	}
 	if e.wsd == nil {
 		e.wsd = fused.NewWorkspace(e.net, e.maxBatch, dim)
 	}
 	e.tOne[0] = t
 	for i0 := 0; i0 < n; i0 += e.maxBatch {
-		c := min(e.maxBatch, n-i0)
-		packInput(e.in, x[i0*dim:(i0+c)*dim], e.tOne[:], dim, c)
-		e.wsd.Divergence(dst[i0*dim:(i0+c)*dim], div[i0:i0+c], e.in, c)
+		k := min(e.maxBatch, n-i0)
+		packInput(e.in, x[i0*dim:(i0+k)*dim], e.tOne[:], e.ctxChunk(c, i0, k), dim, e.m.ctx, k)
+		e.wsd.Divergence(dst[i0*dim:(i0+k)*dim], div[i0:i0+k], e.in, k)
+	}
+}
+
+// EvalGuided writes the classifier-free guided field (Ho & Salimans 2022,
+// arXiv:2207.12598, eq. 6 written for velocities; fm.Guided)
+//
+//	ṽ(t, x) = (1 − w)·v_θ(t, x, ∅) + w·v_θ(t, x, c)
+//
+// into dst [n, dim], with c and null (∅) each one context row [ctx] for every
+// point or one per point [n·ctx]. The two halves are stacked into one
+// forward pass of 2n rows (the n rows with ∅, then the n rows with c), so
+// each layer is one matrix product. At w = 0 and w = 1 only one half is
+// evaluated, as fm.Guided does. It equals fm.Guided(model.ForwardCond, c,
+// null, w) up to rounding (TestEvaluator_GuidedEqualsGuided).
+func (e *Evaluator) EvalGuided(dst []float64, t float64, x, c, null []float64, w float64) {
+	const op = "EvalGuided"
+	n, dim, k := e.rows(op, dst, x), e.m.dim, e.m.ctx
+	e.checkCtx(op, "c", c, n)
+	e.checkCtx(op, "null", null, n)
+	switch w {
+	case 1:
+		e.EvalCond(dst, t, x, c)
+		return
+	case 0:
+		e.EvalCond(dst, t, x, null)
+		return
+	}
+	if e.wsg == nil {
+		e.wsg = fused.NewWorkspace(e.net, 2*e.maxBatch, 0)
+		e.inG = make([]float64, 2*e.maxBatch*e.m.width())
+		e.outG = make([]float64, 2*e.maxBatch*dim)
+	}
+	e.tOne[0] = t
+	wid := e.m.width()
+	for i0 := 0; i0 < n; i0 += e.maxBatch {
+		m := min(e.maxBatch, n-i0)
+		xc := x[i0*dim : (i0+m)*dim]
+		packInput(e.inG, xc, e.tOne[:], e.ctxChunk(null, i0, m), dim, k, m)
+		packInput(e.inG[m*wid:], xc, e.tOne[:], e.ctxChunk(c, i0, m), dim, k, m)
+		out := e.outG[:2*m*dim]
+		e.wsg.Forward(out, e.inG, 2*m)
+		vn, vc, d := out[:m*dim], out[m*dim:], dst[i0*dim:(i0+m)*dim]
+		for j := range d {
+			d[j] = vn[j]*(1-w) + vc[j]*w
+		}
 	}
 }
 

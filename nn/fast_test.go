@@ -30,10 +30,16 @@ func fmBatch(n, dim int, seed uint64) (xt, t, u []float64) {
 	return xt, t, u
 }
 
-// autogradLoss is the generic path: L = Mean(SumCols((v − u)²)), Backward.
-func autogradLoss(m *VelocityMLP, xt, t, u []float64) float64 {
+// autogradLoss is the generic path: L = Mean(SumCols((v − u)²)), Backward,
+// with v = ForwardCond(t, xt, c) when c is not nil.
+func autogradLoss(m *VelocityMLP, xt, t, c, u []float64) float64 {
 	n, dim := len(t), m.Dim()
-	v := m.Forward(autograd.FromSlice(n, 1, t), autograd.FromSlice(n, dim, xt))
+	var v *autograd.Tensor
+	if c != nil {
+		v = m.ForwardCond(autograd.FromSlice(n, 1, t), autograd.FromSlice(n, dim, xt), autograd.FromSlice(n, m.Ctx(), c))
+	} else {
+		v = m.Forward(autograd.FromSlice(n, 1, t), autograd.FromSlice(n, dim, xt))
+	}
 	loss := autograd.Mean(autograd.SumCols(autograd.Square(autograd.Sub(v, autograd.FromSlice(n, dim, u)))))
 	loss.Backward()
 	return loss.Item()
@@ -52,12 +58,12 @@ func grads(m *VelocityMLP) [][]float64 {
 // [W₁, b₁, W₂, b₂, …], and the loss's bound: L sums n·dim squares of
 // residuals r whose error is at most bound(v) each, so
 // |ΔL| ≤ (1/n)·Σ (2|r|·bound(v) + (n·dim + 2)·u·r²).
-func lossBound(t *testing.T, m *VelocityMLP, xt, ts, u []float64) ([][]float64, float64) {
+func lossBound(t *testing.T, m *VelocityMLP, xt, ts, c, u []float64) ([][]float64, float64) {
 	net, err := fusedNet(m)
 	require.NoError(t, err)
 	n, dim := len(ts), m.Dim()
-	in := make([]float64, n*(dim+1))
-	packInput(in, xt, ts, dim, n)
+	in := make([]float64, n*m.width())
+	packInput(in, xt, ts, c, dim, m.Ctx(), n)
 	g := make([]float64, n*dim)
 	ref := fusedref.Naive(net, in, n, g)
 	for i := range g {
@@ -107,9 +113,9 @@ func TestTrainStep_MatchesAutograd(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/batch=%d", act, n), func(t *testing.T) {
 				m := NewVelocityMLP(2, []int{256, 256, 256}, act, newRNG(1))
 				xt, ts, u := fmBatch(n, 2, uint64(n))
-				want := autogradLoss(m, xt, ts, u)
+				want := autogradLoss(m, xt, ts, nil, u)
 				wantG := grads(m)
-				bound, lb := lossBound(t, m, xt, ts, u)
+				bound, lb := lossBound(t, m, xt, ts, nil, u)
 
 				opt := NewAdam(m.Params(), 1e-3)
 				opt.ZeroGrad()
@@ -142,7 +148,8 @@ func TestTrainStep_MatchesAutograd(t *testing.T) {
 }
 
 // TestTrainStep_NoAllocs: a training step (loss and gradients, Adam step,
-// zeroing the gradients) allocates nothing in steady state.
+// zeroing the gradients) allocates nothing in steady state, unconditional
+// (LossGrad) and conditional (LossGradCond).
 func TestTrainStep_NoAllocs(t *testing.T) {
 	m := NewVelocityMLP(2, []int{256, 256, 256}, autograd.ActSiLU, newRNG(2))
 	s, err := NewTrainStep(m, 256)
@@ -156,6 +163,21 @@ func TestTrainStep_NoAllocs(t *testing.T) {
 	}
 	step()
 	assert.Zero(t, testing.AllocsPerRun(10, step))
+
+	// The conditional step (the MNIST context width, 11) allocates nothing
+	// either.
+	mc := NewLabelVelocityMLP(2, 10, []int{64, 64}, autograd.ActSiLU, newRNG(2))
+	sc, err := NewTrainStep(mc, 64)
+	require.NoError(t, err)
+	optc := NewAdam(mc.Params(), 1e-3)
+	xt, ts, c, u := condBatch(64, 2, 10, 4)
+	stepc := func() {
+		optc.ZeroGrad()
+		sc.LossGradCond(ts, xt, c, u)
+		optc.Step()
+	}
+	stepc()
+	assert.Zero(t, testing.AllocsPerRun(10, stepc))
 }
 
 func TestTrainStep_Errors(t *testing.T) {

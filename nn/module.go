@@ -193,36 +193,62 @@ func SinusoidalEmbedding(t *autograd.Tensor, dim int, maxPeriod float64) *autogr
 // the concatenation (x, t) ∈ ℝ^{dim+1}, with dim outputs. With dim 2, hidden
 // [256, 256, 256] and ActSiLU it is the PyTorch reference model
 // 3 → 256 → 256 → 256 → 2 (TestVelocityMLP_PeerArchitecture).
+//
+// A conditional VelocityMLP (NewCondVelocityMLP, NewLabelVelocityMLP) is the
+// field v_θ(t, x, c) of a context c ∈ ℝ^ctx: the MLP reads the row
+// (x, t, c) ∈ ℝ^{dim+1+ctx} (see ForwardCond and LabelContext).
 type VelocityMLP struct {
-	Net *MLP
-	dim int
+	Net     *MLP
+	dim     int
+	ctx     int // context width k (0: unconditional)
+	classes int // for a label context: the number of classes (ctx = classes+1); else 0
 }
 
 // NewVelocityMLP returns v_θ for points in ℝ^dim with the given hidden
-// widths: NewMLP([dim+1, hidden…, dim], act, rng).
+// widths: NewMLP([dim+1, hidden…, dim], act, rng). It is
+// NewCondVelocityMLP with ctx 0.
 func NewVelocityMLP(dim int, hidden []int, act autograd.Activation, rng *rand.Rand) *VelocityMLP {
+	return newVelocityMLP("nn.NewVelocityMLP", dim, 0, 0, hidden, act, rng)
+}
+
+func newVelocityMLP(op string, dim, ctx, classes int, hidden []int, act autograd.Activation, rng *rand.Rand) *VelocityMLP {
 	if dim <= 0 {
-		panic(autograd.Misuse("nn.NewVelocityMLP", "dim %d must be positive", dim))
+		panic(autograd.Misuse(op, "dim %d must be positive", dim))
 	}
-	sizes := append(append([]int{dim + 1}, hidden...), dim)
-	return &VelocityMLP{Net: NewMLP(sizes, act, rng), dim: dim}
+	if ctx < 0 {
+		panic(autograd.Misuse(op, "context width %d must be ≥ 0", ctx))
+	}
+	sizes := append(append([]int{dim + 1 + ctx}, hidden...), dim)
+	return &VelocityMLP{Net: NewMLP(sizes, act, rng), dim: dim, ctx: ctx, classes: classes}
 }
 
 // Forward returns v_θ(t, x) = MLP(Concat(x, t)) for t [n, 1] and x [n, dim];
 // a scalar t [1, 1] is broadcast to every row. Shape [n, dim]. Time comes
 // first in every time-dependent field of flowmatch (cnf.Field, fm.Velocity);
 // the network's input row is still (x, t), as in the PyTorch reference.
+// A conditional model (Ctx() > 0) panics with a MisuseError: call
+// ForwardCond with a context.
 func (v *VelocityMLP) Forward(t, x *autograd.Tensor) *autograd.Tensor {
+	if v.ctx > 0 {
+		panic(&autograd.MisuseError{Op: "nn.VelocityMLP.Forward", Shapes: [][2]int{t.Shape(), x.Shape()},
+			Reason: fmt.Sprintf("the model is conditional (context width %d): call ForwardCond(t, x, c), or fm.Guided for a guided field", v.ctx)})
+	}
+	t = v.checkTX("nn.VelocityMLP.Forward", t, x)
+	return v.Net.Forward(autograd.Concat(x, t))
+}
+
+// checkTX checks t and x against the model and broadcasts a scalar t.
+func (v *VelocityMLP) checkTX(op string, t, x *autograd.Tensor) *autograd.Tensor {
 	if x.Cols != v.dim {
-		panic(&autograd.MisuseError{Op: "nn.VelocityMLP.Forward", Shapes: [][2]int{t.Shape(), x.Shape()}, Reason: fmt.Sprintf("want t [n,1] or [1,1] and x [n,%d]", v.dim)})
+		panic(&autograd.MisuseError{Op: op, Shapes: [][2]int{t.Shape(), x.Shape()}, Reason: fmt.Sprintf("want t [n,1] or [1,1] and x [n,%d]", v.dim)})
 	}
 	if t.Rows == 1 && t.Cols == 1 && x.Rows != 1 {
 		t = autograd.Expand(t, x.Rows, 1)
 	}
 	if t.Cols != 1 || t.Rows != x.Rows {
-		panic(&autograd.MisuseError{Op: "nn.VelocityMLP.Forward", Shapes: [][2]int{t.Shape(), x.Shape()}, Reason: "want t [n,1] or [1,1]"})
+		panic(&autograd.MisuseError{Op: op, Shapes: [][2]int{t.Shape(), x.Shape()}, Reason: "want t [n,1] or [1,1]"})
 	}
-	return v.Net.Forward(autograd.Concat(x, t))
+	return t
 }
 
 // Params returns the MLP's parameters.
@@ -234,6 +260,16 @@ func (v *VelocityMLP) NamedParams() []Named { return v.Net.NamedParams() }
 // Dim returns the dimension of x (and of v).
 func (v *VelocityMLP) Dim() int { return v.dim }
 
+// Ctx returns the context width k (0 for an unconditional model).
+func (v *VelocityMLP) Ctx() int { return v.ctx }
+
+// Classes returns the number of classes of a label-conditioned model
+// (NewLabelVelocityMLP; then Ctx() = Classes()+1), and 0 for an
+// unconditional model or a real-vector context.
+func (v *VelocityMLP) Classes() int { return v.classes }
+
 // Frozen returns a view sharing the parameters' Data that requires no
-// gradients (see MLP.Frozen).
-func (v *VelocityMLP) Frozen() *VelocityMLP { return &VelocityMLP{Net: v.Net.Frozen(), dim: v.dim} }
+// gradients (see MLP.Frozen). It keeps the context.
+func (v *VelocityMLP) Frozen() *VelocityMLP {
+	return &VelocityMLP{Net: v.Net.Frozen(), dim: v.dim, ctx: v.ctx, classes: v.classes}
+}

@@ -64,6 +64,26 @@ func TestGrad(t *testing.T) {
 		}, []*autograd.Tensor{x, autograd.Scalar(0.3)}, nil)
 		require.NoError(t, err)
 	})
+	t.Run("VelocityMLP/Cond", func(t *testing.T) {
+		v := NewCondVelocityMLP(2, 3, []int{6, 6}, autograd.ActSiLU, rng)
+		x := autograd.Normal(4, 2, 0, 1, rng)
+		tt := autograd.Uniform(4, 1, 0, 1, rng)
+		c := autograd.Normal(4, 3, 0, 1, rng)
+		err := autograd.GradCheck(func(xs []*autograd.Tensor) *autograd.Tensor {
+			m := &VelocityMLP{Net: mlpFromParams(autograd.ActSiLU, xs[3:]), dim: 2, ctx: 3}
+			return m.ForwardCond(xs[1], xs[0], xs[2])
+		}, append([]*autograd.Tensor{x, tt, c}, v.Params()...), nil)
+		require.NoError(t, err)
+	})
+	t.Run("VelocityMLP/Cond/OneContextRow", func(t *testing.T) {
+		v := NewLabelVelocityMLP(2, 2, []int{5}, autograd.ActTanh, rng)
+		x := autograd.Normal(3, 2, 0, 1, rng)
+		c := autograd.Normal(1, 3, 0, 1, rng)
+		err := autograd.GradCheck(func(xs []*autograd.Tensor) *autograd.Tensor {
+			return v.Frozen().ForwardCond(xs[1], xs[0], xs[2])
+		}, []*autograd.Tensor{x, autograd.Scalar(0.3), c}, nil)
+		require.NoError(t, err)
+	})
 	t.Run("SinusoidalEmbedding", func(t *testing.T) {
 		tt := autograd.Uniform(5, 1, 0, 1, rng)
 		err := autograd.GradCheck(func(xs []*autograd.Tensor) *autograd.Tensor {
