@@ -80,6 +80,13 @@
 //	Stochastic interpolants; Brownian bridge  | Albergo et al. 2023               | fm.Interpolant, fm.BrownianBridge,   | fm: TestInterpolant_TargetIsDerivative,
 //	  of SB-CFM; affine paths as γ = 0 cases  | arXiv:2303.08797; Tong et al.     | fm.InterpolantLoss                   | TestInterpolant_SpecialCases
 //	                                          | 2023 arXiv:2307.03672             |                                      |
+//	Labelled Gaussian mixture: per-class path | Lipman §3.1, Thm 1 on one class's | fm.LabelledMixture (Class,           | TestLabelledMixture_FieldIsLinearInScore,
+//	  and field, u_t(x) = Σ p_t(c|x)u_t(x|c); | components (derived in            | Marginal, ClassPosterior,            | TestLabelledMixture_ScoreIsGradLogProb,
+//	  u_t(x|c) = a x + b∇log p_t(x|c)         | fm/condmixture.go); Efron 2011    | BayesPosterior, Sample)              | TestLabelledMixture_FieldAveragesClasses
+//	Guidance of exact fields = guided score:  | Ho & Salimans 2022                | fm.Guided, fm.CondVelocity,          | TestGuided_ExactFieldIsGuidedScore,
+//	  (1 − w)u + w u(·|c) = a x + b[w∇log     | arXiv:2207.12598; Zheng et al.    | fm.LabelledMixture.CondVelocity      | TestGuided_Endpoints,
+//	  p(x|c) + (1 − w)∇log p]; flows end at   | 2023 arXiv:2311.13443             |                                      | TestGuided_ClassHistogram
+//	  q(·|c) (w = 1) and q (w = 0)            |                                   |                                      |
 //
 // The same index for the layers underneath (their tests live beside the code):
 //
