@@ -27,6 +27,7 @@ import (
 	"github.com/flowmatch/flowmatch/fm"
 	"github.com/flowmatch/flowmatch/internal/stats"
 	"github.com/flowmatch/flowmatch/metrics"
+	"github.com/flowmatch/flowmatch/nn"
 	"github.com/flowmatch/flowmatch/plot"
 )
 
@@ -62,73 +63,30 @@ type Result struct {
 	FloorDataMSE [2]float64
 }
 
-// Classes is the labelled mixture of the tutorial: eight Gaussians of
-// standard deviation 0.5 on the circle of radius 2, component k at angle
-// πk/4, labelled c = ⌊k/2⌋ (four classes of two neighbours each). Classes
-// overlap (neighbours are 1.53 apart, three standard deviations), so the
-// Bayes classifier is not perfect and guidance has something to do.
-func Classes() []fm.Mixture {
-	out := make([]fm.Mixture, 4)
+// Mixture is the labelled mixture of the tutorial on the CondOT path with
+// σ_min = 0 (x_t = t·x₁ + (1 − t)·x₀, Lipman et al. 2022, §4.1): eight
+// Gaussians of standard deviation 0.5 on the circle of radius 2, component
+// k at angle πk/4, labelled c = ⌊k/2⌋ (four classes of two neighbours
+// each, equally likely). Classes overlap (neighbours are 1.53 apart, three
+// standard deviations), so the Bayes classifier is not perfect and guidance
+// has something to do. Its exact fields come from fm.LabelledMixture:
+// Class(c) is p_t(x|c), u_t(x|c); Marginal() is p_t(x), u_t(x); and
+// CondVelocity() is v(t, x, c) with c the one-hot row of a class, null
+// label ∅ last (nn.LabelContext's layout), as a trained model would be.
+func Mixture() *fm.LabelledMixture {
+	classes := make([]fm.Mixture, 4)
 	for k := range 8 {
 		a := math.Pi * float64(k) / 4
-		c := &out[k/2]
+		c := &classes[k/2]
 		c.Means = append(c.Means, []float64{2 * math.Cos(a), 2 * math.Sin(a)})
 		c.Stds = append(c.Stds, 0.5)
 	}
-	return out
+	return &fm.LabelledMixture{Path: fm.CondOT{}, Classes: classes}
 }
 
-// Pooled is q(x) = ¼ Σ_c q(x|c), the unconditional data.
-func Pooled(classes []fm.Mixture) *fm.Mixture {
-	q := &fm.Mixture{}
-	for _, c := range classes {
-		q.Means = append(q.Means, c.Means...)
-		q.Stds = append(q.Stds, c.Stds...)
-	}
-	return q
-}
-
-// path is CondOT with σ_min = 0: x_t = t·x₁ + (1 − t)·x₀ (Lipman et al.
-// 2022, §4.1).
-var path = fm.CondOT{}
-
-// ExactCond is the exact conditional field as a model would be: v(t, x, c)
-// with c the one-hot row of a class, its last column the null label ∅ (as
-// nn.LabelContext writes it). The null label gives the unconditional field
-// u_t(x), class c gives u_t(x|c).
-func ExactCond(classes []fm.Mixture) fm.CondVelocity {
-	pooled := fm.MixtureMarginal{Path: path, Data: Pooled(classes)}
-	return func(t, x, c *autograd.Tensor) *autograd.Tensor {
-		out := autograd.Zeros(x.Rows, x.Cols)
-		for i := 0; i < x.Rows; i++ {
-			ti, ci := t.Data[0], c.Row(0)
-			if t.Rows > 1 {
-				ti = t.Data[i]
-			}
-			if c.Rows > 1 {
-				ci = c.Row(i)
-			}
-			var m fm.MixtureMarginal = pooled
-			for k := range classes {
-				if ci[k] == 1 {
-					m = fm.MixtureMarginal{Path: path, Data: &classes[k]}
-				}
-			}
-			copy(out.Row(i), m.Field(ti, x.Row(i)))
-		}
-		return out
-	}
-}
-
-// OneHot is the context row of class c among classes (c = −1: the null label).
-func OneHot(c, classes int) *autograd.Tensor {
-	row := autograd.Zeros(1, classes+1)
-	if c < 0 {
-		c = classes
-	}
-	row.Data[c] = 1
-	return row
-}
+// OneHot is the context row of class c among classes (c = nn.NullLabel:
+// the null label): nn.LabelContext of one label.
+func OneHot(c, classes int) *autograd.Tensor { return nn.LabelContext([]int{c}, classes) }
 
 // score returns ∇log p(x) by central differences with step h: error
 // O(h²·∂³log p) plus rounding O(ε·|log p|/h).
@@ -150,13 +108,14 @@ func score(logp func(x []float64) float64, x []float64, h float64) []float64 {
 // near h = 1e-5, both below 1e-9.
 const scoreStep = 1e-5
 
-// BayesClass returns argmax_c π_c q(x|c) (π_c = ¼), the class of x under the
-// data.
-func BayesClass(classes []fm.Mixture, x []float64) int {
-	best, arg := math.Inf(-1), 0
-	for c := range classes {
-		if lp := (fm.MixtureMarginal{Path: path, Data: &classes[c]}).LogProb(1, x); lp > best {
-			best, arg = lp, c
+// BayesClass returns argmax_c q(c|x), the class of x under the data
+// (fm.LabelledMixture.BayesPosterior).
+func BayesClass(m *fm.LabelledMixture, x []float64) int {
+	post := m.BayesPosterior(x)
+	arg := 0
+	for c, p := range post {
+		if p > post[arg] {
+			arg = c
 		}
 	}
 	return arg
@@ -193,27 +152,28 @@ func report(r Result) {
 }
 
 func run(cfg Config) (Result, error) {
-	classes := Classes()
+	lm := Mixture()
+	classes := lm.NumClasses()
 	const target = 0
 	r := Result{Class: target}
 	rng := fm.NewRand(cfg.Seed)
-	v := ExactCond(classes)
-	null := OneHot(-1, len(classes))
-	pooled := fm.MixtureMarginal{Path: path, Data: Pooled(classes)}
+	v := lm.CondVelocity()
+	null := OneHot(nn.NullLabel, classes)
+	pooled := lm.Marginal()
 
 	// 1. Velocity–score identity, per class and unconditionally, and the
 	// guided field as the field of the guided score.
 	for _, t := range []float64{0.1, 0.4, 0.7, 0.95} {
-		a, b := fm.VelocityScore(path, t)
-		x := Pooled(classes).Sample(50, rng)
+		a, b := fm.VelocityScore(lm.Path, t)
+		x := lm.Pooled().Sample(50, rng)
 		for i := 0; i < x.Rows; i++ {
 			xi := x.Row(i)
 			xi[0], xi[1] = t*xi[0]+(1-t)*rng.NormFloat64(), t*xi[1]+(1-t)*rng.NormFloat64() // a point of p_t
 			sData := score(func(y []float64) float64 { return pooled.LogProb(t, y) }, xi, scoreStep)
-			for c := -1; c < len(classes); c++ {
+			for c := -1; c < classes; c++ {
 				m := pooled
 				if c >= 0 {
-					m = fm.MixtureMarginal{Path: path, Data: &classes[c]}
+					m = lm.Class(c)
 				}
 				s := sData
 				if c >= 0 {
@@ -227,7 +187,7 @@ func run(cfg Config) (Result, error) {
 					continue
 				}
 				for _, w := range []float64{0, 1, 2, 4} {
-					g := fm.Guided(v, OneHot(c, len(classes)), null, w)(autograd.Scalar(t), autograd.FromSlice(1, 2, xi))
+					g := fm.Guided(v, OneHot(c, classes), null, w)(autograd.Scalar(t), autograd.FromSlice(1, 2, xi))
 					for j := range s {
 						want := a*xi[j] + b*(w*s[j]+(1-w)*sData[j])
 						r.GuidedErr = math.Max(r.GuidedErr, math.Abs(g.Data[j]-want))
@@ -238,12 +198,12 @@ func run(cfg Config) (Result, error) {
 	}
 
 	// 2. Integrate the guided field from N(0, I) and look at where it ends.
-	cond := &classes[target]
-	q := Pooled(classes)
+	cond := &lm.Classes[target]
+	q := lm.Pooled()
 	acc := 0
 	ref := cond.Sample(cfg.N, rng)
 	for i := 0; i < ref.Rows; i++ {
-		if BayesClass(classes, ref.Row(i)) == target {
+		if BayesClass(lm, ref.Row(i)) == target {
 			acc++
 		}
 	}
@@ -273,14 +233,14 @@ func run(cfg Config) (Result, error) {
 	}
 	guide := func(w float64, c int) (Guide, *autograd.Tensor, error) {
 		g := Guide{W: w}
-		f := cnf.FieldOf(fm.Guided(v, OneHot(c, len(classes)), null, w))
+		f := cnf.FieldOf(fm.Guided(v, OneHot(c, classes), null, w))
 		x, _, err := cnf.Sample(f, autograd.Normal(cfg.N, 2, 0, 1, rng), opts)
 		if err != nil {
 			return g, nil, err
 		}
 		in := 0
 		for i := 0; i < x.Rows; i++ {
-			if BayesClass(classes, x.Row(i)) == target {
+			if BayesClass(lm, x.Row(i)) == target {
 				in++
 			}
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/flowmatch/flowmatch/autograd"
 	"github.com/flowmatch/flowmatch/fm"
+	"github.com/flowmatch/flowmatch/nn"
 )
 
 // identityTol bounds the two identities checked with central-difference
@@ -68,14 +69,13 @@ func TestTutorial12(t *testing.T) {
 // Salimans' weight taken for ours (w + 1 instead of w). Both must miss by
 // far more than identityTol.
 func TestIdentities_NegativeControls(t *testing.T) {
-	classes := Classes()
-	pooled := fm.MixtureMarginal{Path: path, Data: Pooled(classes)}
-	m := fm.MixtureMarginal{Path: path, Data: &classes[0]}
-	v := ExactCond(classes)
+	lm := Mixture()
+	pooled, m := lm.Marginal(), lm.Class(0)
+	v := lm.CondVelocity()
 	x := []float64{1.1, 0.4}
 	tt := 0.5
-	a, b := fm.VelocityScore(path, tt)
-	bWrong := b + path.SigmaDSigma(tt)
+	a, b := fm.VelocityScore(lm.Path, tt)
+	bWrong := b + lm.Path.SigmaDSigma(tt)
 	s := score(func(y []float64) float64 { return m.LogProb(tt, y) }, x, scoreStep)
 	sData := score(func(y []float64) float64 { return pooled.LogProb(tt, y) }, x, scoreStep)
 	u := m.Field(tt, x)
@@ -88,29 +88,10 @@ func TestIdentities_NegativeControls(t *testing.T) {
 	assert.Greater(t, bad, 1e-2, "b_t without −σσ′ must fail the identity")
 
 	const w = 2
-	g := fm.Guided(v, OneHot(0, 4), OneHot(-1, 4), w+1)(autograd.Scalar(tt), autograd.FromSlice(1, 2, x))
+	g := fm.Guided(v, OneHot(0, 4), OneHot(nn.NullLabel, 4), w+1)(autograd.Scalar(tt), autograd.FromSlice(1, 2, x))
 	bad = 0
 	for j := range s {
 		bad = math.Max(bad, math.Abs(g.Data[j]-(a*x[j]+b*(w*s[j]+(1-w)*sData[j]))))
 	}
 	assert.Greater(t, bad, 1e-2, "Ho & Salimans' weight taken for ours must fail")
-}
-
-// TestExactCond_Endpoints checks the exact model field: the null label
-// gives the pooled mixture's field, a class its own, and one context row
-// serves every point.
-func TestExactCond_Endpoints(t *testing.T) {
-	classes := Classes()
-	v := ExactCond(classes)
-	x := autograd.FromRows([][]float64{{0.3, -0.2}, {1.5, 1.0}})
-	for c := -1; c < 4; c++ {
-		m := fm.MixtureMarginal{Path: path, Data: Pooled(classes)}
-		if c >= 0 {
-			m = fm.MixtureMarginal{Path: path, Data: &classes[c]}
-		}
-		got := v(autograd.Scalar(0.3), x, OneHot(c, 4))
-		for i := 0; i < x.Rows; i++ {
-			assert.Equal(t, m.Field(0.3, x.Row(i)), got.Row(i), "class %d row %d", c, i)
-		}
-	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/flowmatch/flowmatch/autograd"
 	"github.com/flowmatch/flowmatch/fm"
+	"github.com/flowmatch/flowmatch/nn"
 	"github.com/flowmatch/flowmatch/tutorials/internal/grade"
 )
 
@@ -111,8 +112,9 @@ func labels(n int) []int {
 	return out
 }
 
-// referenceDrop is the rule of Ho & Salimans' Algorithm 1 with one uniform
-// u a label, in order, dropped when u < p.
+// referenceDrop is the rule of Ho & Salimans' Algorithm 1 as fm.DropContext
+// applies it: one uniform u a label, in order, dropped when u < p
+// (TestReference_IsDropContext).
 func referenceDrop(in []int, p float64, rng *rand.Rand) []int {
 	out := append([]int(nil), in...)
 	for i := range out {
@@ -183,7 +185,7 @@ func TestDropLabels(t *testing.T) {
 		if !grade.Check(t, "DropLabels", dropWith(DropLabels), want, 0, dropMistakes()...) {
 			// Right in law but not draw for draw? Say so.
 			if rate, se := dropRate(DropLabels); math.Abs(rate-0.1) <= 4*se {
-				t.Log("hint: the dropped fraction is right, but the draws differ from the reference's: draw exactly one u = rng.Float64() per label, in order, and drop when u < p")
+				t.Log("hint: the dropped fraction is right, but the draws differ from the library's: draw exactly one u = rng.Float64() per label, in order, and drop when u < p")
 			}
 			return
 		}
@@ -226,4 +228,15 @@ func TestDiagnosis(t *testing.T) {
 		return referenceDrop(in, 1-p, rng)
 	})
 	assert.Greater(t, math.Abs(rate-0.1), 4*se)
+}
+
+// TestReference_IsDropContext checks that the grader's reference is the
+// library's rule: fm.DropContext on the one-hot rows drops the same labels.
+func TestReference_IsDropContext(t *testing.T) {
+	in := labels(nLabels)
+	want := referenceDrop(in, dropP, rand.New(rand.NewPCG(7, 0)))
+	c := fm.DropContext(nn.LabelContext(in, classes), nn.LabelContext([]int{nn.NullLabel}, classes), dropP, rand.New(rand.NewPCG(7, 0)))
+	for i := range want {
+		assert.Equal(t, want[i] == NullLabel, c.At(i, classes) == 1, "row %d", i)
+	}
 }

@@ -2,7 +2,11 @@
 
 package exercises
 
-import "math/rand/v2"
+import (
+	"math/rand/v2"
+
+	"github.com/flowmatch/flowmatch/nn"
+)
 
 // GuidedField returns the classifier-free guided field at one point,
 //
@@ -17,8 +21,8 @@ func GuidedField(vNull, vCond []float64, w float64) []float64 {
 	panic("exercise: GuidedField is not written yet — see its doc comment and tutorial 12 README (The guided field)")
 }
 
-// NullLabel is the null label ∅ (nn.NullLabel).
-const NullLabel = -1
+// NullLabel is the null label ∅ (nn.NullLabel, −1).
+const NullLabel = nn.NullLabel
 
 // DropLabels returns the label-dropout batch of classifier-free guidance
 // training (tutorial 12 README, "Label dropout"; Ho & Salimans 2022,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/flowmatch/flowmatch/autograd"
 	"github.com/flowmatch/flowmatch/fm"
+	"github.com/flowmatch/flowmatch/nn"
 )
 
 // GuidedField returns (1 − w)·vNull + w·vCond: fm.Guided applied to the
@@ -24,14 +25,27 @@ func GuidedField(vNull, vCond []float64, w float64) []float64 {
 }
 
 // NullLabel is the null label ∅ (nn.NullLabel).
-const NullLabel = -1
+const NullLabel = nn.NullLabel
 
-// DropLabels returns a copy of labels in which each label is replaced by
-// NullLabel when its uniform u = rng.Float64(), drawn in order, is below p.
+// DropLabels returns fm.DropContext applied to the one-hot rows of labels
+// (nn.LabelContext, with one class more than the largest label), read back
+// as labels: each label is replaced by NullLabel when its uniform
+// u = rng.Float64(), drawn in order, is below p.
 func DropLabels(labels []int, p float64, rng *rand.Rand) []int {
-	out := append([]int(nil), labels...)
+	k := 1
+	for _, y := range labels {
+		k = max(k, y+1)
+	}
+	c := fm.DropContext(nn.LabelContext(labels, k), nn.LabelContext([]int{nn.NullLabel}, k), p, rng)
+	out := make([]int, len(labels))
 	for i := range out {
-		if rng.Float64() < p {
+		row := c.Row(i)
+		for j, v := range row {
+			if v == 1 {
+				out[i] = j
+			}
+		}
+		if out[i] == k {
 			out[i] = NullLabel
 		}
 	}
