@@ -120,15 +120,26 @@ func (q Param) row(op string, a, da, s, ds float64) (c1, c0 float64) {
 // identities at both ends of time: TestConvert_RoundTrip, TestConvert_Ends,
 // TestConvert_MatchesMixture.
 func ConvertCoeffs(p AffinePath, t float64, from, to Param) (cx, cy float64) {
+	cx, cy, ok := convertCoeffs(p, t, from, to)
+	if !ok {
+		a, _, s, _ := p.Schedule(t)
+		panic(autograd.Misuse("fm.ConvertCoeffs", "a %v prediction does not determine a %v prediction at t = %v (α_t = %v, σ_t = %v)", from, to, t, a, s))
+	}
+	return cx, cy
+}
+
+// convertCoeffs is ConvertCoeffs with ok = false where D = 0 instead of a
+// panic.
+func convertCoeffs(p AffinePath, t float64, from, to Param) (cx, cy float64, ok bool) {
 	a, da, s, ds := p.Schedule(t)
 	c1, c0 := from.row("fm.ConvertCoeffs", a, da, s, ds)
 	d1, d0 := to.row("fm.ConvertCoeffs", a, da, s, ds)
 	if from == to {
-		return 0, 1
+		return 0, 1, true
 	}
 	D := c1*s - c0*a
 	if D == 0 || math.IsNaN(D) {
-		panic(autograd.Misuse("fm.ConvertCoeffs", "a %v prediction does not determine a %v prediction at t = %v (α_t = %v, σ_t = %v)", from, to, t, a, s))
+		return 0, 0, false
 	}
 	cx, cy = (d0*c1-d1*c0)/D, (d1*s-d0*a)/D
 	if finite := !math.IsNaN(cx+cy) && !math.IsInf(cx+cy, 0); !finite {
@@ -141,7 +152,7 @@ func ConvertCoeffs(p AffinePath, t float64, from, to Param) (cx, cy float64) {
 			cy, cx = ScoreFromVelocity(p, t)
 		}
 	}
-	return cx, cy
+	return cx, cy, true
 }
 
 // Convert returns the to-prediction cx·x + cy·y from the from-prediction y

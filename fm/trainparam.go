@@ -23,8 +23,15 @@ type ParamTrainConfig struct {
 	LR        float64 // Adam
 	Seed      uint64
 	// TMin, TMax bound the uniform training times (0, 0 means [0, 1)); the
-	// noise and score losses need t > 0 where α₀ = 0.
+	// noise and score losses need t > 0 where α₀ = 0 (ParamTimes gives an
+	// interval that avoids the ends where the conversion does not exist).
 	TMin, TMax float64
+	// LRSchedule, EMA and Callback are those of TrainConfig: LR·LRSchedule(step,
+	// Steps) at each step, an average of the weights updated after each
+	// step, a call after each step with its loss.
+	LRSchedule func(step, steps int) float64
+	EMA        *nn.EMA
+	Callback   func(step int, loss float64)
 }
 
 // DSMWeight returns λ(t) = σ_t² for the path p: with it the score loss
@@ -67,8 +74,17 @@ func TrainParam(model *nn.VelocityMLP, cfg ParamTrainConfig) ([]float64, error) 
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
 			return losses, fmt.Errorf("fm.TrainParam: step %d: the %v loss is %v (LR %g)", step, cfg.Param, loss, cfg.LR)
 		}
+		if cfg.LRSchedule != nil {
+			opt.LR = cfg.LR * cfg.LRSchedule(step, cfg.Steps)
+		}
 		opt.Step()
+		if cfg.EMA != nil {
+			cfg.EMA.Update()
+		}
 		losses = append(losses, loss)
+		if cfg.Callback != nil {
+			cfg.Callback(step, loss)
+		}
 	}
 	return losses, nil
 }

@@ -34,7 +34,8 @@ func pathMeta(ps pathSpec, dataSpec string) (map[string]string, error) {
 
 // loadModel reads a checkpoint written by train or demo: the model
 // (nn.LoadVelocityMLP) and the path it was trained with
-// (fm.PathFromMetadata). A metadata value that is missing or does not parse
+// (fm.PathFromMetadata; a paramPath when the model predicts something other
+// than the velocity, fm.MetaParam). A metadata value that is missing or does not parse
 // is an error naming the file, the key and the value
 // (TestLoadModel_CorruptCheckpoint).
 func loadModel(path string) (*nn.VelocityMLP, fm.Path, map[string]string, error) {
@@ -49,6 +50,9 @@ func loadModel(path string) (*nn.VelocityMLP, fm.Path, map[string]string, error)
 			e.Reason = fmt.Sprintf("written by an older flowmatch, which recorded the path as flowmatch.path = %q; train it again", meta["flowmatch.path"])
 		}
 		return nil, nil, nil, e
+	}
+	if p, err = withParam(path, p, meta); err != nil { // gaussian.go: -param
+		return nil, nil, nil, err
 	}
 	return m, p, meta, nil
 }

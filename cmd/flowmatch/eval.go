@@ -39,7 +39,7 @@ func fastPair(m *nn.VelocityMLP) (cnf.Field, cnf.DivergenceFunc) {
 // of m, adds hi − lo to bar after each chunk, and returns the error of the
 // first chunk (in row order) that failed. The matrix products run on one
 // thread each meanwhile.
-func chunks(m *nn.VelocityMLP, n, chunk, threads int, bar *progress.Bar, work func(lo, hi int, f cnf.Field, div cnf.DivergenceFunc) error) error {
+func chunks(m *nn.VelocityMLP, p fm.Path, n, chunk, threads int, bar *progress.Bar, work func(lo, hi int, f cnf.Field, div cnf.DivergenceFunc) error) error {
 	nn.SetThreads(1)
 	defer nn.SetThreads(threads)
 	k := (n + chunk - 1) / chunk
@@ -50,7 +50,7 @@ func chunks(m *nn.VelocityMLP, n, chunk, threads int, bar *progress.Bar, work fu
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			f, div := fastPair(m)
+			f, div := fieldPair(m, p) // gaussian.go: fastPair, converted for a -param model
 			for c := range next {
 				lo, hi := c*chunk, min((c+1)*chunk, n)
 				errs[c] = work(lo, hi, f, div)
@@ -83,9 +83,10 @@ func logLikelihood(m *nn.VelocityMLP, p fm.Path, x *ag.Tensor, opts cnf.SolveOpt
 	out := make([]float64, x.Rows)
 	var mu sync.Mutex
 	var total cnf.Stats
-	err := chunks(m, x.Rows, loglikChunk, threads, bar, func(lo, hi int, f cnf.Field, div cnf.DivergenceFunc) error {
+	t0, t1 := timeSpan(p) // [0, 1] but for a -param model (gaussian.go)
+	err := chunks(m, p, x.Rows, loglikChunk, threads, bar, func(lo, hi int, f cnf.Field, div cnf.DivergenceFunc) error {
 		chunk := ag.FromSlice(hi-lo, x.Cols, x.Data[lo*x.Cols:hi*x.Cols]).NoGraph()
-		lk, st, err := cnf.LogLikelihood(f, chunk, 1, 0, cnf.NormalLogProb(p.SourceStd()), div, opts)
+		lk, st, err := cnf.LogLikelihood(f, chunk, t1, t0, cnf.NormalLogProb(p.SourceStd()), div, opts)
 		if err != nil {
 			return fmt.Errorf("log-likelihood of rows %d–%d: %w", lo+1, hi, err)
 		}
@@ -119,7 +120,8 @@ func sample(m *nn.VelocityMLP, p fm.Path, n int, opts cnf.SolveOptions, rng *ran
 	x0 := fm.SampleSource(p, n, m.Dim(), rng)
 	res := sampled{X: ag.Zeros(n, m.Dim())}
 	d := m.Dim()
-	err := chunks(m, n, sampleChunk, threads, bar, func(lo, hi int, f cnf.Field, _ cnf.DivergenceFunc) error {
+	t0, t1 := timeSpan(p) // [0, 1] but for a -param model (gaussian.go)
+	err := chunks(m, p, n, sampleChunk, threads, bar, func(lo, hi int, f cnf.Field, _ cnf.DivergenceFunc) error {
 		o := opts
 		if lo == 0 && keep > 0 {
 			k := min(keep, hi)
@@ -128,7 +130,7 @@ func sample(m *nn.VelocityMLP, p fm.Path, n int, opts cnf.SolveOptions, rng *ran
 				res.Times = append(res.Times, t)
 			}
 		}
-		x1, st, err := cnf.Sample(f, ag.FromSlice(hi-lo, d, x0.Data[lo*d:hi*d]).NoGraph(), o)
+		x1, st, err := cnf.Integrate(f, ag.FromSlice(hi-lo, d, x0.Data[lo*d:hi*d]).NoGraph(), t0, t1, o)
 		if err != nil {
 			return fmt.Errorf("sampling rows %d–%d: %w", lo+1, hi, err)
 		}

@@ -1,11 +1,20 @@
 package main
 
 import (
+	"fmt"
+	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	ag "github.com/flowmatch/flowmatch/autograd"
+	"github.com/flowmatch/flowmatch/fm"
+	"github.com/flowmatch/flowmatch/internal/stats"
+	"github.com/flowmatch/flowmatch/metrics"
+	"github.com/flowmatch/flowmatch/nn"
 )
 
 // TestSample_SDEAndSchedule: train -path cosine writes a checkpoint that
@@ -36,4 +45,106 @@ func TestSample_SDEAndSchedule(t *testing.T) {
 	code, _, errs = call("sample", "-checkpoint", ot, "-n", "20", "-sde", "-1", "-out", out)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errs, "want a finite g ≥ 0")
+}
+
+// TestTrain_Param: train -param data writes a checkpoint that records
+// fm.param = data; sample reads it back and converts the model's x̂₁ to a
+// velocity (fm.ConvertCoeffs) on fm.ParamTimes' interval, and its samples
+// have the law of a velocity checkpoint's on the same data (N(0, I₂), where
+// both models learn in a few hundred steps). The tolerance is the noise of
+// W₂² itself: over k = 4 sample seeds of n = 300 points, the mean of
+// W₂²(data model, velocity model) must lie within 3 standard errors of
+// the mean of W₂²(velocity model, velocity model with another seed) (the
+// value for two samples of one law), both computed here. Negative control:
+// the same data checkpoint with its fm.param key removed (read as a
+// velocity, the conversion skipped) lies far outside. A bad -param, -param
+// with a coupling, and a checkpoint whose fm.param does not parse are
+// errors naming the flag, or the file, key and value; a checkpoint without
+// the key (written before it existed) is read as a velocity.
+func TestTrain_Param(t *testing.T) {
+	dir := t.TempDir()
+	code, _, errs := call("train", "-data", "gaussian", "-param", "x1", "-out", filepath.Join(dir, "x.safetensors"))
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errs, `-param "x1": want velocity, data, noise or score`)
+	code, _, errs = call("train", "-data", "gaussian", "-param", "data", "-coupling", "ot", "-out", filepath.Join(dir, "x.safetensors"))
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errs, "-coupling ot works with -param velocity only")
+
+	ckpt := map[string]string{}
+	for _, q := range []string{"velocity", "data"} {
+		ckpt[q] = filepath.Join(dir, q+".safetensors")
+		code, _, errs := call("train", "-data", "gaussian", "-param", q, "-hidden", "32,32", "-steps", "400", "-batch", "256", "-lr", "3e-3", "-out", ckpt[q])
+		require.Equal(t, 0, code, errs)
+	}
+	m, meta, err := nn.LoadVelocityMLP(ckpt["data"])
+	require.NoError(t, err)
+	assert.Equal(t, "data", meta[fm.MetaParam])
+	_, p, _, err := loadModel(ckpt["data"])
+	require.NoError(t, err)
+	assert.Equal(t, paramPath{fm.CondOT{SigmaMin: 1e-4}, fm.ParamData}, p)
+
+	rewrite := func(name string, edit func(map[string]string)) string {
+		mm := map[string]string{}
+		for k, v := range meta {
+			mm[k] = v
+		}
+		edit(mm)
+		path := filepath.Join(dir, name+".safetensors")
+		require.NoError(t, nn.SaveVelocityMLP(path, m, mm))
+		return path
+	}
+	old := rewrite("old", func(mm map[string]string) { delete(mm, fm.MetaParam) })
+	_, p, _, err = loadModel(old)
+	require.NoError(t, err)
+	assert.Equal(t, fm.CondOT{SigmaMin: 1e-4}, p, "no fm.param: a velocity model")
+	bad := rewrite("bad", func(mm map[string]string) { mm[fm.MetaParam] = "eps" })
+	code, _, errs = call("sample", "-checkpoint", bad, "-n", "10", "-out", filepath.Join(dir, "s.csv"))
+	assert.Equal(t, 1, code)
+	for _, s := range []string{bad, fm.MetaParam, `"eps"`} {
+		assert.Contains(t, errs, s)
+	}
+
+	const k, n = 4, 300
+	draw := func(c string, seed int) *ag.Tensor {
+		out := filepath.Join(dir, fmt.Sprintf("s%d.csv", seed))
+		code, _, errs := call("sample", "-checkpoint", c, "-n", fmt.Sprint(n), "-ode-steps", "50", "-seed", fmt.Sprint(seed), "-out", out)
+		require.Equal(t, 0, code, errs)
+		src, err := openData("s", out)
+		require.NoError(t, err)
+		return src.Points(n, nil)
+	}
+	w2 := func(a, b *ag.Tensor) float64 {
+		w, err := metrics.W2Squared(a, b)
+		require.NoError(t, err)
+		return w
+	}
+	var same, cross, control []float64
+	for i := range k {
+		v, v2 := draw(ckpt["velocity"], 10+i), draw(ckpt["velocity"], 20+i)
+		same = append(same, w2(v, v2))
+		cross = append(cross, w2(draw(ckpt["data"], 20+i), v))
+		control = append(control, w2(draw(old, 20+i), v))
+	}
+	ms, ses := stats.MeanStdErr(same)
+	mc, sec := stats.MeanStdErr(cross)
+	mn, _ := stats.MeanStdErr(control)
+	tol := 3 * math.Hypot(ses, sec)
+	t.Logf("W₂² velocity vs velocity %.4f ± %.4f, data vs velocity %.4f ± %.4f (tol %.4f), data read as velocity %.4f", ms, ses, mc, sec, tol, mn)
+	assert.InDelta(t, ms, mc, tol, "got %.4f want %.4f (tol %.4f)", mc, ms, tol)
+	assert.Greater(t, mn-ms, tol, "negative control: the unconverted data model must fail")
+
+	// loglik converts the divergence too (div v = d·c_x + c_y·div x̂₁): both
+	// models' NLL on the same 300 points agree within 3 standard errors.
+	nll := func(c string) (float64, float64) {
+		code, out, errs := call("loglik", "-checkpoint", c, "-data", "gaussian", "-n", "300")
+		require.Equal(t, 0, code, errs)
+		var nll, se float64
+		_, err := fmt.Sscanf(out[strings.Index(out, "nll="):], "nll=%f±%f", &nll, &se)
+		require.NoError(t, err, out)
+		return nll, se
+	}
+	nv, sv := nll(ckpt["velocity"])
+	nd, sd := nll(ckpt["data"])
+	t.Logf("NLL velocity %.4f ± %.4f, data %.4f ± %.4f (H = 2.8379)", nv, sv, nd, sd)
+	assert.InDelta(t, nv, nd, 3*math.Hypot(sv, sd))
 }

@@ -308,9 +308,12 @@ func drawAll(m *nn.VelocityMLP, p fm.Path, ref *ag.Tensor, s sampled, dir, ext s
 	if err := plot.DensityGrid(name("density"), "model density p₁(x)", g, lo, hi, lo, hi); err != nil {
 		return nil, err
 	}
+	vel := velocityOf(m, p) // gaussian.go: -param
+	t0, t1 := timeSpan(p)
 	for _, t := range times {
+		t := min(max(t, t0), t1)
 		v := func(a, b float64) (float64, float64) {
-			out := m.Forward(ag.Scalar(t), ag.FromSlice(1, 2, []float64{a, b}).NoGraph())
+			out := vel(ag.Scalar(t), ag.FromSlice(1, 2, []float64{a, b}).NoGraph())
 			return out.Data[0], out.Data[1]
 		}
 		title := fmt.Sprintf("velocity field v(t = %g, x)", t)

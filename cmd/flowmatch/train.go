@@ -24,6 +24,7 @@ type trainSpec struct {
 	Schedule string  // "constant" or "cosine"
 	EMA      float64 // decay of an exponential moving average of the weights (0: none); the model returned holds the average
 	Seed     uint64
+	Param    fm.Param // what the model predicts (-param; gaussian.go)
 }
 
 // trainFlags names the command's flags for the messages of check (demo has
@@ -56,7 +57,7 @@ func (s trainSpec) check(f trainFlags) error {
 	if s.Schedule != "constant" && s.Schedule != "cosine" {
 		return usagef("-%s %q: want constant or cosine", f.schedule, s.Schedule)
 	}
-	return nil
+	return checkParam(s) // gaussian.go
 }
 
 // trainModel builds a velocity MLP and trains it by conditional flow
@@ -66,6 +67,9 @@ func (s trainSpec) check(f trainFlags) error {
 // times faster), the other activations through autograd. A diverging run
 // is an error naming the step. The spec must have passed check.
 func trainModel(spec trainSpec, threads int, w io.Writer) (*nn.VelocityMLP, []float64, error) {
+	if spec.Param != fm.ParamVelocity {
+		return trainParamModel(spec, threads, w) // gaussian.go
+	}
 	path, _ := spec.Path.build()
 	coup, _ := coupling(spec.Coupling)
 	act, _ := autograd.ParseActivation(spec.Act)
@@ -114,6 +118,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	schedule := fs.String("lr-schedule", "constant", "learning-rate schedule: constant or cosine (decay to 0 over the run)")
 	ema := fs.Float64("ema", 0, "decay of an exponential moving average of the weights saved instead of the last ones (0: off; e.g. 0.999)")
 	seed := fs.Uint64("seed", 0, "random seed (the same seed gives the same model)")
+	param := fs.String("param", "velocity", "what the model predicts: velocity, data (x̂₁), noise (x̂₀) or score; sample and loglik convert it to a velocity")
 	out := fs.String("out", "", "checkpoint to write (.safetensors; its folder must exist)")
 	threads := addThreadsFlag(fs)
 	if err := parse(fs, args); err != nil {
@@ -131,6 +136,9 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	spec := trainSpec{Path: pathSpec{*pathName, *sigmaMin, *sigmaMax}, Coupling: *coup,
 		Hidden: sizes, Act: *act, Steps: *steps, Batch: *batch, LR: *lr, Schedule: *schedule, EMA: *ema, Seed: *seed}
+	if spec.Param, err = fm.ParseParam(*param); err != nil {
+		return usagef("-param %q: want velocity, data, noise or score", *param)
+	}
 	if err := spec.check(trainFlags{"steps", "batch", "lr", "ema", "lr-schedule", "act"}); err != nil {
 		return err
 	}
@@ -150,6 +158,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	meta[metaSteps] = fmt.Sprint(spec.Steps)
 	meta[metaSeed] = fmt.Sprint(spec.Seed)
+	meta[fm.MetaParam] = spec.Param.String()
 	if err := nn.SaveVelocityMLP(*out, model, meta); err != nil {
 		return err
 	}
