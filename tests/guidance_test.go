@@ -14,6 +14,7 @@ import (
 	"github.com/flowmatch/flowmatch/cnf"
 	"github.com/flowmatch/flowmatch/fm"
 	"github.com/flowmatch/flowmatch/metrics"
+	"github.com/flowmatch/flowmatch/nn"
 )
 
 // Conditional fields and classifier-free guidance on an exact labelled
@@ -63,20 +64,7 @@ func twoOverlapping(p fm.AffinePath) *fm.LabelledMixture {
 	}
 }
 
-// labelContext is the one-hot label context [n, classes+1] with the null
-// label (−1) in the last column, the layout of nn.LabelContext.
-func labelContext(labels []int, classes int) *autograd.Tensor {
-	c := autograd.Zeros(len(labels), classes+1)
-	for i, y := range labels {
-		if y < 0 {
-			y = classes
-		}
-		c.Row(i)[y] = 1
-	}
-	return c
-}
-
-// fields returns, for class c (or c < 0: unconditional), the exact field
+// fieldScore returns, for class c (or c < 0: unconditional), the exact field
 // and score at (t, x).
 func fieldScore(m *fm.LabelledMixture, c int, t float64, x []float64) (u, s []float64) {
 	mm := m.Marginal()
@@ -244,9 +232,9 @@ func TestGuided_ExactFieldIsGuidedScore(t *testing.T) {
 		for i := range labels {
 			labels[i] = i % nc
 			wrongLabels[i] = (i + 1) % nc
-			nulls[i] = -1
+			nulls[i] = nn.NullLabel
 		}
-		ctx, wrongCtx, null := labelContext(labels, nc), labelContext(wrongLabels, nc), labelContext(nulls, nc)
+		ctx, wrongCtx, null := nn.LabelContext(labels, nc), nn.LabelContext(wrongLabels, nc), nn.LabelContext(nulls, nc)
 		for _, tt := range guidanceTimes {
 			x := autograd.Zeros(n, 2)
 			for i := range n {
@@ -282,7 +270,7 @@ func TestGuided_ExactFieldIsGuidedScore(t *testing.T) {
 func guidedSample(t *testing.T, m *fm.LabelledMixture, c int, w float64, x0 *autograd.Tensor, steps int) *autograd.Tensor {
 	t.Helper()
 	nc := m.NumClasses()
-	v := fm.Guided(m.CondVelocity(), labelContext([]int{c}, nc), labelContext([]int{-1}, nc), w)
+	v := fm.Guided(m.CondVelocity(), nn.LabelContext([]int{c}, nc), nn.LabelContext([]int{nn.NullLabel}, nc), w)
 	x1, _, err := cnf.Integrate(cnf.FieldOf(v), x0, 0, 1, cnf.SolveOptions{Method: cnf.RK4, Steps: steps})
 	require.NoError(t, err)
 	return x1
