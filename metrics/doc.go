@@ -18,6 +18,8 @@
 //	MeanStdErr       mean and standard error of per-sample values (NLL in nats)
 //	ExcessNLL        mean NLL − H with a combined standard error
 //	PathEnergy       ∫‖ẋ‖² and the straightness gap of trajectories
+//	FrechetDistance  ‖μ_a − μ_b‖² + tr(Σ_a + Σ_b − 2(Σ_a^{1/2} Σ_b Σ_a^{1/2})^{1/2}) of fitted Gaussians
+//	                 (FitGaussian, FrechetGaussian, SqrtSym; FID's formula on any features)
 //
 // # References
 //
@@ -29,4 +31,8 @@
 //     (MMD, the unbiased estimator, the median heuristic).
 //   - Liu, Gong, Liu 2022, Flow Straight and Fast (Rectified Flow), arXiv:2209.03003
 //     (straightness).
+//   - Dowson & Landau 1982, The Fréchet distance between multivariate normal distributions,
+//     J. Multivariate Anal. 12; Heusel, Ramsauer, Unterthiner, Nessler, Hochreiter 2017, GANs
+//     Trained by a Two Time-Scale Update Rule Converge to a Local Nash Equilibrium,
+//     arXiv:1706.08500 (the Fréchet Inception Distance).
 package metrics
