@@ -52,13 +52,18 @@ func (ExactOT) Pair(x0, x1 *autograd.Tensor, _ *rand.Rand) (*autograd.Tensor, *a
 
 // SinkhornOT is the entropic minibatch OT coupling (Tong et al. 2023,
 // arXiv:2302.00482, §3.2 and §4, SB-CFM; Cuturi 2013): the plan π of
-// Sinkhorn on the cost C/max C with regularization Reg (uniform marginals
-// 1/n), from which n pairs (i, j) are drawn independently with probability
-// πᵢⱼ using rng. Reg → 0 approaches ExactOT, Reg → ∞ Independent.
-// Tested by TestSinkhornOT_PairsFromPlan.
+// Sinkhorn on the squared distances Cᵢⱼ = ‖x₀ᵢ − x₁ⱼ‖² (divided by max C
+// unless Absolute) with regularization Reg (uniform marginals 1/n), from
+// which n pairs (i, j) are drawn independently with probability πᵢⱼ using
+// rng. Reg → 0 approaches ExactOT, Reg → ∞ Independent. Tested by
+// TestSinkhornOT_PairsFromPlan; the absolute ε by TestSBCFM_PlanLimits.
 type SinkhornOT struct {
-	Reg     float64 // ε relative to the largest cost; e.g. 0.05
-	MaxIter int     // 0 means 1000
+	Reg float64 // ε relative to the largest cost, e.g. 0.05; with Absolute, in the units of C
+	// Absolute makes Reg the ε of the plan π_ε on C itself, as SB-CFM's
+	// π_{2σ²} (Tong et al. 2023, arXiv:2307.03672, §3.3 and Alg. 3; SBCFM),
+	// instead of on C/max C (which makes the plan scale-free).
+	Absolute bool
+	MaxIter  int // 0 means 1000
 	// Tol is Sinkhorn's tolerance on the marginal error; 0 means 1e-6. The
 	// plan's column sums are exact, so Σπ = 1 and a row marginal error δ
 	// moves the distribution of each drawn pair by at most δ in total
@@ -74,6 +79,28 @@ func (s SinkhornOT) Pair(x0, x1 *autograd.Tensor, rng *rand.Rand) (*autograd.Ten
 		panic(autograd.Misuse("fm.SinkhornOT.Pair", "rng is nil; SinkhornOT samples pairs and needs a *rand.Rand"))
 	}
 	n, m := x0.Rows, x1.Rows
+	plan, err := s.Plan(x0, x1)
+	if err != nil {
+		return nil, nil, err
+	}
+	flat := make([]float64, 0, n*m)
+	for _, row := range plan {
+		flat = append(flat, row...)
+	}
+	cat := stats.NewCategorical(flat)
+	rows, cols := make([]int, n), make([]int, n)
+	for k := range rows {
+		idx := cat.Draw(rng)
+		rows[k], cols[k] = idx/m, idx%m
+	}
+	return gatherRows(x0, rows), gatherRows(x1, cols), nil
+}
+
+// Plan returns the entropic plan π [n][m] that Pair draws from: Sinkhorn
+// on the squared distances (divided by their maximum unless Absolute) with
+// ε = Reg and uniform marginals. TestSBCFM_PlanLimits.
+func (s SinkhornOT) Plan(x0, x1 *autograd.Tensor) ([][]float64, error) {
+	n, m := x0.Rows, x1.Rows
 	cost := SquaredDistances(x0, x1)
 	cmax := 0.0
 	for _, row := range cost {
@@ -81,7 +108,7 @@ func (s SinkhornOT) Pair(x0, x1 *autograd.Tensor, rng *rand.Rand) (*autograd.Ten
 			cmax = max(cmax, c)
 		}
 	}
-	if cmax > 0 {
+	if cmax > 0 && !s.Absolute {
 		for _, row := range cost {
 			for j := range row {
 				row[j] /= cmax
@@ -97,19 +124,9 @@ func (s SinkhornOT) Pair(x0, x1 *autograd.Tensor, rng *rand.Rand) (*autograd.Ten
 	}
 	res, err := Sinkhorn(cost, uniform(n), uniform(m), s.Reg, tol, iters)
 	if err != nil {
-		return nil, nil, fmt.Errorf("fm.SinkhornOT: %w", err)
+		return nil, fmt.Errorf("fm.SinkhornOT: %w", err)
 	}
-	flat := make([]float64, 0, n*m)
-	for _, row := range res.Plan {
-		flat = append(flat, row...)
-	}
-	cat := stats.NewCategorical(flat)
-	rows, cols := make([]int, n), make([]int, n)
-	for k := range rows {
-		idx := cat.Draw(rng)
-		rows[k], cols[k] = idx/m, idx%m
-	}
-	return gatherRows(x0, rows), gatherRows(x1, cols), nil
+	return res.Plan, nil
 }
 
 func uniform(n int) []float64 {
