@@ -20,6 +20,9 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	if discreteCheckpointArg(args) {
 		return runDiscreteSample(args, stdout, stderr) // discrete_cmds.go
 	}
+	if manifoldCheckpointArg(args) {
+		return runManifoldSample(args, stdout, stderr) // manifold_cmds.go
+	}
 	fs := newFlagSet("sample", "-checkpoint model.safetensors -out samples.csv|.npy [flags]", stderr)
 	ckpt := fs.String("checkpoint", "", "checkpoint written by train or demo")
 	n := fs.Int("n", 1000, fmt.Sprintf("number of samples, 1 to %d", maxPoints))
@@ -82,6 +85,9 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 func runLoglik(args []string, stdout, stderr io.Writer) error {
 	if discreteCheckpointArg(args) {
 		return runDiscreteLoglik(args, stdout, stderr) // discrete_cmds.go
+	}
+	if manifoldCheckpointArg(args) || manifoldDataArg(args) {
+		return runManifoldLoglik(args, stdout, stderr) // manifold_cmds.go
 	}
 	fs := newFlagSet("loglik", "-checkpoint model.safetensors -data name|file [flags]", stderr)
 	ckpt := fs.String("checkpoint", "", "checkpoint written by train or demo")
@@ -171,6 +177,9 @@ func runLoglik(args []string, stdout, stderr io.Writer) error {
 func runPlot(args []string, stdout, stderr io.Writer) error {
 	if discreteCheckpointArg(args) {
 		return runDiscretePlot(args, stdout, stderr) // discrete_cmds.go
+	}
+	if manifoldCheckpointArg(args) || manifoldDataArg(args) {
+		return runManifoldPlot(args, stdout, stderr) // manifold_cmds.go
 	}
 	fs := newFlagSet("plot", "-checkpoint model.safetensors -out dir [flags]", stderr)
 	ckpt := fs.String("checkpoint", "", "checkpoint written by train or demo")

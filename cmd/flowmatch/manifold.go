@@ -10,6 +10,7 @@ import (
 	"github.com/flowmatch/flowmatch/data"
 	"github.com/flowmatch/flowmatch/fm/riemann"
 	"github.com/flowmatch/flowmatch/internal/manifolddemo"
+	"github.com/flowmatch/flowmatch/nn"
 )
 
 // manifoldDataArg reports whether args ask demo for a manifold data set
@@ -24,7 +25,8 @@ func manifoldDataArg(args []string) bool {
 // measures the held-out NLL with the Riemannian divergence against the
 // exact entropy, draws samples, densities and paths on the sphere's
 // equal-area map or the torus's periodic square, and report.json holds the
-// numbers. TestDemo_Manifold.
+// numbers; model.safetensors (riemann.SaveCheckpoint) is the model, for
+// sample, loglik and plot. TestDemo_Manifold.
 func runManifoldDemo(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("demo", "-data "+strings.Join(riemann.DatasetNames(), "|")+" [-out dir] [flags]", stderr)
 	cfg := manifolddemo.Config{}
@@ -35,6 +37,7 @@ func runManifoldDemo(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Width, "width", 128, "units in each of the 3 hidden layers")
 	fs.IntVar(&cfg.N, "n", 2000, "held-out points for the NLL, and model samples")
 	fs.Uint64Var(&cfg.Seed, "seed", 0, "random seed")
+	fs.StringVar(&cfg.Base, "base", "uniform", "law of x₀: uniform, or on the torus wrapped-normal:σ (e.g. wrapped-normal:1)")
 	threads := addThreadsFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -50,6 +53,11 @@ func runManifoldDemo(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	if d, err := riemann.Dataset(cfg.Data); err != nil {
+		return usagef("-data: %v", err)
+	} else if _, err := riemann.ParseBase(d.Manifold(), cfg.Base); err != nil {
+		return usagef("-base: %v", err)
+	}
 	if err := checkOutDir("out", *out); err != nil {
 		return err
 	}
@@ -57,10 +65,16 @@ func runManifoldDemo(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg.Out = *out
+	nn.SetThreads(*threads)
 	r, err := manifolddemo.Run(cfg, stdout, stderr)
 	if err != nil {
 		return err
 	}
+	ckpt, err := saveDemoModel(*out, r)
+	if err != nil {
+		return err
+	}
+	r.Files = append(r.Files, ckpt)
 	js, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
@@ -69,7 +83,7 @@ func runManifoldDemo(args []string, stdout, stderr io.Writer) error {
 	if err := data.WriteFileAtomic(file, append(js, '\n')); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "wrote %s and %d pictures\n", file, len(r.Files))
+	fmt.Fprintf(stderr, "wrote %s, %s and %d pictures\n", file, ckpt, len(r.Files)-1)
 	return nil
 }
 

@@ -3,13 +3,19 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/flowmatch/flowmatch/autograd"
+	"github.com/flowmatch/flowmatch/data"
+	"github.com/flowmatch/flowmatch/fm/riemann"
 	"github.com/flowmatch/flowmatch/internal/manifolddemo"
+	"github.com/flowmatch/flowmatch/nn"
+	"github.com/flowmatch/flowmatch/nn/safetensors"
 )
 
 // TestDemo_Manifold: demo -data sphere-vmf trains on the sphere, ends with
@@ -27,7 +33,7 @@ func TestDemo_Manifold(t *testing.T) {
 	require.NoError(t, json.Unmarshal(js, &r))
 	require.InDelta(t, r.NLL-r.Entropy, r.KL, 1e-12)
 	require.Less(t, r.SphereDrift, 1e-12)
-	for _, f := range []string{"samples.png", "density.png", "data-density.png", "trajectories.png", "ortho.png"} {
+	for _, f := range []string{"samples.png", "density.png", "data-density.png", "trajectories.png", "ortho.png", "model.safetensors"} {
 		_, err := os.Stat(filepath.Join(dir, f))
 		require.NoError(t, err, f)
 	}
@@ -44,4 +50,75 @@ func TestDatasets_ListsManifolds(t *testing.T) {
 	require.Equal(t, 0, run([]string{"datasets"}, &out, &errb), "stderr: %s", errb.String())
 	require.Contains(t, out.String(), "sphere-vmf           on the sphere H = 1.2892 nats (exact; uniform: 2.5310)")
 	require.Contains(t, out.String(), "torus-checkerboard   on the torus  H = 2.9826 nats (exact; uniform: 3.6758)")
+}
+
+// TestManifoldCommands: on each manifold a tiny train → sample → loglik →
+// plot. train writes a riemann checkpoint (the manifold and the base in its
+// metadata); sample writes points on the manifold (on S² |‖x‖ − 1| ≤
+// 1e-12, on T² angles in [0, 2π)); loglik reports nll, entropy and kl with
+// the Riemannian likelihood; plot draws the equal-area map or the periodic
+// square. Flags that do not apply on a manifold, a wrapped normal on the
+// sphere, a data set of the other manifold and a Euclidean checkpoint are
+// clear errors.
+func TestManifoldCommands(t *testing.T) {
+	dir := t.TempDir()
+	runOK := func(args ...string) string {
+		var out, errb bytes.Buffer
+		require.Equal(t, 0, run(args, &out, &errb), "%v: stderr: %s", args, errb.String())
+		return out.String()
+	}
+	runErr := func(want string, args ...string) {
+		var out, errb bytes.Buffer
+		require.NotEqual(t, 0, run(args, &out, &errb), "%v", args)
+		require.Contains(t, errb.String(), want, "%v", args)
+	}
+	for _, c := range []struct{ data, base string }{{"sphere-vmf", "uniform"}, {"torus-vonmises", "wrapped-normal:1"}} {
+		ckpt := filepath.Join(dir, c.data+".safetensors")
+		out := runOK("train", "-data", c.data, "-base", c.base, "-steps", "20", "-batch", "32", "-hidden", "8,8", "-out", ckpt)
+		require.Contains(t, out, "train: "+c.data)
+		f, err := safetensors.Read(ckpt)
+		require.NoError(t, err)
+		require.Equal(t, c.base, f.Metadata[riemann.MetaBase])
+		require.Equal(t, map[string]string{"sphere-vmf": "sphere:2", "torus-vonmises": "torus:2"}[c.data], f.Metadata[riemann.MetaManifold])
+
+		pts := filepath.Join(dir, c.data+".csv")
+		out = runOK("sample", "-checkpoint", ckpt, "-n", "200", "-out", pts)
+		require.Contains(t, out, "sample: wrote 200 points")
+		x, err := data.ReadCSV(pts)
+		require.NoError(t, err)
+		require.Equal(t, 200, x.Rows)
+		for i := 0; i < x.Rows; i++ {
+			r := x.Row(i)
+			if c.data == "sphere-vmf" {
+				require.InDelta(t, 1, math.Sqrt(r[0]*r[0]+r[1]*r[1]+r[2]*r[2]), 1e-12, "row %d", i)
+			} else {
+				for _, a := range r {
+					require.True(t, a >= 0 && a < 2*math.Pi, "row %d: %v", i, r)
+				}
+			}
+		}
+		out = runOK("loglik", "-checkpoint", ckpt, "-data", c.data, "-n", "20")
+		require.Regexp(t, `loglik: n=20 nll=-?\d+\.\d{4}±\d+\.\d{4} nats on \w+:2, base `+c.base+` .* entropy=\d\.\d{4} kl=-?\d+\.\d{4}`, out)
+		out = runOK("loglik", "-checkpoint", ckpt, "-data", pts, "-n", "0")
+		require.Contains(t, out, "n=200 ")
+		require.Contains(t, out, "no KL")
+		pics := filepath.Join(dir, c.data+"-pics")
+		out = runOK("plot", "-checkpoint", ckpt, "-out", pics, "-n", "50")
+		for _, f := range []string{"samples.png", "density.png", "data-density.png", "trajectories.png"} {
+			require.Contains(t, out, filepath.Join(pics, f))
+		}
+		runErr("-sde 1: does not apply on a manifold", "sample", "-checkpoint", ckpt, "-sde", "1", "-out", pts)
+		runErr(`-solver "dopri5": want rk4 or euler`, "sample", "-checkpoint", ckpt, "-solver", "dopri5", "-out", pts)
+	}
+	ckpt := filepath.Join(dir, "x.safetensors")
+	runErr("-path vp: does not apply on a manifold: the conditional path is the geodesic", "train", "-data", "sphere-vmf", "-path", "vp", "-out", ckpt)
+	runErr("-coupling ot: does not apply on a manifold", "train", "-data", "torus-vonmises", "-coupling", "ot", "-out", ckpt)
+	runErr("-base: base \"wrapped-normal:1\": the wrapped normal is a base on the torus only", "train", "-data", "sphere-vmf", "-base", "wrapped-normal:1", "-out", ckpt)
+	runErr("-base: base \"gauss\": want uniform or wrapped-normal:σ", "demo", "-data", "torus-vonmises", "-base", "gauss", "-out", dir)
+	runErr("-data torus-vonmises lives on torus:2 but the model on sphere:2", "loglik", "-checkpoint", filepath.Join(dir, "sphere-vmf.safetensors"), "-data", "torus-vonmises")
+	euclid := filepath.Join(dir, "euclid.safetensors")
+	require.NoError(t, nn.SaveVelocityMLP(euclid, nn.NewVelocityMLP(2, []int{4}, autograd.ActSiLU, newRand(0, 1)), nil))
+	runErr(`metadata riemann.manifold = "": missing: not a manifold checkpoint`, "loglik", "-checkpoint", euclid, "-data", "sphere-vmf")
+	require.False(t, manifoldCheckpointArg([]string{"-checkpoint", euclid}))
+	require.True(t, manifoldCheckpointArg([]string{"--checkpoint=" + filepath.Join(dir, "sphere-vmf.safetensors")}))
 }

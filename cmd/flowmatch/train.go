@@ -104,6 +104,9 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if discreteDataArg(args) {
 		return runDiscreteTrain(args, stdout, stderr) // discrete_cmds.go
 	}
+	if manifoldDataArg(args) {
+		return runManifoldTrain(args, stdout, stderr) // manifold_cmds.go
+	}
 	fs := newFlagSet("train", "-data name|file -out model.safetensors [flags]", stderr)
 	dataSpec := fs.String("data", "8gaussians", "dataset name (see 'flowmatch datasets') or a .csv/.npy file of points (one per row)")
 	pathName := fs.String("path", "condot", "probability path: condot, ve, vp, cosine, linear-vp or polyN (α = tᴺ, σ = 1 − tᴺ, e.g. poly2)")

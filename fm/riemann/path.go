@@ -88,6 +88,9 @@ type TrainConfig struct {
 	// TMax bounds the training times, t ~ U[0, TMax); 0 means 1. The target
 	// Log_x(x₁)/(1 − t) has norm d(x₀, x₁), finite for every t < 1.
 	TMax float64
+	// Base is the law of x₀; nil means Uniform{m}, the same draws as
+	// m.Uniform.
+	Base Base
 }
 
 // Model is a trainable velocity field v_θ(t, x) on the ambient coordinates:
@@ -97,7 +100,7 @@ type Model interface {
 	Params() []*autograd.Tensor
 }
 
-// Train minimizes CFMLoss with x₀ uniform on m (Chen & Lipman 2023,
+// Train minimizes CFMLoss with x₀ ~ cfg.Base (uniform on m by default; Chen & Lipman 2023,
 // Algorithm 1) and Adam under a cosine learning-rate schedule; it returns
 // the loss of every step. A model on the sphere is an nn.VelocityMLP on
 // the Ambient embedded coordinates whose output is projected; on the torus
@@ -118,12 +121,16 @@ func Train(m Manifold, model Model, cfg TrainConfig) ([]float64, error) {
 	if tmax == 0 {
 		tmax = 1
 	}
+	base := cfg.Base
+	if base == nil {
+		base = Uniform{M: m}
+	}
 	rng := fm.NewRand(cfg.Seed)
 	opt := nn.NewAdam(model.Params(), cfg.LR)
 	losses := make([]float64, 0, cfg.Steps)
 	for step := 1; step <= cfg.Steps; step++ {
 		x1 := cfg.Data(cfg.BatchSize, rng)
-		x0 := m.Uniform(cfg.BatchSize, rng)
+		x0 := base.Sample(cfg.BatchSize, rng)
 		t := autograd.Uniform(cfg.BatchSize, 1, 0, tmax, rng)
 		opt.ZeroGrad()
 		loss := CFMLoss(m, model.Forward, t, x0, x1)

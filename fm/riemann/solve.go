@@ -153,15 +153,34 @@ func axpy(x *autograd.Tensor, a float64, k *autograd.Tensor) *autograd.Tensor {
 //
 //	log p₁(x) = −ln vol(M) − ∫₀¹ div_g v_t(x_t) dt,
 //
-// with v_t = P f(t, ·). It is cnf.LogLikelihood on AmbientField(m, f), whose
-// Euclidean divergence is the Riemannian one on m: div nil means
-// cnf.ExactDivergence, cnf.Hutchinson gives the stochastic estimate. The
-// result's densities are with respect to the Riemannian volume (area on
+// with v_t = P f(t, ·). It is LogLikelihoodFrom with Uniform{m}. div nil
+// means cnf.ExactDivergence, cnf.Hutchinson gives the stochastic estimate.
+// The result's densities are with respect to the Riemannian volume (area on
 // S²). Tested by TestLogLikelihood_Rotation, TestLogLikelihood_HeightFlow
 // (a non-isometric map of S² with a closed-form density, negative control:
 // the unextended field) and TestLogLikelihood_IntegratesToOne.
 func LogLikelihood(m Manifold, f cnf.Field, x *autograd.Tensor, div cnf.DivergenceFunc, opts cnf.SolveOptions) (cnf.Likelihood, cnf.Stats, error) {
-	lv := m.LogVolume()
-	base := func(x0 *autograd.Tensor) *autograd.Tensor { return autograd.Full(x0.Rows, 1, -lv) }
-	return cnf.LogLikelihood(AmbientField(m, f), x, 1, 0, base, div, opts)
+	return LogLikelihoodFrom(m, Uniform{M: m}, f, x, div, opts)
+}
+
+// LogLikelihoodFrom is LogLikelihood with the base law p₀ = base:
+//
+//	log p₁(x) = log p₀(x₀) − ∫₀¹ div_g v_t(x_t) dt,  x₀ = ψ₀(x),
+//
+// computed as cnf.LogLikelihood on AmbientField(m, f), whose Euclidean
+// divergence is the Riemannian one on m, with base.LogDensity at the ODE's
+// end x₀ (on the torus a point of the lift; the base reduces it mod 2π).
+// Tested by TestLogLikelihood_IntegratesToOneTorus (a wrapped-normal base).
+func LogLikelihoodFrom(m Manifold, base Base, f cnf.Field, x *autograd.Tensor, div cnf.DivergenceFunc, opts cnf.SolveOptions) (cnf.Likelihood, cnf.Stats, error) {
+	if base == nil {
+		panic(autograd.Misuse("riemann.LogLikelihoodFrom", "nil base (want Uniform{M: m} or a WrappedNormal)"))
+	}
+	logp0 := func(x0 *autograd.Tensor) *autograd.Tensor {
+		lp := autograd.Zeros(x0.Rows, 1)
+		for i := range lp.Data {
+			lp.Data[i] = base.LogDensity(x0.Row(i))
+		}
+		return lp
+	}
+	return cnf.LogLikelihood(AmbientField(m, f), x, 1, 0, logp0, div, opts)
 }

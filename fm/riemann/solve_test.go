@@ -338,13 +338,15 @@ func torusField(t float64, x *autograd.Tensor) *autograd.Tensor {
 
 // The model density of a periodic field on T² integrates to 1 by the
 // trapezoid rule (geometric convergence for smooth periodic integrands):
-// |I₃₂ − 1| ≤ 3·|I₃₂ − I₁₆| + 1e-6 (dopri5 at 1e-8). Negative control:
-// the divergence with its sign flipped gives a density that does not
-// integrate to 1.
+// |I₃₂ − 1| ≤ 3·|I₃₂ − I₁₆| + 1e-6 (dopri5 at 1e-8), from the uniform
+// base and from a wrapped normal (σ = 1.5) by LogLikelihoodFrom. Negative
+// controls: the divergence with its sign flipped, and the wrapped normal
+// scored without its lattice sum (mass P(|σz| < π)² ≈ 0.93 for σ = 1.5),
+// give densities that do not integrate to 1.
 func TestLogLikelihood_IntegratesToOneTorus(t *testing.T) {
 	m := Torus{D: 2}
 	opts := cnf.SolveOptions{Method: cnf.Dopri5, RTol: 1e-8, ATol: 1e-8}
-	integral := func(n int, div cnf.DivergenceFunc) float64 {
+	integral := func(n int, base Base, div cnf.DivergenceFunc) float64 {
 		x := autograd.Zeros(n*n, 2)
 		h := 2 * math.Pi / float64(n)
 		for a := 0; a < n; a++ {
@@ -352,7 +354,7 @@ func TestLogLikelihood_IntegratesToOneTorus(t *testing.T) {
 				copy(x.Row(a*n+b), []float64{float64(a) * h, float64(b) * h})
 			}
 		}
-		l, _, err := LogLikelihood(m, torusField, x.NoGraph(), div, opts)
+		l, _, err := LogLikelihoodFrom(m, base, torusField, x.NoGraph(), div, opts)
 		require.NoError(t, err)
 		s := 0.0
 		for _, lp := range l.LogP1.Data {
@@ -360,13 +362,31 @@ func TestLogLikelihood_IntegratesToOneTorus(t *testing.T) {
 		}
 		return s
 	}
-	i16, i32 := integral(16, nil), integral(32, nil)
-	t.Logf("∫p on T²: %.10f (16²), %.10f (32²)", i16, i32)
-	require.InDelta(t, 1, i32, 3*math.Abs(i32-i16)+1e-6)
+	for _, base := range []Base{Uniform{M: m}, NewWrappedNormal(2, 1.5)} {
+		i16, i32 := integral(16, base, nil), integral(32, base, nil)
+		t.Logf("%v: ∫p on T²: %.10f (16²), %.10f (32²)", base, i16, i32)
+		require.InDelta(t, 1, i32, 3*math.Abs(i32-i16)+1e-6, "%v", base)
+	}
 	flipped := func(f cnf.Field, tt float64, x *autograd.Tensor) (*autograd.Tensor, *autograd.Tensor) {
 		v, d := cnf.ExactDivergence(f, tt, x)
 		return v, autograd.Neg(d)
 	}
-	bad := integral(16, flipped)
+	bad := integral(16, Uniform{M: m}, flipped)
 	require.Greater(t, math.Abs(bad-1), 1e-2, "negative control: ∫p = %v", bad)
+	bad = integral(16, unwrapped{NewWrappedNormal(2, 1.5)}, nil)
+	require.Greater(t, math.Abs(bad-1), 1e-2, "negative control (the normal density without its lattice sum): ∫p = %v", bad)
+}
+
+// unwrapped is a wrapped normal scored by the k = 0 term of its lattice
+// sum alone, the plain normal density of δ: a negative control that
+// misses the mass wrapped around the torus.
+type unwrapped struct{ WrappedNormal }
+
+func (u unwrapped) LogDensity(x []float64) float64 {
+	lp := 0.0
+	for j, mu := range u.Mu {
+		d := wrapSym(x[j] - mu)
+		lp += -d*d/(2*u.Sigma*u.Sigma) - 0.5*math.Log(2*math.Pi*u.Sigma*u.Sigma)
+	}
+	return lp
 }

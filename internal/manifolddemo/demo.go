@@ -32,12 +32,14 @@ type Config struct {
 	N     int    // held-out points for the NLL, and model samples
 	Seed  uint64
 	Out   string // existing folder for the pictures; "" draws none
+	Base  string // riemann.ParseBase's spec of the law of x₀: "" or "uniform", "wrapped-normal:σ" (torus)
 }
 
 // Report is what Run measures (flowmatch demo writes it as report.json).
 type Report struct {
 	Dataset      string   `json:"dataset"`
 	Manifold     string   `json:"manifold"`
+	Base         string   `json:"base"`
 	Steps        int      `json:"steps"`
 	Batch        int      `json:"batch"`
 	Hidden       []int    `json:"hidden"`
@@ -52,6 +54,33 @@ type Report struct {
 	SphereDrift  float64  `json:"sphere_drift,omitempty"`
 	Seconds      float64  `json:"seconds"`
 	Files        []string `json:"files,omitempty"`
+	// Model is the trained flow, for riemann.SaveCheckpoint.
+	Model riemann.Checkpoint `json:"-"`
+}
+
+// LR is the demo's Adam learning rate, decayed by fm.CosineSchedule.
+const LR = 2e-3
+
+// NewModel returns the demo's velocity field on m with the given hidden
+// widths (SiLU): an nn.VelocityMLP on the ambient coordinates of the sphere
+// (projected onto the tangent space by riemann.CFMLoss), a
+// riemann.TorusMLP (periodic features) on the torus.
+func NewModel(m riemann.Manifold, hidden []int, act ag.Activation, seed uint64) riemann.Model {
+	if _, ok := m.(riemann.Sphere); ok {
+		return nn.NewVelocityMLP(m.Ambient(), hidden, act, fm.NewRand(seed+1))
+	}
+	return riemann.NewTorusMLP(m.Dim(), hidden, act, fm.NewRand(seed+1))
+}
+
+// Train trains NewModel(d's manifold, hidden, act, seed) by riemann.Train
+// on d from base (Adam, learning rate lr under the cosine schedule; the
+// same seed gives the same model), calling progress, if non-nil, after
+// every step.
+func Train(d riemann.Distribution, base riemann.Base, hidden []int, act ag.Activation, steps, batch int, lr float64, seed uint64) (riemann.Checkpoint, []float64, error) {
+	m := d.Manifold()
+	model := NewModel(m, hidden, act, seed)
+	losses, err := riemann.Train(m, model, riemann.TrainConfig{Data: d.Sample, Base: base, BatchSize: batch, Steps: steps, LR: lr, Seed: seed})
+	return riemann.Checkpoint{M: m, Base: base, Model: model}, losses, err
 }
 
 // Run trains riemann.Train's model on cfg.Data (nn.VelocityMLP on the
@@ -66,28 +95,23 @@ func Run(cfg Config, stdout, stderr io.Writer) (Report, error) {
 		return Report{}, err
 	}
 	m := d.Manifold()
-	hidden := []int{cfg.Width, cfg.Width, cfg.Width}
-	r := Report{Dataset: cfg.Data, Manifold: m.Name(), Steps: cfg.Steps, Batch: cfg.Batch, Hidden: hidden, Seed: cfg.Seed}
-	var model riemann.Model
-	var frozen func() cnf.Field
-	switch m.(type) {
-	case riemann.Sphere:
-		v := nn.NewVelocityMLP(m.Ambient(), hidden, ag.ActSiLU, fm.NewRand(cfg.Seed+1))
-		model, frozen = v, func() cnf.Field { return cnf.FieldOf(v.Frozen()) }
-	default:
-		v := riemann.NewTorusMLP(m.Dim(), hidden, ag.ActSiLU, fm.NewRand(cfg.Seed+1))
-		model, frozen = v, func() cnf.Field { return cnf.FieldOf(v.Frozen()) }
+	base, err := riemann.ParseBase(m, cfg.Base)
+	if err != nil {
+		return Report{}, err
 	}
+	hidden := []int{cfg.Width, cfg.Width, cfg.Width}
+	r := Report{Dataset: cfg.Data, Manifold: m.Name(), Base: base.String(), Steps: cfg.Steps, Batch: cfg.Batch, Hidden: hidden, Seed: cfg.Seed}
 	start := time.Now()
-	fmt.Fprintf(stderr, "training %d steps of %d on %s (%s)…\n", cfg.Steps, cfg.Batch, cfg.Data, m.Name())
-	losses, err := riemann.Train(m, model, riemann.TrainConfig{Data: d.Sample, BatchSize: cfg.Batch, Steps: cfg.Steps, LR: 2e-3, Seed: cfg.Seed})
+	fmt.Fprintf(stderr, "training %d steps of %d on %s (%s, base %s)…\n", cfg.Steps, cfg.Batch, cfg.Data, m.Name(), base)
+	c, losses, err := Train(d, base, hidden, ag.ActSiLU, cfg.Steps, cfg.Batch, LR, cfg.Seed)
 	if err != nil {
 		return r, err
 	}
+	r.Model = c
 	r.FinalLoss, r.TrainSeconds = losses[len(losses)-1], time.Since(start).Seconds()
 	fmt.Fprintf(stderr, "loss %.4f at the first step, %.4f at the last; %.1f s\n", losses[0], r.FinalLoss, r.TrainSeconds)
 	x := d.Sample(cfg.N, fm.NewRand(cfg.Seed+2))
-	lik, _, err := riemann.LogLikelihood(m, frozen(), x.NoGraph(), nil, cnf.SolveOptions{Method: cnf.Dopri5, RTol: 1e-5, ATol: 1e-5})
+	lik, _, err := riemann.LogLikelihoodFrom(m, base, c.Field(), x.NoGraph(), nil, NLLSolver)
 	if err != nil {
 		return r, err
 	}
@@ -98,22 +122,17 @@ func Run(cfg Config, stdout, stderr io.Writer) (Report, error) {
 	r.NLL, r.NLLErr = stats.MeanStdErr(neg)
 	r.Entropy = d.Entropy()
 	r.KL, r.UniformKL = r.NLL-r.Entropy, m.LogVolume()-r.Entropy
-	s, err := riemann.Integrate(m, frozen(), m.Uniform(cfg.N, fm.NewRand(cfg.Seed+3)), 0, 1, 25, cnf.RK4, nil)
+	s, err := riemann.Integrate(m, c.Field(), base.Sample(cfg.N, fm.NewRand(cfg.Seed+3)), 0, 1, SampleSteps, cnf.RK4, nil)
 	if err != nil {
 		return r, err
 	}
-	if _, ok := m.(riemann.Sphere); ok {
-		for i := 0; i < s.Rows; i++ {
-			row := s.Row(i)
-			r.SphereDrift = math.Max(r.SphereDrift, math.Abs(math.Sqrt(row[0]*row[0]+row[1]*row[1]+row[2]*row[2])-1))
-		}
-	}
+	r.SphereDrift = SphereDrift(m, s)
 	fmt.Fprintf(stdout, "nll %.4f ± %.4f over %d held-out points; entropy %.4f (exact to 1e-9); uniform law's kl %.4f\n", r.NLL, r.NLLErr, cfg.N, r.Entropy, r.UniformKL)
 	if _, ok := m.(riemann.Sphere); ok {
-		fmt.Fprintf(stdout, "RK4 samples (25 steps): max |‖x‖ − 1| = %.2g\n", r.SphereDrift)
+		fmt.Fprintf(stdout, "RK4 samples (%d steps): max |‖x‖ − 1| = %.2g\n", SampleSteps, r.SphereDrift)
 	}
 	if cfg.Out != "" {
-		files, err := draw(cfg.Out, d, frozen(), x, s, fm.NewRand(cfg.Seed+4))
+		files, err := Draw(cfg.Out, d, c, x, s, fm.NewRand(cfg.Seed+4))
 		if err != nil {
 			return r, err
 		}
@@ -122,6 +141,28 @@ func Run(cfg Config, stdout, stderr io.Writer) (Report, error) {
 	r.Seconds = time.Since(start).Seconds()
 	fmt.Fprintf(stdout, "demo: dataset=%s steps=%d nll=%.4f entropy=%.4f kl=%.4f seconds=%.1f\n", cfg.Data, cfg.Steps, r.NLL, r.Entropy, r.KL, r.Seconds)
 	return r, nil
+}
+
+// NLLSolver is the solver of the held-out NLL: dopri5 at rtol = atol = 10⁻⁵.
+var NLLSolver = cnf.SolveOptions{Method: cnf.Dopri5, RTol: 1e-5, ATol: 1e-5}
+
+// SampleSteps is the number of RK4 steps (riemann.Integrate) of the samples.
+const SampleSteps = 25
+
+// SphereDrift returns max |‖x‖ − 1| over the rows of x on the sphere, 0 on
+// other manifolds.
+func SphereDrift(m riemann.Manifold, x *ag.Tensor) float64 {
+	drift := 0.0
+	if _, ok := m.(riemann.Sphere); ok {
+		for i := 0; i < x.Rows; i++ {
+			n := 0.0
+			for _, v := range x.Row(i) {
+				n += v * v
+			}
+			drift = math.Max(drift, math.Abs(math.Sqrt(n)-1))
+		}
+	}
+	return drift
 }
 
 // mapCoords returns the picture coordinates of points of m: (φ, z) on the
@@ -147,10 +188,17 @@ func fromMap(m riemann.Manifold, a, b float64) []float64 {
 	return []float64{r * math.Cos(a), r * math.Sin(a), b}
 }
 
-func draw(dir string, d riemann.Distribution, f cnf.Field, data, samples *ag.Tensor, rng *rand.Rand) ([]string, error) {
+// Draw draws the flow c against the data set d into the existing folder
+// dir and returns the files: samples.png (data points and model samples),
+// data-density.png (d's exact density), density.png (the model's, by
+// riemann.LogLikelihoodFrom on a 48×48 grid) and trajectories.png (50 RK4
+// steps from 60 draws of c.Base), on the sphere's equal-area map (Lambert's
+// cylindrical projection (φ, z)) or the torus's periodic square [0, 2π)²,
+// and on the sphere ortho.png, the hemisphere x > 0 seen from +x.
+func Draw(dir string, d riemann.Distribution, c riemann.Checkpoint, data, samples *ag.Tensor, rng *rand.Rand) ([]string, error) {
 	var files []string
 	path := func(name string) string { p := filepath.Join(dir, name); files = append(files, p); return p }
-	m := d.Manifold()
+	m, f := c.M, c.Field()
 	xmin, xmax, ymin, ymax := -math.Pi, math.Pi, -1.0, 1.0
 	if _, ok := m.(riemann.Torus); ok {
 		xmin, xmax, ymin, ymax = 0, 2*math.Pi, 0, 2*math.Pi
@@ -176,7 +224,7 @@ func draw(dir string, d riemann.Distribution, f cnf.Field, data, samples *ag.Ten
 	if err := plot.DensityGrid(path("data-density.png"), title+": exact density", exact, xmin, xmax, ymin, ymax); err != nil {
 		return nil, err
 	}
-	lik, _, err := riemann.LogLikelihood(m, f, grid.NoGraph(), nil, cnf.SolveOptions{Method: cnf.Dopri5, RTol: 1e-5, ATol: 1e-5})
+	lik, _, err := riemann.LogLikelihoodFrom(m, c.Base, f, grid.NoGraph(), nil, NLLSolver)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +236,7 @@ func draw(dir string, d riemann.Distribution, f cnf.Field, data, samples *ag.Ten
 		return nil, err
 	}
 	var traj []*ag.Tensor
-	if _, err := riemann.Integrate(m, f, m.Uniform(60, rng), 0, 1, 50, cnf.RK4, func(_ float64, x *ag.Tensor) {
+	if _, err := riemann.Integrate(m, f, c.Base.Sample(60, rng), 0, 1, 50, cnf.RK4, func(_ float64, x *ag.Tensor) {
 		traj = append(traj, mapCoords(m, x.Clone()))
 	}); err != nil {
 		return nil, err
@@ -226,7 +274,7 @@ func draw(dir string, d riemann.Distribution, f cnf.Field, data, samples *ag.Ten
 		}
 		traj[k] = t
 	}
-	if err := plot.Trajectories(path("trajectories.png"), title+": paths of the model's ODE", traj, plot.Ends("t = 0 (uniform)", "t = 1 (model)")); err != nil {
+	if err := plot.Trajectories(path("trajectories.png"), title+": paths of the model's ODE", traj, plot.Ends("t = 0 ("+c.Base.String()+")", "t = 1 (model)")); err != nil {
 		return nil, err
 	}
 	if _, ok := m.(riemann.Sphere); ok {
