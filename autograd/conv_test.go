@@ -308,3 +308,58 @@ func TestConvMisuse_PanicsWithMisuseError(t *testing.T) {
 	}()
 	Conv2D(x, Zeros(3, 17), nil, g)
 }
+
+// reportFLOPs reports flops per op as GFLOP/s of wall time and, on a shared
+// machine more telling, GFLOP per CPU-second and CPU-ms/op (all threads).
+func reportFLOPs(b *testing.B, flops, cpu float64) {
+	n := float64(b.N)
+	b.ReportMetric(flops*n/float64(b.Elapsed().Nanoseconds()), "GFLOP/s")
+	if cpu > 0 {
+		b.ReportMetric(flops*n/cpu/1e9, "GFLOP/CPU-s")
+		b.ReportMetric(cpu/n*1e3, "CPU-ms/op")
+	}
+}
+
+// BenchmarkConv2D times Conv2D forward and its backward (the gradients of
+// Σ w ⊙ out with respect to the kernel, the bias and — except on a first
+// layer, whose input is data — the input) at MNIST-like shapes: batch 128,
+// 3×3 kernels, padding 1, 1→32 and 32→32 channels at 14×14 and 28×28. GFLOP/s
+// counts 2·n·OH·OW·Cout·C·9 for the forward pass and twice that for the
+// backward pass without its input-gradient's Col2Im (GEMMs only).
+func BenchmarkConv2D(b *testing.B) {
+	rng := newRNG(17)
+	for _, sh := range []struct{ c, cout, hw int }{{1, 32, 14}, {32, 32, 14}, {1, 32, 28}, {32, 32, 28}} {
+		const n = 128
+		g := ConvGeom{C: sh.c, H: sh.hw, W: sh.hw, KH: 3, KW: 3, Stride: 1, Pad: 1}
+		x := Normal(n, g.In(), 0, 1, rng)
+		w := Normal(sh.cout, g.Patch(), 0, 0.1, rng)
+		bias := Normal(1, sh.cout, 0, 0.1, rng)
+		flops := 2 * float64(n*g.OutH()*g.OutW()*sh.cout*g.Patch())
+		name := fmt.Sprintf("%d->%d/%dx%d", sh.c, sh.cout, sh.hw, sh.hw)
+		b.Run("forward/"+name, func(b *testing.B) {
+			b.ReportAllocs()
+			cpu := cpuSeconds()
+			for b.Loop() {
+				Conv2D(x.NoGraph(), w, bias, g)
+			}
+			reportFLOPs(b, flops, cpuSeconds()-cpu)
+		})
+		b.Run("backward/"+name, func(b *testing.B) {
+			xv := x.Clone().SetRequiresGrad(sh.c > 1)
+			wv, bv := w.Clone().SetRequiresGrad(true), bias.Clone().SetRequiresGrad(true)
+			seed := Normal(n, sh.cout*g.OutH()*g.OutW(), 0, 1, rng)
+			wrt := []*Tensor{wv, bv}
+			passes := 1.0 // the kernel's gradient
+			if sh.c > 1 {
+				wrt = append(wrt, xv)
+				passes = 2 // and the input's
+			}
+			b.ReportAllocs()
+			cpu := cpuSeconds()
+			for b.Loop() {
+				Grad(Conv2D(xv, wv, bv, g), seed, wrt...)
+			}
+			reportFLOPs(b, passes*flops, cpuSeconds()-cpu)
+		})
+	}
+}

@@ -38,7 +38,7 @@ came from (pixels seen by several windows receive the sum).
 //	}
 //
 // with oh = (h+2·pad−kh)/stride+1 and ow = (w+2·pad−kw)/stride+1. The
-// implementation copies each kernel row's in-bounds run at once.
+// implementation computes each kernel row's in-bounds run once.
 func Im2Col(cols, x []float64, n, c, h, w, kh, kw, stride, pad int) {
 	oh, ow := (h+2*pad-kh)/stride+1, (w+2*pad-kw)/stride+1
 	k := c * kh * kw
@@ -59,9 +59,16 @@ func Im2Col(cols, x []float64, n, c, h, w, kh, kw, stride, pad int) {
 							clear(dst)
 							continue
 						}
-						clear(dst[:lo])
-						copy(dst[lo:hi], img[(ch*h+iy)*w+x0+lo:(ch*h+iy)*w+x0+hi])
-						clear(dst[hi:])
+						src := img[(ch*h+iy)*w+x0+lo : (ch*h+iy)*w+x0+hi]
+						for kx := 0; kx < lo; kx++ {
+							dst[kx] = 0
+						}
+						for i, v := range src { // runs are short (KW): a loop beats copy's call
+							dst[lo+i] = v
+						}
+						for kx := hi; kx < kw; kx++ {
+							dst[kx] = 0
+						}
 					}
 				}
 			}
