@@ -45,6 +45,21 @@
 // return an error instead of switching silently. TestTrain_FusedMatchesAutograd
 // bounds the difference with a derived rounding bound.
 //
+// # Conditional fields and guidance
+//
+// A conditional model v_θ(t, x, c) (nn.NewCondVelocityMLP,
+// nn.NewLabelVelocityMLP; a CondVelocity through model.ForwardCond) is
+// trained by Train with TrainConfig.Cond, which draws data with their
+// contexts, and label dropout: each context is replaced by the null context
+// ∅ with probability CondDrop (DropContext), so one model learns v(t, x, c)
+// and the unconditional v(t, x, ∅) (Ho & Salimans 2022, Algorithm 1;
+// Zheng et al. 2023 for flows). Guided combines them,
+// ṽ = (1 − w)·v(t, x, ∅) + w·v(t, x, c), with w = 1 conditional and w = 0
+// unconditional (nn.Evaluator.EvalGuided is its fused twin). With a
+// real-vector context (an observation x, and θ as the "data"), the same
+// training is flow-matching posterior estimation of p(θ|x) (Dax et al. 2023).
+// TestTrain_Conditional, TestDropContext_Rate.
+//
 // # Errors
 //
 // Programmer misuse (a missing field, a shape that does not fit, a nil rng,
@@ -91,6 +106,12 @@
 //     arXiv:2307.03672 (SB-CFM).
 //   - Kloeden, Platen. Numerical Solution of Stochastic Differential
 //     Equations. Springer, 1992 (Euler–Maruyama, §14.1).
+//   - Ho, Salimans. Classifier-Free Diffusion Guidance. 2022.
+//     arXiv:2207.12598 (label dropout, Algorithm 1; the guided field, eq. 6).
+//   - Zheng, Le, Shaul, Lipman, Grover, Chen. Guided Flows for Generative
+//     Modeling and Decision Making. 2023. arXiv:2311.13443.
+//   - Dax, Wildberger, Buchholz, Green, Macke, Schölkopf. Flow Matching for
+//     Scalable Simulation-Based Inference. 2023. arXiv:2305.17161.
 //   - Cuturi. Sinkhorn Distances. 2013. arXiv:1306.0895.
 //   - Peyré, Cuturi. Computational Optimal Transport. 2019.
 //     arXiv:1803.00567 (the semi-dual that Sinkhorn's Newton steps solve).

@@ -29,7 +29,7 @@ type TrainConfig struct {
 	// class's one-hot rows nn.LabelContext, or observations). The model is
 	// trained on CFMLoss of v(t, x) = model.ForwardCond(t, x, c), the
 	// conditional flow-matching loss (Zheng et al. 2023, arXiv:2311.13443,
-	// §3; Dax et al. 2023, arXiv:2305.17161, eq. 6 for posteriors).
+	// §3; Dax et al. 2023, arXiv:2305.17161, §3, for posteriors).
 	Cond func(n int, rng *rand.Rand) (x1, c *autograd.Tensor)
 	// CondDrop is the label-dropout probability p_uncond ∈ [0, 1): each row's
 	// context is replaced by Null with this probability, independently

@@ -13,6 +13,23 @@
 // input-gradients such as the divergence ∇ₓ·v_θ, then cost no weight
 // gradients.
 //
+// # Conditional fields
+//
+// A VelocityMLP may read a context c ∈ ℝ^k (NewCondVelocityMLP; Ctx): the
+// MLP's input row is then (x, t, c) and ForwardCond evaluates v_θ(t, x, c),
+// the conditional field of class-conditional generation, classifier-free
+// guidance (Ho & Salimans 2022) and flow-matching posterior estimation
+// (Dax et al. 2023, where c is an observation). A class label is the
+// one-hot row of width K+1 made by LabelContext, whose last column is the
+// null label ∅ (NullLabel); the rows of the first layer's weight that
+// multiply those columns are the learned label-embedding table, added to the
+// first pre-activation (TestLabelContext_IsEmbedding), so a
+// label-conditioned model (NewLabelVelocityMLP) is the same MLP with the
+// same fused path. The fused step (TrainStep.LossGradCond) and evaluator
+// (Evaluator.EvalCond, EvalDivCond, EvalGuided, the last computing
+// (1 − w)·v_θ(t, x, ∅) + w·v_θ(t, x, c) in one stacked pass) serve
+// conditional models too; checkpoints record the context (MetaContext).
+//
 // # Training
 //
 // An Optimizer reads each parameter's Grad (filled by Backward) and updates
@@ -56,6 +73,14 @@
 //     for the U(±1/√fan_in) initialization.
 //   - Vaswani et al. 2017, Attention Is All You Need, arXiv:1706.03762, and
 //     Ho et al. 2020, DDPM, arXiv:2006.11239, for sinusoidal time embeddings.
+//   - Ho & Salimans 2022, Classifier-Free Diffusion Guidance,
+//     arXiv:2207.12598 (the null label, label dropout, the guided field).
+//   - Zheng, Le, Shaul, Lipman, Grover, Chen 2023, Guided Flows for
+//     Generative Modeling and Decision Making, arXiv:2311.13443 (guidance
+//     for flow-matching velocities).
+//   - Dax, Wildberger, Buchholz, Green, Macke, Schölkopf 2023, Flow Matching
+//     for Scalable Simulation-Based Inference, arXiv:2305.17161 (a
+//     real-vector context: posteriors p(θ|x)).
 //   - Hugging Face safetensors format specification,
 //     https://github.com/huggingface/safetensors.
 package nn

@@ -120,7 +120,7 @@ func (s *TrainStep) LossGrad(t, xt, u []float64) float64 {
 //	L = (1/n)·Σᵢ Σ_d (v_θ(tᵢ, xtᵢ, cᵢ)_d − uᵢ_d)²,
 //
 // the conditional flow-matching loss of Zheng et al. 2023
-// (arXiv:2311.13443, §3, eq. 4 with label dropout done by the caller,
+// (arXiv:2311.13443, §3, with label dropout done by the caller,
 // fm.DropContext). TestTrainStep_MatchesAutogradCond. An unconditional
 // model panics with a *autograd.MisuseError.
 func (s *TrainStep) LossGradCond(t, xt, c, u []float64) float64 {
