@@ -146,7 +146,8 @@ func TestTrain_Conditional(t *testing.T) {
 // conditional one, CondDrop outside [0, 1), CondDrop without Null, a Null
 // of the wrong width and contexts of the wrong shape panic with a
 // *autograd.MisuseError naming the field; a Coupling other than
-// Independent is an error. The good conditional config trains.
+// Independent is an error. The good conditional configs (labels with
+// dropout, a vector context without) train.
 func TestTrain_CondMisuse(t *testing.T) {
 	cond := func() *nn.VelocityMLP { return nn.NewLabelVelocityMLP(1, 2, []int{8}, autograd.ActSiLU, newRNG(65)) }
 	null := nn.LabelContext([]int{nn.NullLabel}, 2)
@@ -159,6 +160,17 @@ func TestTrain_CondMisuse(t *testing.T) {
 	for _, fused := range []bool{false, true} {
 		_, err := fm.Train(cond(), with(func(c *fm.TrainConfig) { c.Fused = fused }))
 		require.NoError(t, err, "the good config trains (fused %v)", fused)
+	}
+	// A real-vector context (an observation) trains the same way, without
+	// dropout; the model is an fm.CondVelocity through ForwardCond.
+	vec := nn.NewCondVelocityMLP(1, 3, []int{8}, autograd.ActTanh, newRNG(66))
+	var _ fm.CondVelocity = vec.ForwardCond
+	for _, fused := range []bool{false, true} {
+		_, err := fm.Train(vec, fm.TrainConfig{Path: fm.CondOT{}, BatchSize: 8, Steps: 2, LR: 1e-3, Fused: fused,
+			Cond: func(n int, rng *rand.Rand) (*autograd.Tensor, *autograd.Tensor) {
+				return autograd.Normal(n, 1, 0, 1, rng), autograd.Normal(n, 3, 0, 1, rng)
+			}})
+		require.NoError(t, err, "a vector context trains (fused %v)", fused)
 	}
 	q := &fm.Empirical{Points: [][]float64{{1}, {2}}}
 	for _, c := range []struct {
@@ -197,8 +209,7 @@ func TestTrain_CondMisuse(t *testing.T) {
 		}
 	}))
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "contexts")
-	assert.Contains(t, err.Error(), "= NaN")
+	assert.Contains(t, err.Error(), "step 1: Cond gave the contexts c[1, 1] = NaN")
 }
 
 // netOf is the fused view of m's parameters, for fusedref.

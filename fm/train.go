@@ -143,8 +143,10 @@ func Train(model *nn.VelocityMLP, cfg TrainConfig) ([]float64, error) {
 			if err := finiteBatch("Cond and Source", x0, x1); err != nil {
 				return losses, fmt.Errorf("fm.Train: step %d: %w", step, err)
 			}
-			if err := finiteBatch("Cond", c, c); err != nil {
-				return losses, fmt.Errorf("fm.Train: step %d: contexts: %w", step, err)
+			for i, v := range c.Data {
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					return losses, fmt.Errorf("fm.Train: step %d: Cond gave the contexts c[%d, %d] = %v; contexts must be finite", step, i/c.Cols, i%c.Cols, v)
+				}
 			}
 			if cfg.CondDrop > 0 {
 				c = DropContext(c, cfg.Null, cfg.CondDrop, rng)
