@@ -1,0 +1,276 @@
+package nn
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/flowmatch/flowmatch/autograd"
+)
+
+/*
+A small U-Net velocity field.
+
+The network maps (t, x, c) to a velocity with x's shape, x an image batch
+[n, C·H·W] (C-major, then H, then W). It has two resolutions, residual blocks,
+and a time (and context) embedding added to every block, after Ronneberger,
+Fischer & Brox 2015 (arXiv:1505.04597, the U shape with skip connections), He
+et al. 2016 (arXiv:1512.03385, residual blocks) and Ho, Jain & Abbeel 2020
+(arXiv:2006.11239, Appendix B: GroupNorm, the per-block time embedding):
+
+	e     = SiLU(Linear₂(SiLU(Linear₁(sin-cos(1000·t)))) + Linear_c(c))   [n, E]
+	h₀    = Conv₃ₓ₃(x)                                 C → Ch,   H×W
+	h₁    = Res(h₀, e)                                 Ch → Ch,  H×W   (kept for the skip)
+	h₂    = Res(Res(AvgPool2(h₁), e), e)               Ch → 2Ch, H/2×W/2
+	h₃    = Res(Concat(Upsample2(h₂), h₁), e)          3Ch → Ch, H×W
+	v     = Conv₃ₓ₃(SiLU(GroupNorm(h₃)))               Ch → C
+
+with the residual block
+
+	Res(x, e) = Conv₂(SiLU(GN₂(Conv₁(SiLU(GN₁(x))) + Linear_e(e) per channel))) + Skip(x),
+
+Skip a 1×1 convolution when the channel counts differ and the identity
+otherwise. Concat of two image batches along columns is a concatenation of
+channels, because channels are the major index of a row. The label
+embedding Linear_c(c) of a one-hot label row c = LabelContext(y, K) is row y
+of its weight (as for VelocityMLP, see cond.go): a learned embedding table
+with a null row for classifier-free guidance.
+*/
+
+// UNetConfig is the shape of a UNet.
+type UNetConfig struct {
+	C, H, W int // image channels, height and width; H and W even
+	Ch      int // channels at full resolution (2·Ch at half resolution)
+	Groups  int // GroupNorm groups; must divide Ch
+	Emb     int // width E of the time (and context) embedding; even
+	Ctx     int // context width (0: unconditional; K+1 for K labels with LabelContext)
+	Classes int // for a label context, K (then Ctx = K+1); else 0
+}
+
+// check panics with a *autograd.MisuseError naming op unless cfg is a UNet.
+func (cfg UNetConfig) check(op string) {
+	switch {
+	case cfg.C < 1 || cfg.H < 2 || cfg.W < 2 || cfg.H%2 != 0 || cfg.W%2 != 0:
+		panic(autograd.Misuse(op, "image %d×%d×%d: want C ≥ 1 and even H, W ≥ 2", cfg.C, cfg.H, cfg.W))
+	case cfg.Ch < 1 || cfg.Groups < 1 || cfg.Ch%cfg.Groups != 0:
+		panic(autograd.Misuse(op, "Ch %d and Groups %d: want Groups ≥ 1 dividing Ch", cfg.Ch, cfg.Groups))
+	case cfg.Emb < 2 || cfg.Emb%2 != 0:
+		panic(autograd.Misuse(op, "Emb %d: want an even width ≥ 2", cfg.Emb))
+	case cfg.Ctx < 0 || cfg.Classes < 0 || (cfg.Classes > 0 && cfg.Ctx != cfg.Classes+1):
+		panic(autograd.Misuse(op, "Ctx %d, Classes %d: want Ctx ≥ 0, and Ctx = Classes+1 for labels", cfg.Ctx, cfg.Classes))
+	}
+}
+
+// ResBlock is the U-Net's residual block on images of Cin channels of H×W
+// pixels (see the comment at the top of unet.go):
+//
+//	Res(x, e) = Conv2(SiLU(GN₂(Conv1(SiLU(GN₁(x))) + Emb(e) per channel))) + Skip(x)
+type ResBlock struct {
+	Norm1, Norm2 [2]*autograd.Tensor // GroupNorm γ, β: [1, Cin] and [1, Cout]
+	Conv1, Conv2 *Conv2D             // 3×3, padding 1: Cin → Cout, Cout → Cout
+	Emb          *Linear             // E → Cout, the embedding added to every pixel of each channel
+	Skip         *Conv2D             // 1×1 Cin → Cout, or nil when Cin = Cout
+	groups       int
+}
+
+func newResBlock(cin, cout, h, w, emb, groups int, rng *rand.Rand) *ResBlock {
+	g3 := func(c int) autograd.ConvGeom {
+		return autograd.ConvGeom{C: c, H: h, W: w, KH: 3, KW: 3, Stride: 1, Pad: 1}
+	}
+	b := &ResBlock{
+		Norm1:  [2]*autograd.Tensor{autograd.Full(1, cin, 1).SetRequiresGrad(true), autograd.Zeros(1, cin).SetRequiresGrad(true)},
+		Norm2:  [2]*autograd.Tensor{autograd.Full(1, cout, 1).SetRequiresGrad(true), autograd.Zeros(1, cout).SetRequiresGrad(true)},
+		Conv1:  NewConv2D(g3(cin), cout, rng),
+		Emb:    NewLinear(emb, cout, rng),
+		Conv2:  NewConv2D(g3(cout), cout, rng),
+		groups: groups,
+	}
+	if cin != cout {
+		b.Skip = NewConv2D(autograd.ConvGeom{C: cin, H: h, W: w, KH: 1, KW: 1, Stride: 1, Pad: 0}, cout, rng)
+	}
+	return b
+}
+
+// Forward returns Res(x, e) for x [n, Cin·H·W] and e [n, E]: [n, Cout·H·W].
+func (b *ResBlock) Forward(x, e *autograd.Tensor) *autograd.Tensor {
+	const eps = 1e-5
+	cin, cout := b.Conv1.Geom.C, b.Conv1.Out()
+	h := autograd.GroupNorm(x, b.Norm1[0], b.Norm1[1], b.groups, cin, eps)
+	h = b.Conv1.Forward(autograd.SiLU(h))
+	h = autograd.AddChannels(h, b.Emb.Forward(e), cout)
+	h = autograd.GroupNorm(h, b.Norm2[0], b.Norm2[1], b.groups, cout, eps)
+	h = b.Conv2.Forward(autograd.SiLU(h))
+	skip := x
+	if b.Skip != nil {
+		skip = b.Skip.Forward(x)
+	}
+	return autograd.Add(h, skip)
+}
+
+// slot is a parameter's name and the field that holds it, so that a test
+// can put fresh leaves in place of the parameters (GradCheck).
+type slot struct {
+	name string
+	p    **autograd.Tensor
+}
+
+// slots returns the block's parameters under prefix.
+func (b *ResBlock) slots(prefix string) []slot {
+	ss := []slot{
+		{prefix + "norm1.weight", &b.Norm1[0]}, {prefix + "norm1.bias", &b.Norm1[1]},
+		{prefix + "conv1.weight", &b.Conv1.W}, {prefix + "conv1.bias", &b.Conv1.B},
+		{prefix + "emb.weight", &b.Emb.W}, {prefix + "emb.bias", &b.Emb.B},
+		{prefix + "norm2.weight", &b.Norm2[0]}, {prefix + "norm2.bias", &b.Norm2[1]},
+		{prefix + "conv2.weight", &b.Conv2.W}, {prefix + "conv2.bias", &b.Conv2.B},
+	}
+	if b.Skip != nil {
+		ss = append(ss, slot{prefix + "skip.weight", &b.Skip.W}, slot{prefix + "skip.bias", &b.Skip.B})
+	}
+	return ss
+}
+
+var _ NamedModule = (*UNet)(nil)
+
+// UNet is a small convolutional velocity field v_θ(t, x) or v_θ(t, x, c) on
+// image batches x [n, C·H·W], with two resolutions, residual blocks and a
+// time (and context) embedding added to every block; the formula is at the
+// top of unet.go. It has the methods fm.Train and the samplers use on a
+// VelocityMLP (Forward, ForwardCond, Params, NamedParams, Dim, Ctx), so
+// that fm.CondVelocity(u.ForwardCond) is a conditional field.
+// TestUNet_Shapes, TestUNet_Grad, TestUNet_LearnsOneImage.
+type UNet struct {
+	Cfg     UNetConfig
+	Time    [2]*Linear          // E → E, E → E, on the sinusoidal embedding of 1000·t
+	Context *Linear             // Ctx → E (nil when Ctx = 0)
+	In      *Conv2D             // 3×3, C → Ch
+	Down    *ResBlock           // Ch → Ch at H×W
+	Mid     [2]*ResBlock        // Ch → 2Ch, 2Ch → 2Ch at H/2×W/2
+	Up      *ResBlock           // 3Ch → Ch at H×W
+	NormOut [2]*autograd.Tensor // GroupNorm γ, β [1, Ch] before the last convolution
+	Out     *Conv2D             // 3×3, Ch → C
+}
+
+// NewUNet returns a U-Net of shape cfg initialized as its layers (NewConv2D,
+// NewLinear; GroupNorm γ = 1, β = 0). A cfg that is not one panics with a
+// *autograd.MisuseError naming nn.NewUNet.
+func NewUNet(cfg UNetConfig, rng *rand.Rand) *UNet {
+	cfg.check("nn.NewUNet")
+	c, h, w, ch, e, g := cfg.C, cfg.H, cfg.W, cfg.Ch, cfg.Emb, cfg.Groups
+	g3 := func(cin, h, w int) autograd.ConvGeom {
+		return autograd.ConvGeom{C: cin, H: h, W: w, KH: 3, KW: 3, Stride: 1, Pad: 1}
+	}
+	u := &UNet{
+		Cfg:     cfg,
+		Time:    [2]*Linear{NewLinear(e, e, rng), NewLinear(e, e, rng)},
+		In:      NewConv2D(g3(c, h, w), ch, rng),
+		Down:    newResBlock(ch, ch, h, w, e, g, rng),
+		Mid:     [2]*ResBlock{newResBlock(ch, 2*ch, h/2, w/2, e, g, rng), newResBlock(2*ch, 2*ch, h/2, w/2, e, g, rng)},
+		Up:      newResBlock(3*ch, ch, h, w, e, g, rng),
+		NormOut: [2]*autograd.Tensor{autograd.Full(1, ch, 1).SetRequiresGrad(true), autograd.Zeros(1, ch).SetRequiresGrad(true)},
+		Out:     NewConv2D(g3(ch, h, w), c, rng),
+	}
+	if cfg.Ctx > 0 {
+		u.Context = NewLinear(cfg.Ctx, e, rng)
+	}
+	return u
+}
+
+// Dim returns C·H·W, the width of x and of v.
+func (u *UNet) Dim() int { return u.Cfg.C * u.Cfg.H * u.Cfg.W }
+
+// Ctx returns the context width (0 for an unconditional model).
+func (u *UNet) Ctx() int { return u.Cfg.Ctx }
+
+// Classes returns K for a label-conditioned model, else 0.
+func (u *UNet) Classes() int { return u.Cfg.Classes }
+
+// Forward returns v_θ(t, x) for t [n, 1] (or [1, 1] for every row) and x
+// [n, C·H·W]: shape [n, C·H·W]. A conditional model panics with a
+// *autograd.MisuseError: call ForwardCond.
+func (u *UNet) Forward(t, x *autograd.Tensor) *autograd.Tensor {
+	if u.Cfg.Ctx > 0 {
+		panic(&autograd.MisuseError{Op: "nn.UNet.Forward", Shapes: [][2]int{t.Shape(), x.Shape()},
+			Reason: fmt.Sprintf("the model is conditional (context width %d): call ForwardCond(t, x, c)", u.Cfg.Ctx)})
+	}
+	return u.forward("nn.UNet.Forward", t, x, nil)
+}
+
+// ForwardCond returns v_θ(t, x, c) for t [n, 1] (or [1, 1]), x [n, C·H·W]
+// and c [n, Ctx] (or [1, Ctx] for every row): shape [n, C·H·W]. An
+// unconditional model panics with a *autograd.MisuseError: call Forward.
+func (u *UNet) ForwardCond(t, x, c *autograd.Tensor) *autograd.Tensor {
+	const op = "nn.UNet.ForwardCond"
+	if u.Cfg.Ctx == 0 {
+		panic(&autograd.MisuseError{Op: op, Shapes: [][2]int{t.Shape(), x.Shape(), c.Shape()}, Reason: "the model is unconditional (context width 0): call Forward(t, x)"})
+	}
+	if c.Cols != u.Cfg.Ctx || (c.Rows != x.Rows && c.Rows != 1) {
+		panic(&autograd.MisuseError{Op: op, Shapes: [][2]int{t.Shape(), x.Shape(), c.Shape()}, Reason: fmt.Sprintf("want c [n,%d] or [1,%d]", u.Cfg.Ctx, u.Cfg.Ctx)})
+	}
+	if c.Rows != x.Rows {
+		c = autograd.Expand(c, x.Rows, u.Cfg.Ctx)
+	}
+	return u.forward(op, t, x, c)
+}
+
+func (u *UNet) forward(op string, t, x, c *autograd.Tensor) *autograd.Tensor {
+	cfg := u.Cfg
+	if x.Cols != u.Dim() {
+		panic(&autograd.MisuseError{Op: op, Shapes: [][2]int{t.Shape(), x.Shape()}, Reason: fmt.Sprintf("want x [n, C·H·W] = [n, %d·%d·%d]", cfg.C, cfg.H, cfg.W)})
+	}
+	if t.Rows == 1 && t.Cols == 1 && x.Rows != 1 {
+		t = autograd.Expand(t, x.Rows, 1)
+	}
+	if t.Cols != 1 || t.Rows != x.Rows {
+		panic(&autograd.MisuseError{Op: op, Shapes: [][2]int{t.Shape(), x.Shape()}, Reason: "want t [n,1] or [1,1]"})
+	}
+	e := u.Time[1].Forward(autograd.SiLU(u.Time[0].Forward(SinusoidalEmbedding(autograd.Scale(t, 1000), cfg.Emb, 10000))))
+	if c != nil {
+		e = autograd.Add(e, u.Context.Forward(c))
+	}
+	e = autograd.SiLU(e)
+	ch, h, w := cfg.Ch, cfg.H, cfg.W
+	h1 := u.Down.Forward(u.In.Forward(x), e)
+	h2 := u.Mid[1].Forward(u.Mid[0].Forward(autograd.AvgPool2(h1, ch, h, w), e), e)
+	h3 := u.Up.Forward(autograd.Concat(autograd.Upsample2(h2, 2*ch, h/2, w/2), h1), e)
+	out := autograd.GroupNorm(h3, u.NormOut[0], u.NormOut[1], cfg.Groups, ch, 1e-5)
+	return u.Out.Forward(autograd.SiLU(out))
+}
+
+// slots returns every parameter's name and field, in a fixed order.
+func (u *UNet) slots() []slot {
+	ss := []slot{
+		{"time.0.weight", &u.Time[0].W}, {"time.0.bias", &u.Time[0].B},
+		{"time.1.weight", &u.Time[1].W}, {"time.1.bias", &u.Time[1].B},
+	}
+	if u.Context != nil {
+		ss = append(ss, slot{"context.weight", &u.Context.W}, slot{"context.bias", &u.Context.B})
+	}
+	ss = append(ss, slot{"in.weight", &u.In.W}, slot{"in.bias", &u.In.B})
+	ss = append(ss, u.Down.slots("down.")...)
+	ss = append(ss, u.Mid[0].slots("mid.0.")...)
+	ss = append(ss, u.Mid[1].slots("mid.1.")...)
+	ss = append(ss, u.Up.slots("up.")...)
+	return append(ss, slot{"norm_out.weight", &u.NormOut[0]}, slot{"norm_out.bias", &u.NormOut[1]},
+		slot{"out.weight", &u.Out.W}, slot{"out.bias", &u.Out.B})
+}
+
+// NamedParams returns every parameter with a stable name ("in.weight",
+// "down.conv1.weight", "mid.0.emb.bias", …), the keys of a checkpoint
+// (safetensors.Write(path, u.NamedParams(), meta); TestUNet_Checkpoint).
+func (u *UNet) NamedParams() []Named {
+	ss := u.slots()
+	ps := make([]Named, len(ss))
+	for i, s := range ss {
+		ps[i] = Named{Name: s.name, T: *s.p}
+	}
+	return ps
+}
+
+// Params returns the parameters in NamedParams' order.
+func (u *UNet) Params() []*autograd.Tensor {
+	ss := u.slots()
+	ps := make([]*autograd.Tensor, len(ss))
+	for i, s := range ss {
+		ps[i] = *s.p
+	}
+	return ps
+}
