@@ -87,6 +87,14 @@
 //	  (1 − w)u + w u(·|c) = a x + b[w∇log     | arXiv:2207.12598; Zheng et al.    | fm.LabelledMixture.CondVelocity      | TestGuided_Endpoints,
 //	  p(x|c) + (1 − w)∇log p]; flows end at   | 2023 arXiv:2311.13443             |                                      | TestGuided_ClassHistogram
 //	  q(·|c) (w = 1) and q (w = 0)            |                                   |                                      |
+//	Conditional change of variables along     | Chen et al. 2018 arXiv:1806.07366 | cnf.LogLikelihood,                   | TestCondLogLikelihood_ExactField
+//	  u_t(x|c) gives log q(x|c); with the     | Thm 1; Lipman §3.1, Thm 1 per     | fm.LabelledMixture.CondVelocity      |
+//	  null field, Bayes' p(c|x)               | class                             |                                      |
+//	Posterior estimation: KL = E[−log q(θ|x)] | Dax et al. 2023 arXiv:2305.17161; | examples/posterior: nll, measure,    | posterior: TestKL_ExactPosteriorIsZero,
+//	  − E[H(p(θ|x))]; linear-Gaussian         | Bishop 2006 §2.3.3                | linearGaussian, banana, grid         | TestKL_WrongGaussianIsClosedForm,
+//	  posterior in closed form, banana on     |                                   |                                      | TestGrid_LinearGaussian,
+//	  a grid                                  |                                   |                                      | TestLinearGaussian_PosteriorMoments,
+//	                                          |                                   |                                      | TestLinearGaussian_TrainedKL
 //
 // The same index for the layers underneath (their tests live beside the code):
 //
