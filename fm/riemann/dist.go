@@ -30,17 +30,33 @@ type Distribution interface {
 // κ + ln(1 − e^{−2κ}) − ln 2.
 func logSinh(k float64) float64 { return k + math.Log1p(-math.Exp(-2*k)) - math.Ln2 }
 
-// VMFLogDensity returns the log-density of the von Mises–Fisher law on S²
-// with mean direction mu (unit) and concentration κ > 0 at x:
+// VMFLogDensity returns the log-density of the von Mises–Fisher law on
+// S^d, d = len(mu) − 1, with mean direction mu (unit) and concentration
+// κ > 0 at x (vmf.go; Mardia & Jupp 2000, §9.3.2):
 //
-//	f(x) = κ/(4π sinh κ)·exp(κ μ·x),
-//	ln f = ln κ − ln 4π − ln sinh κ + κ μ·x,
+//	ln f(x) = ln C_{d+1}(κ) + κ μ·x,
 //
-// with ln sinh κ in log space, so κ = 1000 is fine. Tested by
-// TestVMF_NormalizedAndEntropy (quadrature over S²).
+// with ln C = VMFLogNormalizer in log space (memoized by d and κ), so
+// κ = 1000 is fine; on S² f(x) = κ/(4π sinh κ)·exp(κ μ·x). Tested by
+// TestVMF_NormalizedAndEntropy (quadrature over S²) and
+// TestVMF_NormalizerSd.
 func VMFLogDensity(mu []float64, kappa float64, x []float64) float64 {
-	return math.Log(kappa) - math.Log(4*math.Pi) - logSinh(kappa) + kappa*dot(mu, x)
+	type key struct {
+		d int
+		k float64
+	}
+	k := key{len(mu) - 1, kappa}
+	lc, ok := vmfCache.Load(k)
+	if !ok {
+		lc = VMFLogNormalizer(k.d, kappa)
+		vmfCache.Store(k, lc)
+	}
+	return lc.(float64) + kappa*dot(mu, x)
 }
+
+// vmfCache memoizes VMFLogNormalizer for VMFLogDensity: a mixture evaluates
+// the same few κ at every point.
+var vmfCache sync.Map
 
 // VMFEntropy returns the entropy of the von Mises–Fisher law on S²:
 //
@@ -48,19 +64,26 @@ func VMFLogDensity(mu []float64, kappa float64, x []float64) float64 {
 //	  = ln 4π + ln sinh κ − ln κ − κ·coth κ + 1,
 //
 // with ln sinh κ in log space; H → ln 4π as κ → 0. κ = 10: 0.5353,
-// κ = 50: −1.0741. Tested by TestVMF_NormalizedAndEntropy.
+// κ = 50: −1.0741. It is VMFEntropyD(2, κ) in closed form. Tested by
+// TestVMF_NormalizedAndEntropy and TestVMF_NormalizerSd.
 func VMFEntropy(kappa float64) float64 {
 	return math.Log(4*math.Pi) + logSinh(kappa) - math.Log(kappa) - kappa/math.Tanh(kappa) + 1
 }
 
-// SampleVMF draws one point of the von Mises–Fisher law on S² by the
-// inverse CDF of w = μ·x, whose density on [−1, 1] is ∝ e^{κw}:
+// SampleVMF draws one point of the von Mises–Fisher law on S^d, d =
+// len(mu) − 1. On S² w = μ·x has density ∝ e^{κw} on [−1, 1] and is drawn
+// exactly by its inverse CDF,
 //
 //	w = 1 + ln(u + (1 − u)e^{−2κ})/κ,  u ~ U(0, 1),
 //
-// and a uniform direction in the plane orthogonal to μ. Tested by
-// TestVMF_SampleMean (E[μ·x] = coth κ − 1/κ).
+// with a uniform direction in the plane orthogonal to μ; on S^d, d ≠ 2, by
+// Wood's (1994) rejection sampler (sampleVMFWood). Tested by
+// TestVMF_SampleMean (S²: E[μ·x] = coth κ − 1/κ) and TestVMF_SampleMeanSd
+// (S³, S⁵: E[μ·x] = A_p(κ), E[(μ·x)²] = 1 − d·A_p(κ)/κ).
 func SampleVMF(mu []float64, kappa float64, rng *rand.Rand) []float64 {
+	if len(mu) != 3 {
+		return sampleVMFWood(mu, kappa, rng)
+	}
 	u := rng.Float64()
 	w := 1 + math.Log(u+(1-u)*math.Exp(-2*kappa))/kappa
 	e1, e2 := orthoBasis(mu)
@@ -84,7 +107,7 @@ func orthoBasis(mu []float64) (e1, e2 []float64) {
 	return e1, e2
 }
 
-// VMFMixture is Σ_k w_k·vMF(μ_k, κ_k) on S².
+// VMFMixture is Σ_k w_k·vMF(μ_k, κ_k) on S^d, d = len(μ_k) − 1.
 type VMFMixture struct {
 	Label   string
 	Weights []float64   // w_k > 0, normalized on use
@@ -95,8 +118,8 @@ type VMFMixture struct {
 // Name returns the label.
 func (m VMFMixture) Name() string { return m.Label }
 
-// Manifold returns S².
-func (m VMFMixture) Manifold() Manifold { return Sphere{D: 2} }
+// Manifold returns S^d.
+func (m VMFMixture) Manifold() Manifold { return Sphere{D: len(m.Mus[0]) - 1} }
 
 func (m VMFMixture) logWeights() []float64 {
 	s := 0.0
@@ -125,7 +148,7 @@ func (m VMFMixture) Sample(n int, rng *rand.Rand) *autograd.Tensor {
 		panic(autograd.Misuse("riemann.VMFMixture.Sample", "want n ≥ 0 (got %d) and a *rand.Rand", n))
 	}
 	cat := stats.NewCategorical(m.Weights)
-	x := autograd.Zeros(n, 3)
+	x := autograd.Zeros(n, len(m.Mus[0]))
 	for i := 0; i < n; i++ {
 		k := cat.Draw(rng)
 		copy(x.Row(i), SampleVMF(m.Mus[k], m.Kappas[k], rng))
@@ -133,14 +156,17 @@ func (m VMFMixture) Sample(n int, rng *rand.Rand) *autograd.Tensor {
 	return x
 }
 
-// Entropy returns VMFEntropy for one component and otherwise the
+// Entropy returns VMFEntropyD for one component and otherwise, on S², the
 // quadrature SphereQuadrature(−p ln p, 400): Gauss–Legendre in z, the
 // trapezoid rule in φ, both spectrally convergent for this smooth
 // integrand (TestVMF_NormalizedAndEntropy: nodes 200 and 400 agree to 1e-9
 // for the registered sphere-vmf).
 func (m VMFMixture) Entropy() float64 {
 	if len(m.Weights) == 1 {
-		return VMFEntropy(m.Kappas[0])
+		return VMFEntropyD(len(m.Mus[0])-1, m.Kappas[0])
+	}
+	if len(m.Mus[0]) != 3 {
+		panic(autograd.Misuse("riemann.VMFMixture.Entropy", "a mixture's entropy is computed on S² only, got S^%d", len(m.Mus[0])-1))
 	}
 	return -SphereQuadrature(func(x []float64) float64 {
 		lp := m.LogDensity(x)
@@ -190,35 +216,20 @@ func gaussLegendre(n int) (x, w []float64) {
 	return x, w
 }
 
-// logI0Ratio returns ln I₀(κ) and A(κ) = I₁(κ)/I₀(κ) by the trapezoid rule
-// with 512 nodes on I_ν(κ) = (1/π)∫₀^π cos(νθ) e^{κ cos θ} dθ, scaled by
-// e^{−κ}; the integrand is periodic and analytic, so the rule converges
-// geometrically (to rounding for κ ≤ 500).
+// logI0Ratio returns ln I₀(κ) and A(κ) = I₁(κ)/I₀(κ) by logBesselI,
+// memoized by κ: a mixture evaluates the same few κ at every point.
 func logI0Ratio(k float64) (logI0, a float64) {
 	if v, ok := besselCache.Load(k); ok {
 		p := v.([2]float64)
 		return p[0], p[1]
 	}
-	logI0, a = logI0RatioQuad(k)
+	logI0 = logBesselI(0, k)
+	a = math.Exp(logBesselI(1, k) - logI0)
 	besselCache.Store(k, [2]float64{logI0, a})
 	return logI0, a
 }
 
-// besselCache memoizes logI0Ratio by κ: a mixture evaluates the same few κ
-// at every point.
 var besselCache sync.Map
-
-func logI0RatioQuad(k float64) (logI0, a float64) {
-	const n = 512
-	var s0, s1 float64
-	for j := 0; j < n; j++ {
-		th := 2 * math.Pi * float64(j) / n
-		e := math.Exp(k * (math.Cos(th) - 1))
-		s0 += e
-		s1 += math.Cos(th) * e
-	}
-	return k + math.Log(s0/n), s1 / s0
-}
 
 // VonMisesLogDensity returns ln f(θ) for the von Mises law on the circle:
 //

@@ -12,6 +12,14 @@
 // and LogLikelihood computes log-densities with the Riemannian divergence,
 // through cnf's exact and Hutchinson divergences of AmbientField.
 //
+// The base law of x₀ is a Base: Uniform (the default) or, on the torus,
+// WrappedNormal, with its exact log-density as a lattice sum truncated
+// within a derived bound (TruncationBound); Train and LogLikelihoodFrom
+// take it. SaveCheckpoint and LoadCheckpoint store a trained flow (the
+// model through nn's checkpoints, the manifold and the base in the
+// metadata keys MetaManifold and MetaBase), which flowmatch train, sample,
+// loglik and plot use.
+//
 // # Notation
 //
 // t ∈ [0, 1], x₀ noise at t = 0 (uniform on M), x₁ data at t = 1; ψ_t the
@@ -33,6 +41,11 @@
 // two orders (TestIntegrate_Order measures 4.0 and 2.0).
 //
 // # Data sets and measured results
+//
+// The von Mises–Fisher law is defined on every S^d (VMFLogDensity,
+// SampleVMF, VMFLogNormalizer with the modified Bessel function I_ν in log
+// space, VMFMeanCosine, VMFEntropyD): the inverse CDF on S², Wood's (1994)
+// rejection sampler otherwise.
 //
 // Dataset returns sphere-vmf (four von Mises–Fisher laws on S², H =
 // 1.2892), torus-vonmises (three products of von Mises laws on T², H =
@@ -71,4 +84,12 @@
 //     arXiv:1806.07366, Theorem 1 (the instantaneous change of variables).
 //   - Grathwohl et al. 2018, "FFJORD", arXiv:1810.01367, §3.1 (Hutchinson's
 //     trace estimator).
+//   - Wood 1994, "Simulation of the von Mises Fisher distribution",
+//     Communications in Statistics – Simulation and Computation 23(1),
+//     157–164 (the sampler on S^d).
+//   - Mardia & Jupp 2000, "Directional Statistics", Wiley: §3.5.7 (the
+//     wrapped normal), §9.3.2 (the von Mises–Fisher law, its normalizer and
+//     mean resultant length).
+//   - Abramowitz & Stegun 1964, "Handbook of Mathematical Functions",
+//     9.6.10 and 9.7.1 (the series and the large-argument expansion of I_ν).
 package riemann
