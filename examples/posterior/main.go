@@ -20,6 +20,20 @@
 //	go run ./examples/posterior                    # the defaults: 4,000 steps, n = 2,000
 //	go run ./examples/posterior -steps 500 -n 200  # a quick look
 //
+// Measured with the defaults (4,000 steps of batch 256 per model, MLP of
+// 3 hidden layers of 64, SiLU, Adam 2·10⁻³ with a cosine schedule, n = 2,000
+// held-out pairs, RK4 40 steps; 1 min 54 s wall with the build, 16.2 s and
+// 19.4 s of training, on a 2-core AMD EPYC (Zen 5, family 26), shared and
+// heavily loaded, load average ~33):
+//
+//	linear-Gaussian  E[−log q] 1.8409 ± 0.0288, H 1.8258 (exact): KL 0.0151 ± 0.0288; paired 0.0068 ± 0.0024
+//	banana           E[−log q] 0.4266 ± 0.0239, E[H] 0.3649 (grid): KL 0.0617 ± 0.0236; paired 0.0643 ± 0.0060
+//	banana           sliced W₂ flow vs grid 0.0623 ± 0.0041, floor grid vs grid 0.0611 ± 0.0074
+//
+// So the linear-Gaussian posterior is within the target KL ≤ 0.05 nats, and
+// the banana's samples are at the sliced-W₂ floor while its density is
+// still 0.064 nats off.
+//
 // The formulas and the exact posteriors are at the top of sim.go.
 // TestKL_ExactPosteriorIsZero and TestKL_WrongGaussianIsClosedForm check
 // the measurement against known answers (the exact posterior's own field
