@@ -110,6 +110,15 @@
 //	Fused MLP backward = autograd's        | Higham 2002 §3 (error bound)          | autograd/fused, nn.TrainStep       | nn: TestTrainStep_MatchesAutograd,
 //	                                       |                                       |                                    | fm: TestTrain_FusedMatchesAutograd
 //	Adam (bias-corrected moments)          | Kingma & Ba 2015 arXiv:1412.6980      | nn.Adam                            | nn: TestAdam_HandComputedTwoSteps
+//	Label embedding = first-layer rows:    | Ho & Salimans 2022                    | nn.LabelContext,                   | nn: TestLabelContext_IsEmbedding
+//	  one-hot (y or ∅)·W_c = E[y]          | arXiv:2207.12598                      | nn.NewLabelVelocityMLP             |
+//	Conditional fused step and evaluator   | Higham 2002 §3 (error bound)          | nn.TrainStep.LossGradCond,         | nn: TestTrainStep_MatchesAutogradCond,
+//	  = autograd on ForwardCond(t, x, c)   |                                       | nn.Evaluator.EvalCond, EvalDivCond | TestEvaluator_EqualsForwardCond,
+//	                                       |                                       |                                    | TestEvaluator_DivCond
+//	Guided field (1 − w)v(∅) + w·v(c) in   | Ho & Salimans 2022; Zheng et al.      | nn.Evaluator.EvalGuided            | fm: TestEvaluator_GuidedEqualsGuided
+//	  one stacked pass = fm.Guided         | 2023 arXiv:2311.13443                 |                                    |
+//	Label dropout: each row → ∅ w.p. p     | Ho & Salimans 2022, Algorithm 1       | fm.DropContext, fm.TrainConfig     | fm: TestDropContext_Rate,
+//	                                       |                                       |                                    | TestTrain_Conditional
 //	Change of variables, 1-D and affine    | Papamakarios et al. 2021              | cnf.TransformedLogDensity1D        | cnf: TestChangeOfVariables_Affine1D,
 //	                                       | arXiv:1912.02762 §2                   |                                    | TestChangeOfVariables_Histogram
 //	log p(x) = log π(z) − Σ log|det ∂fᵢ|   | Papamakarios et al. 2021 §2;          | cnf.Flow, Planar, Radial, Coupling | cnf: TestLayers_LogDet, TestLayers_Inverse,
