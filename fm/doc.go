@@ -58,7 +58,13 @@
 // unconditional (nn.Evaluator.EvalGuided is its fused twin). With a
 // real-vector context (an observation x, and θ as the "data"), the same
 // training is flow-matching posterior estimation of p(θ|x) (Dax et al. 2023).
-// TestTrain_Conditional, TestDropContext_Rate.
+// TestTrain_Conditional, TestDropContext_Rate. LabelledMixture holds the
+// exact conditional and unconditional fields and scores of a labelled
+// Gaussian mixture (derivation in condmixture.go) as a CondVelocity, so
+// guidance of exact fields is checked against the guided score
+// (TestGuided_ExactFieldIsGuidedScore) and its flows against their targets
+// (TestGuided_Endpoints, TestGuided_ClassHistogram); examples/posterior
+// measures trained posteriors against exact ones.
 //
 // # Errors
 //
