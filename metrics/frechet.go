@@ -139,17 +139,22 @@ func SqrtSym(s mat.Symmetric) (*mat.SymDense, error) {
 		return nil, fmt.Errorf("symmetric eigendecomposition did not converge")
 	}
 	lam := eig.Values(nil)
-	var q mat.Dense
+	var q, qs mat.Dense
 	eig.VectorsTo(&q)
 	d := len(lam)
+	qs.CloneFrom(&q)
+	for k, l := range lam {
+		r := math.Sqrt(max(l, 0))
+		for i := range d {
+			qs.Set(i, k, qs.At(i, k)*r)
+		}
+	}
+	var prod mat.Dense
+	prod.Mul(&qs, q.T()) // Q diag(√λ) Qᵀ
 	root := mat.NewSymDense(d, nil)
 	for i := range d {
 		for j := i; j < d; j++ {
-			var v float64
-			for k, l := range lam {
-				v += q.At(i, k) * math.Sqrt(max(l, 0)) * q.At(j, k)
-			}
-			root.SetSym(i, j, v)
+			root.SetSym(i, j, (prod.At(i, j)+prod.At(j, i))/2)
 		}
 	}
 	return root, nil
