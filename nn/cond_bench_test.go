@@ -16,7 +16,8 @@ import (
 // x_t, u and the one-hot contexts in preallocated buffers, then ZeroGrad,
 // TrainStep.LossGradCond and an Adam step (η = 1e-3); it allocates nothing
 // per step (TestTrainStep_NoAllocs checks a smaller model). It reports
-// steps/s, with 1 and 2 threads (SetThreads).
+// steps/s and, for a shared machine, CPU-ms per step (all threads), with 1
+// and 2 threads (SetThreads).
 func BenchmarkFastTrainStepCond(b *testing.B) {
 	for _, threads := range []int{1, 2} {
 		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
@@ -77,8 +78,12 @@ func benchCondStep(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := cpuSeconds()
 	for b.Loop() {
 		step()
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "steps/s")
+	if d := cpuSeconds() - cpu; d > 0 {
+		b.ReportMetric(d/float64(b.N)*1e3, "CPU-ms/step")
+	}
 }
