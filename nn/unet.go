@@ -136,7 +136,7 @@ var _ NamedModule = (*UNet)(nil)
 // top of unet.go. It has the methods fm.Train and the samplers use on a
 // VelocityMLP (Forward, ForwardCond, Params, NamedParams, Dim, Ctx), so
 // that fm.CondVelocity(u.ForwardCond) is a conditional field.
-// TestUNet_Shapes, TestUNet_Grad, TestUNet_LearnsOneImage.
+// TestUNet_Shapes, TestUNet_Grad, TestUNet_LearnsOneBatch.
 type UNet struct {
 	Cfg     UNetConfig
 	Time    [2]*Linear          // E → E, E → E, on the sinusoidal embedding of 1000·t
