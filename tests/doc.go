@@ -156,6 +156,13 @@
 //	  paths, lattice-sum marginal)         |                                       |                                    | TestTheorem2Torus_GradientsEqual
 //	vMF and von Mises entropies            | closed forms; quadrature              | riemann.VMFEntropy,                | riemann: TestVMF_NormalizedAndEntropy,
 //	                                       |                                       | riemann.VonMisesEntropy            | TestVonMises_NormalizedAndEntropy
+//	vMF on S^d: C_p = κ^{p/2−1}/           | Mardia & Jupp 2000 §9.3.2;            | riemann.VMFLogNormalizer,          | riemann: TestVMF_NormalizerSd,
+//	  ((2π)^{p/2} I_{p/2−1}(κ)),           | Wood 1994 (sampler);                  | riemann.VMFMeanCosine,             | TestVMF_SampleMeanSd, TestLogBesselI
+//	  A_p = I_{p/2}/I_{p/2−1},             | Abramowitz & Stegun 9.6.10,           | riemann.VMFEntropyD,               |
+//	  H = −ln C − κA                       | 9.7.1 (ln I_ν)                        | riemann.SampleVMF                  |
+//	Wrapped normal on T^d: lattice sum,    | Mardia & Jupp 2000 §3.5.7;            | riemann.WrappedNormal,             | riemann: TestWrappedNormal_IntegratesToOne,
+//	  truncation bound, base p₀ of the     | Chen & Lipman 2023 §3.4               | riemann.TruncationBound,           | TestWrappedNormal_SamplesMatchDensity,
+//	  likelihood                           |                                       | riemann.LogLikelihoodFrom          | TestLogLikelihood_IntegratesToOneTorus
 //	Mixture path p_t(xⁱ|x₁) = κ_t δ(x₁ⁱ)   | Gat et al. 2024 arXiv:2407.15595      | discrete.Path, discrete.Marginal,  | discrete: TestKolmogorov_ExactRates
 //	  + (1 − κ_t) p₀; its rate             | eqs. 8–11                             | discrete.Rate, discrete.Exact,     |
 //	  dκ/(1 − κ)·[p(x₁ⁱ|x) − δ] solves     |                                       | discrete.ApplyGenerator            |
