@@ -79,7 +79,8 @@ import (
 // Every component needs a standard deviation s_{ck} > 0 for the densities
 // at t = 1 (BayesPosterior) to exist. A LabelledMixture without a path,
 // without classes, with an empty class, with means of different lengths or
-// with bad weights is misuse (a *autograd.MisuseError panic).
+// with bad weights is misuse (a *autograd.MisuseError panic;
+// TestLabelledMixture_Misuse).
 type LabelledMixture struct {
 	Path         AffinePath
 	Classes      []Mixture
@@ -198,7 +199,7 @@ func normalizeLog(lp []float64) []float64 {
 // Sample draws n labelled data points: a class c with probability π_c, then
 // x₁ ~ q(·|c) (a component k with probability π_{k|c}, then m_{ck} + s_{ck}ε,
 // ε ~ N(0, I)). It returns x₁ [n, d] and the labels. A nil rng or n < 0 is
-// misuse.
+// misuse. TestLabelledMixture_Sample.
 func (m *LabelledMixture) Sample(n int, rng *rand.Rand) (*autograd.Tensor, []int) {
 	d := m.check("fm.LabelledMixture.Sample")
 	if rng == nil {
