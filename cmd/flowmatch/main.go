@@ -1,8 +1,9 @@
 // Command flowmatch trains, samples, evaluates and draws flow-matching
 // models on 2-D data, on binned 2-D data as tokens (discrete flow matching:
-// checkerboard-discrete, 8gaussians-discrete), and, in demo, on the sphere
-// and the flat torus (sphere-vmf, torus-vonmises, torus-checkerboard); it
-// also serves the browser playground.
+// checkerboard-discrete, 8gaussians-discrete), and on the sphere and the
+// flat torus (sphere-vmf, torus-vonmises, torus-checkerboard: demo and
+// train take -data, sample, loglik and plot the checkpoint); it also
+// serves the browser playground.
 //
 // Usage:
 //
