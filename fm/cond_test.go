@@ -109,9 +109,9 @@ func TestTrain_Conditional(t *testing.T) {
 	model := nn.NewLabelVelocityMLP(1, 2, []int{32, 32}, autograd.ActSiLU, newRNG(62))
 	null := nn.LabelContext([]int{nn.NullLabel}, 2)
 	losses, err := fm.Train(model, fm.TrainConfig{Path: fm.CondOT{}, Cond: twoClasses, CondDrop: 0.2, Null: null,
-		BatchSize: 128, Steps: 800, LR: 3e-3, Seed: 63, Fused: true})
+		BatchSize: 128, Steps: 400, LR: 3e-3, Seed: 63, Fused: true})
 	require.NoError(t, err)
-	require.Len(t, losses, 800)
+	require.Len(t, losses, 400)
 	const n = 500
 	side := func(w float64, class int) float64 {
 		v := fm.Guided(model.Frozen().ForwardCond, nn.LabelContext([]int{class}, 2), null, w)
