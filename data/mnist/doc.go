@@ -14,8 +14,9 @@
 //	mnist     28×28 = 784 pixels, x = b/255·2 − 1
 //	mnist14   14×14 = 196 pixels: each 2×2 block of the scaled 28×28 image averaged
 //
-// Load(name, split) returns a *Set {X, Labels, Side}; Batch draws a labelled minibatch and
-// Sampler an unlabelled one. Reading and decompressing the training images takes about a
+// Load(name, split) returns a *Set {X, Labels, Side}; Batch draws a labelled minibatch,
+// Sampler an unlabelled one (an fm.Sampler) and CondSampler images with their one-hot label
+// contexts nn.LabelContext(labels, 10) (an fm.TrainConfig.Cond). Reading and decompressing the training images takes about a
 // second, so each file is parsed once per process and each set built once.
 //
 // # Where the files come from

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/flowmatch/flowmatch/autograd"
+	"github.com/flowmatch/flowmatch/nn"
 )
 
 // Classes is the number of MNIST labels, the digits 0–9.
@@ -235,5 +236,17 @@ func (s *Set) Sampler() func(n int, rng *rand.Rand) *autograd.Tensor {
 	return func(n int, rng *rand.Rand) *autograd.Tensor {
 		x, _ := s.Batch(n, rng)
 		return x
+	}
+}
+
+// CondSampler returns the labelled images as a conditional data sampler, the form of
+// fm.TrainConfig.Cond: func(n, rng) draws Batch(n, rng) and returns the images x₁ [n, Side²]
+// with their one-hot label contexts c = nn.LabelContext(labels, Classes) [n, Classes+1] (the
+// last column, the null label ∅, is 0; fm.TrainConfig.CondDrop sets it during training).
+// TestSet_CondSampler.
+func (s *Set) CondSampler() func(n int, rng *rand.Rand) (x1, c *autograd.Tensor) {
+	return func(n int, rng *rand.Rand) (*autograd.Tensor, *autograd.Tensor) {
+		x, labels := s.Batch(n, rng)
+		return x, nn.LabelContext(labels, Classes)
 	}
 }

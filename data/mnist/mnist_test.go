@@ -248,3 +248,22 @@ func TestSet_Batch(t *testing.T) {
 		}()
 	}
 }
+
+// TestSet_CondSampler: the conditional sampler returns the same images as Batch with the same
+// seed and, in row i, the one-hot context of label i (Classes + 1 columns, the null column 0).
+func TestSet_CondSampler(t *testing.T) {
+	s := load(t, "mnist14", Test)
+	x, c := s.CondSampler()(32, rand.New(rand.NewPCG(5, 6)))
+	xb, labels := s.Batch(32, rand.New(rand.NewPCG(5, 6)))
+	require.Equal(t, xb.Data, x.Data)
+	require.Equal(t, [2]int{32, Classes + 1}, c.Shape())
+	for i, l := range labels {
+		for k, v := range c.Row(i) {
+			want := 0.0
+			if k == l {
+				want = 1
+			}
+			require.Equal(t, want, v, "row %d column %d (label %d)", i, k, l)
+		}
+	}
+}
