@@ -3,6 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,9 +23,20 @@ import (
 // torch.set_num_threads does. Two lines starting with "# " come first: the
 // CPU (model, ISA, caches; internal/cpu) and the kernels chosen for it
 // (autograd.Kernels), which scripts/bench-vs-torch records with every result.
+//
+// -what gemm times C = A·B for square sizes (-gemm-sizes) on one thread
+// with the kernel and blocking chosen for this CPU; with -tune it instead
+// measures every candidate kernel and blocking (autograd.TuneGemm), prints
+// them as a table and the row to add to the source for this processor
+// model (docs/PERFORMANCE.md, "Contributing a tuned row"), with the load
+// average, since a loaded machine lowers every figure.
 func runBench(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench", "[flags]", stderr)
-	what := fs.String("what", "train,sample,loglik", "comma list of: train, sample, loglik")
+	what := fs.String("what", "train,sample,loglik", "comma list of: train, sample, loglik, gemm")
+	tune := fs.Bool("tune", false, "with -what gemm: measure every kernel and blocking and print the row for this CPU")
+	gemmSizes := fs.String("gemm-sizes", "256,512", "with -what gemm: comma list of square sizes n (C = A·B, n×n)")
+	tuneTrial := fs.Float64("tune-trial", 0.1, "with -tune: seconds per candidate, size and round")
+	tuneRounds := fs.Int("tune-rounds", 3, "with -tune: rounds over all candidates (the fastest time counts)")
 	batch := fs.Int("batch", 256, "training batch size")
 	threads := fs.Int("threads", 1, "cores to use, 1 to 64 (1 like the peer; results do not depend on it)")
 	minTime := fs.Float64("min-time", 2, "seconds of timed training")
@@ -51,11 +65,28 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return usagef("-min-time %g: want seconds in (0, 3600]", *minTime)
 	}
 	for _, w := range strings.Split(*what, ",") {
-		if w := strings.TrimSpace(w); w != "train" && w != "sample" && w != "loglik" {
-			return usagef("-what %q: want a comma list of train, sample, loglik", w)
+		if w := strings.TrimSpace(w); w != "train" && w != "sample" && w != "loglik" && w != "gemm" {
+			return usagef("-what %q: want a comma list of train, sample, loglik, gemm", w)
 		}
 	}
+	sizes, err := parseGemmSizes(*gemmSizes)
+	if err != nil {
+		return err
+	}
+	if *tune && strings.TrimSpace(*what) != "gemm" {
+		return usagef("-tune measures GEMM kernels only: use it with -what gemm")
+	}
+	if !(*tuneTrial > 0 && *tuneTrial <= 60) {
+		return usagef("-tune-trial %g: want seconds in (0, 60]", *tuneTrial)
+	}
+	if err := checkCount("tune-rounds", *tuneRounds, 1, 100); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "# cpu: %s\n# kernels: %s\n", cpu.Detect(), autograd.Kernels())
+	if *tune {
+		runTune(stdout, sizes, time.Duration(*tuneTrial*float64(time.Second)), *tuneRounds)
+		return nil
+	}
 	suffix := fmt.Sprintf("dtype=float64 threads=%d impl=flowmatch data=8gaussians act=silu", *threads)
 	model := nn.NewVelocityMLP(2, []int{256, 256, 256}, autograd.ActSiLU, newRand(*seed, 2))
 	draw := data.EightGaussians().Sample
@@ -91,8 +122,17 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 				return err
 			}
 			fmt.Fprintf(stdout, "loglik_points_per_s=%.1f points=%d ode_steps=%d %s\n", float64(*loglikPoints)/time.Since(start).Seconds(), *loglikPoints, *odeSteps, suffix)
+		case "gemm":
+			for _, n := range sizes {
+				trials, _ := autograd.TuneGemm([]int{n}, time.Duration(*minTime*float64(time.Second)), 1)
+				for _, t := range trials {
+					if t.Default {
+						fmt.Fprintf(stdout, "gemm_gflops=%.2f n=%d kernel=%q %s\n", t.GFLOPS[0], n, t.Kernel, suffix)
+					}
+				}
+			}
 		default:
-			return usagef("-what %q: want a comma list of train, sample, loglik", w)
+			return usagef("-what %q: want a comma list of train, sample, loglik, gemm", w)
 		}
 	}
 	return nil
@@ -129,4 +169,59 @@ func newTrainer(model *nn.VelocityMLP, p fm.CondOT, draw fm.Sampler, batch int, 
 		step.LossGrad(t, xt, u)
 		opt.Step()
 	}, nil
+}
+
+// parseGemmSizes reads -gemm-sizes: square sizes from 8 to 4096.
+func parseGemmSizes(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 8 || n > 4096 {
+			return nil, usagef("-gemm-sizes %q: want a comma list of sizes from 8 to 4096", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// runTune prints autograd.TuneGemm's trials, best first, and the row to add
+// to the source, with the load average (Linux's /proc/loadavg) when known.
+func runTune(w io.Writer, sizes []int, trial time.Duration, rounds int) {
+	load := "unknown"
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) >= 3 {
+			load = strings.Join(f[:3], " ")
+		}
+	}
+	fmt.Fprintf(w, "# tune: one thread, %d rounds over every candidate, %.2f s each per size; load average before: %s\n", rounds, trial.Seconds(), load)
+	trials, best := autograd.TuneGemm(sizes, trial, rounds)
+	order := make([]int, len(trials))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return trials[order[a]].Score > trials[order[b]].Score })
+	fmt.Fprintf(w, "%-24s %5s %5s %5s", "kernel", "mc", "kc", "nc")
+	for _, n := range sizes {
+		fmt.Fprintf(w, " %9s", fmt.Sprintf("%d³", n))
+	}
+	fmt.Fprintf(w, " %9s\n", "geomean")
+	for _, i := range order {
+		t := trials[i]
+		fmt.Fprintf(w, "%-24s %5d %5d %5d", t.Kernel, t.MC, t.KC, t.NC)
+		for _, g := range t.GFLOPS {
+			fmt.Fprintf(w, " %9.2f", g)
+		}
+		mark := ""
+		if t.Default {
+			mark = "  (the plan in use)"
+		}
+		fmt.Fprintf(w, " %9.2f%s\n", t.Score, mark)
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) >= 3 {
+			load = strings.Join(f[:3], " ")
+		}
+	}
+	fmt.Fprintf(w, "# GFLOP/s, load average after: %s\n", load)
+	fmt.Fprintf(w, "# row for tunedPlans in autograd/internal/kernels/gemm_plan.go:\n\t%s\n", autograd.TunedRow(trials[best], sizes))
 }

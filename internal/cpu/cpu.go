@@ -30,8 +30,10 @@ import (
 
 // Cache is one level of data (or unified) cache.
 type Cache struct {
-	Level int // 1, 2, 3
-	Bytes int // size of one instance (per core for L1 and, usually, L2)
+	Level     int // 1, 2, 3
+	Bytes     int // size of one instance (per core for L1 and, usually, L2)
+	Ways      int // associativity, 0 if unknown (or fully associative)
+	LineBytes int // line size in bytes, 0 if unknown
 }
 
 // Info describes the processor.
@@ -119,6 +121,68 @@ func (c Info) String() string {
 	return b.String()
 }
 
+// Assumed caches where the processor does not say (another architecture
+// without sysfs, -tags purego without sysfs, a hypervisor hiding the
+// leaves, or values that fail the plausibility check): 32 KiB 8-way L1d
+// with 64-byte lines, 512 KiB L2, 8 MiB L3, which most x86-64 and arm64
+// cores since 2015 meet or exceed.
+var (
+	assumedL1 = Cache{Level: 1, Bytes: 32 << 10, Ways: 8, LineBytes: 64}
+	assumedL2 = Cache{Level: 2, Bytes: 512 << 10, Ways: 8, LineBytes: 64}
+	assumedL3 = Cache{Level: 3, Bytes: 8 << 20, Ways: 16, LineBytes: 64}
+)
+
+// Hierarchy returns the L1 data, L2 and L3 caches for choosing blockings
+// (the GEMM's mc, kc, nc), and whether they were read from the machine.
+// When the levels found fail plausible (sizes within [8 KiB, 1 MiB] for
+// L1d, [64 KiB, 64 MiB] for L2, at least L2 for L3, each level at least the
+// one below it, at most 64 L1d ways, lines of 32–256 bytes) or some are missing, it
+// returns the assumed ones above for all three, and known = false; a
+// missing L3 alone is replaced by L2. Unknown ways or line size (0) are
+// kept: the caller assumes its own (TestHierarchy_Fallback).
+func (c Info) Hierarchy() (l1, l2, l3 Cache, known bool) {
+	get := func(level int) Cache {
+		for _, k := range c.Caches {
+			if k.Level == level {
+				return k
+			}
+		}
+		return Cache{}
+	}
+	l1, l2, l3 = get(1), get(2), get(3)
+	if l3.Bytes == 0 {
+		l3 = l2
+		l3.Level = 3
+	}
+	if plausible(l1, l2, l3) != nil {
+		return assumedL1, assumedL2, assumedL3, false
+	}
+	return l1, l2, l3, true
+}
+
+// plausible reports why caches l1, l2, l3 cannot be a real hierarchy, nil
+// if they can (the bounds are those of Hierarchy).
+func plausible(l1, l2, l3 Cache) error {
+	for i, r := range []struct {
+		k      Cache
+		lo, hi int
+	}{{l1, 8 << 10, 1 << 20}, {l2, 64 << 10, 64 << 20}, {l3, 64 << 10, 1 << 40}} {
+		if r.k.Bytes < r.lo || r.k.Bytes > r.hi {
+			return fmt.Errorf("level %d cache of %d bytes: want %d to %d", i+1, r.k.Bytes, r.lo, r.hi)
+		}
+		if r.k.Ways < 0 || i == 0 && r.k.Ways > 64 {
+			return fmt.Errorf("level %d cache with %d ways", i+1, r.k.Ways)
+		}
+		if r.k.LineBytes != 0 && (r.k.LineBytes < 32 || r.k.LineBytes > 256) {
+			return fmt.Errorf("level %d cache with %d-byte lines", i+1, r.k.LineBytes)
+		}
+	}
+	if l2.Bytes < l1.Bytes || l3.Bytes < l2.Bytes {
+		return fmt.Errorf("sizes not increasing: L1d %d, L2 %d, L3 %d bytes", l1.Bytes, l2.Bytes, l3.Bytes)
+	}
+	return nil
+}
+
 func sizeString(n int) string {
 	switch {
 	case n >= 1<<20 && n%(1<<20) == 0:
@@ -182,19 +246,36 @@ func decode(c *Info, cpuid cpuidFunc, xcr0 uint32) {
 }
 
 // amdLegacyCaches reads AMD's older cache leaves, for hypervisors that hide
-// 0x8000001D: Fn8000_0005 ECX[31:24] is the L1 data cache in KiB,
-// Fn8000_0006 ECX[31:16] the L2 in KiB and EDX[31:18] the L3 in units of
-// 512 KiB (a lower bound, for all the cores that share it).
+// 0x8000001D: Fn8000_0005 ECX is the L1 data cache ([31:24] KiB, [23:16]
+// ways, 0xFF fully associative, [7:0] line bytes); Fn8000_0006 ECX the L2
+// ([31:16] KiB, [15:12] encoded ways, [7:0] line bytes) and EDX the L3
+// ([31:18] units of 512 KiB, a lower bound for all the cores that share it;
+// ways and line as for L2).
 func amdLegacyCaches(cpuid cpuidFunc) []Cache {
 	var out []Cache
 	_, _, c5, _ := cpuid(0x80000005, 0)
 	_, _, c6, d6 := cpuid(0x80000006, 0)
-	for _, k := range []Cache{{1, int(c5>>24) << 10}, {2, int(c6>>16) << 10}, {3, int(d6>>18) << 19}} {
+	l1ways := int(c5 >> 16 & 0xff)
+	if l1ways == 0xff {
+		l1ways = 0
+	}
+	for _, k := range []Cache{
+		{1, int(c5>>24) << 10, l1ways, int(c5 & 0xff)},
+		{2, int(c6>>16) << 10, amdWays(c6 >> 12 & 0xf), int(c6 & 0xff)},
+		{3, int(d6>>18) << 19, amdWays(d6 >> 12 & 0xf), int(d6 & 0xff)},
+	} {
 		if k.Bytes > 0 {
 			out = append(out, k)
 		}
 	}
 	return out
+}
+
+// amdWays decodes the associativity field of Fn8000_0006 (AMD64 APM Vol. 3,
+// Appendix E): 0 for disabled, fully associative, or 9 ("see
+// Fn8000_001D"), which carry no way count.
+func amdWays(f uint32) int {
+	return [16]int{0, 1, 2, 3, 4, 6, 8, 0, 16, 0, 32, 48, 64, 96, 128, 0}[f]
 }
 
 // familyModel decodes CPUID leaf 1 EAX: stepping [3:0], model [7:4],
@@ -235,7 +316,11 @@ func caches(cpuid cpuidFunc, leaf uint32) []Cache {
 		parts := int(b>>12&0x3ff) + 1
 		line := int(b&0xfff) + 1
 		sets := int(c) + 1
-		out = append(out, Cache{Level: int(a >> 5 & 7), Bytes: ways * parts * line * sets})
+		k := Cache{Level: int(a >> 5 & 7), Bytes: ways * parts * line * sets, Ways: ways, LineBytes: line}
+		if a&(1<<9) != 0 { // fully associative (EAX bit 9): no ways to count
+			k.Ways = 0
+		}
+		out = append(out, k)
 	}
 	return out
 }

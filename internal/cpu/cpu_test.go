@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/stretchr/testify/require"
 )
@@ -103,7 +104,7 @@ func TestDecode(t *testing.T) {
 func TestCaches_IntelLeaf4(t *testing.T) {
 	f := fakeCPU{{4, 0}: {0x1C004121, 0x01C0003F, 0x3F, 0}}
 	got := caches(f.cpuid, 4)
-	require.Equal(t, []Cache{{Level: 1, Bytes: 32 << 10}}, got)
+	require.Equal(t, []Cache{{Level: 1, Bytes: 32 << 10, Ways: 8, LineBytes: 64}}, got)
 }
 
 // TestDetect_MatchesProcCPUInfo compares the features read with CPUID with
@@ -138,8 +139,9 @@ func TestDetect_MatchesProcCPUInfo(t *testing.T) {
 
 // TestCaches_AMDLegacy decodes the registers this repository's test machine
 // (a 2-core Zen 5 guest whose hypervisor zeroes leaf 0x8000001D) returns
-// in Fn8000_0005/6: L1d 48 KiB, L2 1 MiB (/proc/cpuinfo's "cache size"),
-// and an L3 of 1016·512 KiB shared by the whole socket.
+// in Fn8000_0005/6: L1d 48 KiB 12-way, L2 1 MiB (/proc/cpuinfo's "cache
+// size") 8-way, and an L3 of 1016·512 KiB shared by the whole socket whose
+// ways field is 9, "see Fn8000_001D" (so unknown); lines of 64 bytes.
 func TestCaches_AMDLegacy(t *testing.T) {
 	v := str4("AuthenticAMD", 3)
 	f := fakeCPU{
@@ -151,8 +153,69 @@ func TestCaches_AMDLegacy(t *testing.T) {
 	}
 	var c Info
 	decode(&c, f.cpuid, 0)
-	require.Equal(t, []Cache{{1, 48 << 10}, {2, 1 << 20}, {3, 1016 * 512 << 10}}, c.Caches)
+	require.Equal(t, []Cache{{1, 48 << 10, 12, 64}, {2, 1 << 20, 8, 64}, {3, 1016 * 512 << 10, 0, 64}}, c.Caches)
 	require.Equal(t, [2]int{26, 2}, [2]int{c.Family, c.Model})
+}
+
+// TestHierarchy_Fallback checks that Hierarchy keeps plausible caches and
+// replaces implausible or missing ones by the assumed hierarchy; the
+// negative controls are hierarchies that plausible must reject.
+func TestHierarchy_Fallback(t *testing.T) {
+	zen5 := Info{Caches: []Cache{{1, 48 << 10, 12, 64}, {2, 1 << 20, 8, 64}, {3, 1016 * 512 << 10, 0, 64}}}
+	l1, l2, l3, known := zen5.Hierarchy()
+	require.True(t, known)
+	require.Equal(t, [3]Cache{zen5.Caches[0], zen5.Caches[1], zen5.Caches[2]}, [3]Cache{l1, l2, l3})
+
+	noL3 := Info{Caches: zen5.Caches[:2]}
+	_, _, l3, known = noL3.Hierarchy()
+	require.True(t, known)
+	require.Equal(t, Cache{3, 1 << 20, 8, 64}, l3, "a missing L3 is replaced by L2")
+
+	for name, c := range map[string][]Cache{
+		"none":            nil,
+		"no L2":           {{1, 48 << 10, 12, 64}},
+		"L1 of 0 bytes":   {{1, 0, 12, 64}, {2, 1 << 20, 8, 64}},
+		"L2 below L1":     {{1, 512 << 10, 8, 64}, {2, 256 << 10, 8, 64}},
+		"L1 of 1000 ways": {{1, 32 << 10, 1000, 64}, {2, 1 << 20, 8, 64}},
+		"8-byte lines":    {{1, 32 << 10, 8, 8}, {2, 1 << 20, 8, 64}},
+	} {
+		l1, l2, l3, known := Info{Caches: c}.Hierarchy()
+		require.False(t, known, "%s: accepted", name)
+		require.Equal(t, [3]Cache{assumedL1, assumedL2, assumedL3}, [3]Cache{l1, l2, l3}, name)
+	}
+}
+
+// TestDetect_CachesPlausible checks the caches this machine reports pass
+// the plausibility check (on amd64 with CPUID they must be known; elsewhere
+// they may be assumed).
+func TestDetect_CachesPlausible(t *testing.T) {
+	c := Detect()
+	l1, l2, l3, known := c.Hierarchy()
+	require.NoError(t, plausible(l1, l2, l3))
+	if c.Vendor != "" {
+		require.True(t, known, "CPUID gave implausible caches: %v", c.Caches)
+	}
+	t.Logf("L1d %v, L2 %v, L3 %v, read from the machine: %v", l1, l2, l3, known)
+}
+
+// TestSysfsCaches reads a Zen 5 core's caches as Linux lists them
+// (instruction cache skipped) and nothing from an empty folder.
+func TestSysfsCaches(t *testing.T) {
+	dir := fstest.MapFS{}
+	for i, f := range [][5]string{
+		{"1", "Data", "48K", "12", "64"},
+		{"1", "Instruction", "32K", "8", "64"},
+		{"2", "Unified", "1024K", "16", "64"},
+		{"3", "Unified", "32M", "16", "64"},
+	} {
+		for j, name := range []string{"level", "type", "size", "ways_of_associativity", "coherency_line_size"} {
+			dir[fmt.Sprintf("index%d/%s", i, name)] = &fstest.MapFile{Data: []byte(f[j] + "\n")}
+		}
+	}
+	want := []Cache{{1, 48 << 10, 12, 64}, {2, 1 << 20, 16, 64}, {3, 32 << 20, 16, 64}}
+	require.Equal(t, want, sysfsCaches(dir))
+	require.Nil(t, sysfsCaches(fstest.MapFS{}))
+	require.Equal(t, -1, parseSize("12Q"))
 }
 
 func TestFromProcCPUInfo(t *testing.T) {
@@ -166,7 +229,7 @@ func TestFromProcCPUInfo(t *testing.T) {
 func ExampleInfo_String() {
 	c := Info{Arch: "amd64", Vendor: "AuthenticAMD", Brand: "AMD EPYC", Family: 26, Model: 2, Stepping: 1,
 		AVX2: true, FMA: true, AVX512F: true,
-		Caches: []Cache{{1, 48 << 10}, {2, 1 << 20}, {3, 32 << 20}}}
+		Caches: []Cache{{Level: 1, Bytes: 48 << 10}, {Level: 2, Bytes: 1 << 20}, {Level: 3, Bytes: 32 << 20}}}
 	fmt.Println(c)
 	fmt.Println(Info{Arch: "arm64", Brand: "CPU part 0x022"})
 	// Output:

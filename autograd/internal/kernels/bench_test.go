@@ -3,8 +3,10 @@ package kernels
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
+	"github.com/flowmatch/flowmatch/internal/cpu"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -76,9 +78,27 @@ func BenchmarkGemmTraining(b *testing.B) {
 // whatever this machine would pick.
 func BenchmarkGemmPortable(b *testing.B) {
 	s := new(gemmScratch)
+	p := planFor(&goKernel, cpu.Detect())
 	b.Run("n=256", func(b *testing.B) {
 		benchGemm(b, func(transA, transB bool, m, n, k int, alpha float64, a, bb []float64, beta float64, c []float64) {
-			gemmBlocked(&goKernel, s, transA, transB, m, n, k, alpha, a, bb, beta, c)
+			gemmBlocked(p, s, transA, transB, m, n, k, alpha, a, bb, beta, c)
 		}, false, false, 256, 256, 256)
 	})
+}
+
+// BenchmarkGemmKernels runs the blocked GEMM with each micro-kernel this
+// machine can run, on its plan for this CPU, at 256³ and 512³; run with
+// -count 3 to alternate the candidates under a shared load.
+func BenchmarkGemmKernels(b *testing.B) {
+	for _, n := range []int{256, 512} {
+		for _, kn := range availableKernels() {
+			p := planFor(kn, cpu.Detect())
+			s := new(gemmScratch)
+			b.Run(fmt.Sprintf("n=%d/%s/kc=%d", n, strings.ReplaceAll(kn.name, " ", "_"), p.kc), func(b *testing.B) {
+				benchGemm(b, func(transA, transB bool, m, n, k int, alpha float64, a, bb []float64, beta float64, c []float64) {
+					gemmBlocked(p, s, transA, transB, m, n, k, alpha, a, bb, beta, c)
+				}, false, false, n, n, n)
+			})
+		}
+	}
 }

@@ -11,7 +11,7 @@ import (
 // the activation kernels Exp runs.
 func TestDescribe(t *testing.T) {
 	d := Describe()
-	require.True(t, strings.HasPrefix(d, "gemm "+gemmKernel.name+" "), "Describe() = %q, want it to start with gemm %s", d, gemmKernel.name)
+	require.True(t, strings.HasPrefix(d, "gemm "+gemmDefault.kn.name+" "), "Describe() = %q, want it to start with gemm %s", d, gemmDefault.kn.name)
 	require.Contains(t, d, "activations "+activationKernels()+";")
 	t.Log(d)
 }

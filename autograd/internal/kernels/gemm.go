@@ -1,5 +1,11 @@
 package kernels
 
+import (
+	"math"
+
+	"github.com/flowmatch/flowmatch/internal/cpu"
+)
+
 /*
 Blocked GEMM.
 
@@ -28,15 +34,9 @@ deterministic and their rounding error is bounded, as for the reference loop,
 by |Δ| ≤ k·u·Σ_p |op(A)_ip|·|op(B)_pj| (u = 2⁻⁵³), to first order.
 */
 
-const (
-	gemmMC = 120 // rows of an A block: a multiple of every kernel's mr
-	gemmKC = 256 // depth of a block
-	gemmNC = 512 // columns of a B block: a multiple of every kernel's nr
-
-	// Below this many multiply-adds (m·n·k) Gemm runs the unpacked loop:
-	// packing and a pool round trip cost more than they save.
-	gemmSmall = 4 * 4 * 16
-)
+// Below this many multiply-adds (m·n·k) Gemm runs the unpacked loop:
+// packing and a pool round trip cost more than they save.
+const gemmSmall = 4 * 4 * 16
 
 // A microKernel computes an mr×nr tile from micro-panels whose k steps lie
 // lda and ldb elements apart (mr and nr when packed):
@@ -46,16 +46,21 @@ const (
 // reading no element of c when beta is 0. run is the packed case
 // (lda = mr, ldb = nr); strided is the general one, used to read an operand
 // in place when its layout already has contiguous k steps and it would be
-// read only once.
+// read only once. With fused set, the sum is one fused multiply-add chain
+// and the store is c = fma(beta, c, alpha·Σ) (alpha·Σ rounded); otherwise
+// products and sums round separately and the store rounds alpha·Σ and
+// beta·c before adding them. Edge tiles are merged into C the same way.
 type microKernel struct {
-	name    string // for reports: "Go 8x8", "AVX2+FMA assembly 6x8"
+	name    string // for reports and tunedPlans: "Go 8x8", "AVX2+FMA assembly 6x8"
 	mr, nr  int
+	fused   bool
+	avx512  bool // uses 512-bit registers (see preferKernel)
 	run     func(k int, a, b, c []float64, ldc int, alpha, beta float64)
 	strided func(k int, a []float64, lda int, b []float64, ldb int, c []float64, ldc int, alpha, beta float64)
 }
 
-// goKernel is the portable micro-kernel; gemm_amd64.go replaces it at init
-// with an AVX2/FMA one when the CPU has them.
+// goKernel is the portable micro-kernel; gemm_amd64.go adds assembly ones
+// when the CPU has AVX2 and FMA, and AVX-512F.
 var goKernel = microKernel{
 	name:    "Go 8x8",
 	mr:      8,
@@ -64,22 +69,34 @@ var goKernel = microKernel{
 	strided: kern8x8s,
 }
 
-var gemmKernel = &goKernel
+// gemmKernels lists the micro-kernels this machine can run, the portable
+// one first; gemmDefault is the plan Gemm uses (gemm_plan.go).
+var (
+	gemmKernels = append([]*microKernel{&goKernel}, archKernels()...)
+	gemmDefault = choosePlan(gemmKernels, cpu.Detect())
+)
 
 // availableKernels returns the micro-kernels this machine can run, the
 // portable one first.
-func availableKernels() []*microKernel {
-	if gemmKernel == &goKernel {
-		return []*microKernel{&goKernel}
-	}
-	return []*microKernel{&goKernel, gemmKernel}
+func availableKernels() []*microKernel { return gemmKernels }
+
+// maxTile is the largest mr·nr of any kernel.
+const maxTile = 128
+
+// gemmScratch holds the packing buffers of one goroutine. a and b grow to
+// the largest blocks asked for and are then reused.
+type gemmScratch struct {
+	a, b []float64
+	tmp  [maxTile]float64 // one edge tile
+	dot  [8]float64       // dotKernel's output
 }
 
-type gemmScratch struct {
-	a   [gemmMC * gemmKC]float64
-	b   [gemmKC * gemmNC]float64
-	tmp [64]float64 // one edge tile, mr·nr ≤ 64
-	dot [8]float64  // dotKernel's output
+// grow returns buf with at least n elements, reusing it when it can.
+func grow(buf []float64, n int) []float64 {
+	if cap(buf) >= n {
+		return buf[:cap(buf)]
+	}
+	return make([]float64, n)
 }
 
 // gemmFree holds packing buffers between calls. Unlike a sync.Pool it is not
@@ -127,47 +144,51 @@ func gemm(transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta 
 		return
 	}
 	s := getScratch()
-	gemmRows(s, transA, transB, m, n, k, alpha, a, b, beta, c, 0, m)
+	gemmRows(gemmDefault, s, transA, transB, m, n, k, alpha, a, b, beta, c, 0, m)
 	putScratch(s)
 }
 
-// gemmRows computes rows [i0, i1) of C with packing buffers s. For any
-// i0 that is a multiple of gemmRowAlign, each element is computed by the same
-// operations as when all rows are computed at once (see gemmParallel).
-func gemmRows(s *gemmScratch, transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64, i0, i1 int) {
-	if !transA && n <= 4 && k >= 8 && n*k <= len(s.b) {
+// gemmRows computes rows [i0, i1) of C with plan p and packing buffers s.
+// For any i0 that is a multiple of 4 (gemmDot's rows), each element is
+// computed by the same operations as when all rows are computed at once
+// (see gemmParallel and gemm_plan.go).
+func gemmRows(p *gemmPlan, s *gemmScratch, transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64, i0, i1 int) {
+	if !transA && n <= 4 && k >= 8 {
+		s.b = grow(s.b, n*k)
 		gemmDot(s, transB, i1-i0, n, k, alpha, a[i0*k:i1*k], b, beta, c[i0*n:i1*n])
 		return
 	}
-	gemmBlockedRows(gemmKernel, s, transA, transB, m, n, k, alpha, a, b, beta, c, i0, i1)
+	gemmBlockedRows(p, s, transA, transB, m, n, k, alpha, a, b, beta, c, i0, i1)
 }
 
 // gemmBlocked is the blocked GEMM described at the top of this file, with
-// micro-kernel kn and packing buffers s.
+// plan p and packing buffers s.
 //
 // When op(B) has contiguous rows (transB false) and m ≤ mr, each element of B
 // is read once, so B is read in place rather than packed; likewise op(A)
 // when it has contiguous columns (transA true) and n ≤ nr. Only edge panels
 // are packed then.
-func gemmBlocked(kn *microKernel, s *gemmScratch, transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64) {
-	gemmBlockedRows(kn, s, transA, transB, m, n, k, alpha, a, b, beta, c, 0, m)
+func gemmBlocked(p *gemmPlan, s *gemmScratch, transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64) {
+	gemmBlockedRows(p, s, transA, transB, m, n, k, alpha, a, b, beta, c, 0, m)
 }
 
-// gemmBlockedRows is gemmBlocked restricted to rows [i0, i1) of C; the row
-// tiles start at i0, so they are those of gemmBlocked when i0 is a multiple
-// of mr.
-func gemmBlockedRows(kn *microKernel, s *gemmScratch, transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64, i0, i1 int) {
+// gemmBlockedRows is gemmBlocked restricted to rows [i0, i1) of C.
+func gemmBlockedRows(p *gemmPlan, s *gemmScratch, transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64, i0, i1 int) {
+	kn := p.kn
 	mr, nr := kn.mr, kn.nr
-	// A blocks of equal height mcb ≤ gemmMC, a multiple of mr: a short
+	// A blocks of equal height mcb ≤ p.mc, a multiple of mr: a short
 	// last block would stream all of B̃ from L2 for few rows.
-	nb := (i1 - i0 + gemmMC - 1) / gemmMC
+	nb := (i1 - i0 + p.mc - 1) / p.mc
 	mcb := ((i1-i0+nb-1)/nb + mr - 1) / mr * mr
+	kcMax, ncMax := min(p.kc, k), min(p.nc, n)
+	s.a = grow(s.a, mcb*kcMax)
+	s.b = grow(s.b, (ncMax+nr-1)/nr*nr*kcMax)
 	inplaceA := transA && n <= nr
 	inplaceB := !transB && m <= mr
-	for jc := 0; jc < n; jc += gemmNC {
-		nc := min(gemmNC, n-jc)
-		for pc := 0; pc < k; pc += gemmKC {
-			kc := min(gemmKC, k-pc)
+	for jc := 0; jc < n; jc += p.nc {
+		nc := min(p.nc, n-jc)
+		for pc := 0; pc < k; pc += p.kc {
+			kc := min(p.kc, k-pc)
 			bet := beta
 			if pc > 0 {
 				bet = 1
@@ -223,6 +244,12 @@ func gemmBlockedRows(kn *microKernel, s *gemmScratch, transA, transB bool, m, n,
 							tr := tile[r*nr : r*nr+nrb]
 							if bet == 0 {
 								copy(cr, tr)
+								continue
+							}
+							if kn.fused { // as the assembly kernels store
+								for j, v := range tr {
+									cr[j] = math.FMA(bet, cr[j], v)
+								}
 								continue
 							}
 							for j, v := range tr {

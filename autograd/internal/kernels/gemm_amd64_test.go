@@ -2,13 +2,28 @@
 
 package kernels
 
-import "testing"
+import (
+	"testing"
 
+	"github.com/flowmatch/flowmatch/internal/cpu"
+)
+
+// TestGemm_UsesAsmKernel checks the kernel Gemm runs on this CPU: the
+// AVX-512 one with AVX-512F (unless this model is tuned otherwise or known to
+// downclock, preferKernel), else the AVX2 one with AVX2 and FMA.
 func TestGemm_UsesAsmKernel(t *testing.T) {
-	if !hasAVX2FMA() {
-		t.Skip("CPU lacks AVX2 or FMA: Gemm uses the portable kernel")
+	c := cpu.Detect()
+	want := &goKernel
+	switch {
+	case c.AVX2 && c.FMA && c.AVX512F:
+		want = preferKernel([]*microKernel{&goKernel, &asmKernel, &avx512Kernel}, c)
+	case c.AVX2 && c.FMA:
+		want = &asmKernel
 	}
-	if gemmKernel != &asmKernel {
-		t.Fatalf("got the %dx%d kernel, want the AVX2 6x8 one", gemmKernel.mr, gemmKernel.nr)
+	if _, tuned := tunedPlans[cpuKey{c.Vendor, c.Family, c.Model}]; tuned {
+		t.Skip("this CPU model has a tuned row")
+	}
+	if gemmDefault.kn != want {
+		t.Fatalf("got the %s kernel, want %s", gemmDefault.kn.name, want.name)
 	}
 }

@@ -12,13 +12,14 @@ Parallel GEMM.
 
 With Threads() = t > 1, a Gemm of at least gemmParallelMin multiply-adds
 splits the rows of C into up to t bands whose first rows are multiples of
-gemmRowAlign = lcm(mr, 4): a multiple of the micro-kernel's mr and of the
-4-row blocks of gemmDot. Each band is computed by gemmRows with its own
-packing buffers — band 0 by the calling goroutine, the others by worker
-goroutines started by SetThreads — and every band sees the same row tiles,
-edge tiles and k blocks as the one-thread computation, so every element of C
-is formed by the same operations in the same order: results are
-bit-identical for any number of threads (TestGemm_ThreadsBitIdentical).
+gemmRowAlign = lcm(mr, 4): a multiple of the micro-kernel's mr (so that no
+band adds edge tiles) and of the 4-row blocks of gemmDot. Each band is
+computed by gemmRows with its own packing buffers — band 0 by the calling
+goroutine, the others by worker goroutines started by SetThreads — and
+every band sees the same k blocks as the one-thread computation, and edge
+tiles round as full ones (gemm_plan.go), so every element of C is formed by
+the same operations in the same order: results are bit-identical for any
+number of threads (TestGemm_ThreadsBitIdentical).
 B is packed by every band (a few per cent of the work at the sizes where
 bands pay).
 
@@ -86,6 +87,7 @@ func Threads() int { return int(threads.Load()) + 1 }
 // A gemmJob is one band of rows [i0, i1) of a Gemm or, when ew is not nil,
 // the range [i0, i1) of an element-wise kernel (parallel.go).
 type gemmJob struct {
+	plan            *gemmPlan
 	transA, transB  bool
 	m, n, k, i0, i1 int
 	alpha, beta     float64
@@ -109,7 +111,7 @@ func gemmWorker() {
 		if j.ew != nil {
 			j.ew.run(j.i0, j.i1)
 		} else {
-			gemmRows(s, j.transA, j.transB, j.m, j.n, j.k, j.alpha, j.a, j.b, j.beta, j.c, j.i0, j.i1)
+			gemmRows(j.plan, s, j.transA, j.transB, j.m, j.n, j.k, j.alpha, j.a, j.b, j.beta, j.c, j.i0, j.i1)
 		}
 		parWG.Done()
 	}
@@ -133,10 +135,9 @@ func pollJob() (gemmJob, bool) {
 	}
 }
 
-// gemmRowAlign returns the row multiple at which C may be split without
-// changing any result.
-func gemmRowAlign() int {
-	mr := gemmKernel.mr
+// gemmRowAlign returns the row multiple at which plan p splits C.
+func gemmRowAlign(p *gemmPlan) int {
+	mr := p.kn.mr
 	a, b := mr, 4
 	for b != 0 {
 		a, b = b, a%b
@@ -148,8 +149,17 @@ func gemmRowAlign() int {
 // reports true, or reports false without touching C when another parallel
 // Gemm is running or C has too few rows for two bands.
 func gemmParallel(transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64) bool {
-	align := gemmRowAlign()
+	return gemmParallelPlan(gemmDefault, transA, transB, m, n, k, alpha, a, b, beta, c)
+}
+
+// gemmParallelPlan is gemmParallel with plan p.
+func gemmParallelPlan(p *gemmPlan, transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64) bool {
+	align := gemmRowAlign(p)
 	t := min(Threads(), m/align)
+	if t < 2 { // bands at multiples of 4 only: some edge tiles more, same bits
+		align = 4
+		t = min(Threads(), m/align)
+	}
 	if t < 2 || !parMu.TryLock() {
 		return false
 	}
@@ -159,10 +169,10 @@ func gemmParallel(transA, transB bool, m, n, k int, alpha float64, a, b []float6
 	rows = (rows + align - 1) / align * align
 	for i0 := rows; i0 < m; i0 += rows {
 		parWG.Add(1)
-		gemmJobs <- gemmJob{transA, transB, m, n, k, i0, min(i0+rows, m), alpha, beta, a, b, c, nil}
+		gemmJobs <- gemmJob{p, transA, transB, m, n, k, i0, min(i0+rows, m), alpha, beta, a, b, c, nil}
 	}
 	s := getScratch()
-	gemmRows(s, transA, transB, m, n, k, alpha, a, b, beta, c, 0, min(rows, m))
+	gemmRows(p, s, transA, transB, m, n, k, alpha, a, b, beta, c, 0, min(rows, m))
 	putScratch(s)
 	parWG.Wait()
 	return true

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/flowmatch/flowmatch/internal/cpu"
 	"github.com/stretchr/testify/require"
 )
 
@@ -37,7 +38,7 @@ func TestGemm_ThreadsBitIdentical(t *testing.T) {
 						a, b, c0 := randSlice(rnd, m*k), randSlice(rnd, k*n), randSlice(rnd, m*n)
 						want := append([]float64(nil), c0...)
 						s := new(gemmScratch)
-						gemmRows(s, tA, tB, m, n, k, sc.alpha, a, b, sc.beta, want, 0, m)
+						gemmRows(gemmDefault, s, tA, tB, m, n, k, sc.alpha, a, b, sc.beta, want, 0, m)
 						got, intact := guarded(m * n)
 						copy(got, c0)
 						split := gemmParallel(tA, tB, m, n, k, sc.alpha, a, b, sc.beta, got)
@@ -52,24 +53,36 @@ func TestGemm_ThreadsBitIdentical(t *testing.T) {
 	}
 }
 
-// TestGemm_ThreadsMisalignedDiffers is the negative control of
-// TestGemm_ThreadsBitIdentical: bands starting at a row that is not a
-// multiple of mr move elements between full tiles (c = acc + β·c in one FMA)
-// and edge tiles (two roundings), so some bits must change.
-func TestGemm_ThreadsMisalignedDiffers(t *testing.T) {
-	if gemmKernel == &goKernel {
-		t.Skip("the portable kernel rounds full and edge tiles alike (storeRow4)")
-	}
+// TestGemm_ThreadsMisalignedSame checks that bands starting at a row that
+// is not a multiple of mr (27) still give every bit of the one-band result:
+// they move elements between full tiles and edge tiles, which round alike.
+// Its negative control is the same kernel with the edge tiles merged
+// unfused (fused = false: alpha·acc + β·c rounded twice), which must change
+// some bits of an assembly kernel's result.
+func TestGemm_ThreadsMisalignedSame(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(39, 40))
 	const m, n, k, alpha, beta = 60, 32, 50, 1.0, 0.3
 	a, b, c0 := randSlice(rnd, m*k), randSlice(rnd, k*n), randSlice(rnd, m*n)
-	want := append([]float64(nil), c0...)
-	gemmRows(new(gemmScratch), false, false, m, n, k, alpha, a, b, beta, want, 0, m)
-	got := append([]float64(nil), c0...)
-	for _, band := range [][2]int{{0, 27}, {27, m}} {
-		gemmRows(new(gemmScratch), false, false, m, n, k, alpha, a, b, beta, got, band[0], band[1])
+	split := func(p *gemmPlan, bands [][2]int) []float64 {
+		c := append([]float64(nil), c0...)
+		for _, band := range bands {
+			gemmRows(p, new(gemmScratch), false, false, m, n, k, alpha, a, b, beta, c, band[0], band[1])
+		}
+		return c
 	}
-	require.Error(t, sameBits(got, want), "a split at row 27 left every bit unchanged")
+	for _, kn := range availableKernels() {
+		p := planFor(kn, cpu.Detect())
+		want := split(p, [][2]int{{0, m}})
+		require.NoError(t, sameBits(split(p, [][2]int{{0, 27}, {27, m}}), want), kn.name)
+		if !kn.fused {
+			continue
+		}
+		unfused := *kn
+		unfused.fused = false
+		pu := &gemmPlan{&unfused, p.mc, p.kc, p.nc, "unfused edges"}
+		require.Error(t, sameBits(split(pu, [][2]int{{0, 27}, {27, m}}), want),
+			"%s: unfused edge merges left every bit unchanged", kn.name)
+	}
 }
 
 // TestGemm_ThreadsLarge runs Gemm itself above gemmParallelMin with 2

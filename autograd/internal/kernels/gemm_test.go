@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/flowmatch/flowmatch/internal/cpu"
 )
 
 // gemmRef is the reference loop of Gemm's doc comment.
@@ -74,23 +76,38 @@ type gemmImpl struct {
 }
 
 // gemmImpls lists Gemm and the blocked GEMM with each micro-kernel this
-// machine can run, so every kernel is tested whichever one Gemm picks.
+// machine can run, each with its plan for this CPU and with a small plan
+// (mc = 2·mr, kc = 8, nc = 2·nr) whose blocks the small sizes below cross,
+// so every kernel and every block edge is tested whichever one Gemm picks.
 func gemmImpls() []gemmImpl {
 	impls := []gemmImpl{{"Gemm", Gemm}}
 	for _, kn := range availableKernels() {
-		s := new(gemmScratch)
-		impls = append(impls, gemmImpl{
-			name: fmt.Sprintf("blocked%dx%d", kn.mr, kn.nr),
-			f: func(transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64) {
-				if m == 0 || n == 0 || k == 0 {
-					gemm(transA, transB, m, n, k, alpha, a, b, beta, c)
-					return
-				}
-				gemmBlocked(kn, s, transA, transB, m, n, k, alpha, a, b, beta, c)
-			},
-		})
+		for _, p := range []*gemmPlan{planFor(kn, cpu.Detect()), smallPlan(kn)} {
+			impls = append(impls, blockedImpl(p))
+		}
 	}
 	return impls
+}
+
+// smallPlan is kernel kn with blocks small enough for the test sizes to
+// span several of each.
+func smallPlan(kn *microKernel) *gemmPlan {
+	return &gemmPlan{kn, 2 * kn.mr, 8, 2 * kn.nr, "small, for tests"}
+}
+
+// blockedImpl runs the blocked GEMM with plan p on one thread.
+func blockedImpl(p *gemmPlan) gemmImpl {
+	s := new(gemmScratch)
+	return gemmImpl{
+		name: fmt.Sprintf("blocked%dx%d/mc=%d,kc=%d,nc=%d", p.kn.mr, p.kn.nr, p.mc, p.kc, p.nc),
+		f: func(transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64) {
+			if m == 0 || n == 0 || k == 0 {
+				gemm(transA, transB, m, n, k, alpha, a, b, beta, c)
+				return
+			}
+			gemmBlocked(p, s, transA, transB, m, n, k, alpha, a, b, beta, c)
+		},
+	}
 }
 
 // checkGemm compares impl with gemmRef on one shape. The tolerance is the
@@ -100,6 +117,12 @@ func gemmImpls() []gemmImpl {
 //
 // doubled because both results carry it.
 func checkGemm(rnd *rand.Rand, impl gemmImpl, transA, transB bool, m, n, k int, alpha, beta float64) error {
+	return checkGemms(rnd, []gemmImpl{impl}, transA, transB, m, n, k, alpha, beta)
+}
+
+// checkGemms is checkGemm for several implementations on the same operands,
+// computing the reference once.
+func checkGemms(rnd *rand.Rand, impls []gemmImpl, transA, transB bool, m, n, k int, alpha, beta float64) error {
 	a := randSlice(rnd, m*k)
 	b := randSlice(rnd, k*n)
 	c0 := randSlice(rnd, m*n)
@@ -121,21 +144,23 @@ func checkGemm(rnd *rand.Rand, impl gemmImpl, transA, transB bool, m, n, k int, 
 	mag := make([]float64, m*n)
 	gemmRef(transA, transB, m, n, k, math.Abs(alpha), absA, absB, 0, mag)
 
-	got, intact := guarded(m * n)
-	copy(got, c0)
-	impl.f(transA, transB, m, n, k, alpha, a, b, beta, got)
-	if !intact() {
-		return fmt.Errorf("%s(%v,%v,m=%d,n=%d,k=%d): wrote outside C", impl.name, transA, transB, m, n, k)
-	}
-	for i := range got {
-		bc := 0.0
-		if beta != 0 {
-			bc = math.Abs(beta * c0[i])
+	for _, impl := range impls {
+		got, intact := guarded(m * n)
+		copy(got, c0)
+		impl.f(transA, transB, m, n, k, alpha, a, b, beta, got)
+		if !intact() {
+			return fmt.Errorf("%s(%v,%v,m=%d,n=%d,k=%d): wrote outside C", impl.name, transA, transB, m, n, k)
 		}
-		tol := 2 * float64(k+2) * unitRoundoff * (mag[i] + bc)
-		if d := math.Abs(got[i] - want[i]); !(d <= tol) {
-			return fmt.Errorf("%s(transA=%v,transB=%v,m=%d,n=%d,k=%d,alpha=%v,beta=%v): c[%d] got %v want %v (tol %v)",
-				impl.name, transA, transB, m, n, k, alpha, beta, i, got[i], want[i], tol)
+		for i := range got {
+			bc := 0.0
+			if beta != 0 {
+				bc = math.Abs(beta * c0[i])
+			}
+			tol := 2 * float64(k+2) * unitRoundoff * (mag[i] + bc)
+			if d := math.Abs(got[i] - want[i]); !(d <= tol) {
+				return fmt.Errorf("%s(transA=%v,transB=%v,m=%d,n=%d,k=%d,alpha=%v,beta=%v): c[%d] got %v want %v (tol %v)",
+					impl.name, transA, transB, m, n, k, alpha, beta, i, got[i], want[i], tol)
+			}
 		}
 	}
 	return nil
@@ -147,16 +172,15 @@ var gemmScalars = []struct{ alpha, beta float64 }{
 
 func TestGemm_SmallSizes(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(1, 2))
-	for _, impl := range gemmImpls() {
-		for _, tA := range []bool{false, true} {
-			for _, tB := range []bool{false, true} {
-				for m := 0; m <= 17; m++ {
-					for n := 0; n <= 17; n++ {
-						for k := 0; k <= 17; k++ {
-							s := gemmScalars[(m+n+k)%len(gemmScalars)]
-							if err := checkGemm(rnd, impl, tA, tB, m, n, k, s.alpha, s.beta); err != nil {
-								t.Fatal(err)
-							}
+	impls := gemmImpls()
+	for _, tA := range []bool{false, true} {
+		for _, tB := range []bool{false, true} {
+			for m := 0; m <= 17; m++ {
+				for n := 0; n <= 17; n++ {
+					for k := 0; k <= 17; k++ {
+						s := gemmScalars[(m+n+k)%len(gemmScalars)]
+						if err := checkGemms(rnd, impls, tA, tB, m, n, k, s.alpha, s.beta); err != nil {
+							t.Fatal(err)
 						}
 					}
 				}
@@ -194,13 +218,51 @@ func TestGemm_LargeSizes(t *testing.T) {
 	if testing.Short() {
 		shapes = shapes[:3]
 	}
-	for _, impl := range gemmImpls() {
-		for _, tA := range []bool{false, true} {
-			for _, tB := range []bool{false, true} {
-				for i, mnk := range shapes {
-					s := gemmScalars[i%len(gemmScalars)]
-					if err := checkGemm(rnd, impl, tA, tB, mnk[0], mnk[1], mnk[2], s.alpha, s.beta); err != nil {
-						t.Fatal(err)
+	impls := gemmImpls()
+	for _, tA := range []bool{false, true} {
+		for _, tB := range []bool{false, true} {
+			for i, mnk := range shapes {
+				s := gemmScalars[i%len(gemmScalars)]
+				if err := checkGemms(rnd, impls, tA, tB, mnk[0], mnk[1], mnk[2], s.alpha, s.beta); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+}
+
+// TestGemm_EdgeSizes runs every kernel at the sizes around its tile and
+// its blocks: m, n ∈ {1, mr−1, mr, mr+1, nr−1, nr+1}, k ∈ {1, kc−1, kc, kc+1,
+// 2kc+1} with the small plan (kc = 8) and k ∈ {kc−1, kc, kc+1} with this
+// CPU's plan, in the four layouts, against the reference loop (checkGemm's
+// derived bound).
+func TestGemm_EdgeSizes(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(11, 12))
+	for _, kn := range availableKernels() {
+		dims := []int{1, kn.mr - 1, kn.mr, kn.mr + 1, kn.nr - 1, kn.nr + 1, 2*kn.mr + 3}
+		small, real := smallPlan(kn), planFor(kn, cpu.Detect())
+		for _, c := range []struct {
+			p      *gemmPlan
+			mn, ks []int
+		}{
+			{small, dims, []int{1, 7, 8, 9, 17}},
+			{real, []int{1, kn.mr + 1, kn.nr + 1}, []int{real.kc - 1, real.kc, real.kc + 1}},
+		} {
+			impl := blockedImpl(c.p)
+			for _, tA := range []bool{false, true} {
+				for _, tB := range []bool{false, true} {
+					for i, m := range c.mn {
+						for j, n := range c.mn {
+							for l, k := range c.ks {
+								if m < 1 || n < 1 {
+									continue
+								}
+								s := gemmScalars[(i+j+l)%len(gemmScalars)]
+								if err := checkGemm(rnd, impl, tA, tB, m, n, k, s.alpha, s.beta); err != nil {
+									t.Fatal(err)
+								}
+							}
+						}
 					}
 				}
 			}

@@ -1,0 +1,7 @@
+//go:build purego || !amd64
+
+package kernels
+
+// archKernels returns no assembly micro-kernel: this build runs the
+// portable one.
+func archKernels() []*microKernel { return nil }
