@@ -58,7 +58,7 @@ type Result struct {
 }
 
 func main() {
-	cfg := Config{Steps: 3000, Width: 128, Eval: 2000}
+	cfg := Config{Steps: 4000, Width: 128, Eval: 2000}
 	flag.StringVar(&cfg.Out, "out", "", "directory for figure.png (must exist)")
 	flag.IntVar(&cfg.Steps, "steps", cfg.Steps, "training steps on each data set")
 	flag.Uint64Var(&cfg.Seed, "seed", 0, "random seed")
