@@ -118,11 +118,12 @@ func LoadVelocityMLP(path string) (*VelocityMLP, map[string]string, error) {
 }
 
 // parseContext reads a MetaContext value: "label:K" (K ≥ 1 classes,
-// context width K+1) or "vector:k" (k ≥ 1).
+// context width K+1) or "vector:k" (k ≥ 1), the count in decimal without
+// sign or leading zeros (as SaveVelocityMLP writes it) and at most 2²⁰.
 func parseContext(v string) (ctx, classes int, why string) {
 	kind, num, ok := strings.Cut(v, ":")
 	n, err := strconv.Atoi(num)
-	if !ok || err != nil || n < 1 || n > 1<<20 {
+	if !ok || err != nil || n < 1 || n > 1<<20 || strconv.Itoa(n) != num {
 		return 0, 0, `want "label:K" or "vector:k" with a positive count`
 	}
 	switch kind {

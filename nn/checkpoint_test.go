@@ -132,6 +132,8 @@ func TestCheckpoint_BadMetadata(t *testing.T) {
 		{"vector:2", "context width 2 needs 4 inputs"},
 		{"label:1", "context width 2 needs 4 inputs"},
 		{"vector:99999999999999999999", "positive count"},
+		{"vector:+1", "positive count"},
+		{"vector:01", "positive count"},
 	} {
 		path := write("badctx", withCtx(c.value))
 		_, _, err := LoadVelocityMLP(path)
