@@ -118,6 +118,9 @@
 //     Modeling and Decision Making. 2023. arXiv:2311.13443.
 //   - Dax, Wildberger, Buchholz, Green, Macke, Schölkopf. Flow Matching for
 //     Scalable Simulation-Based Inference. 2023. arXiv:2305.17161.
+//   - Efron. Tweedie's Formula and Selection Bias. Journal of the American
+//     Statistical Association 106(496), 2011 (E[x₁|x_t] from the score; the
+//     velocity–score identity that LabelledMixture uses per class).
 //   - Cuturi. Sinkhorn Distances. 2013. arXiv:1306.0895.
 //   - Peyré, Cuturi. Computational Optimal Transport. 2019.
 //     arXiv:1803.00567 (the semi-dual that Sinkhorn's Newton steps solve).
