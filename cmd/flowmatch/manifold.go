@@ -91,7 +91,7 @@ func runManifoldDemo(args []string, stdout, stderr io.Writer) error {
 // datasets command, with their exact entropies (with respect to area on S²
 // and dθ₁dθ₂ on T²) and the uniform law's, ln vol(M). TestDatasets_ListsManifolds.
 func manifoldDatasets(w io.Writer) {
-	fmt.Fprintln(w, "\nManifold datasets (demo -data NAME; fm/riemann; H is the entropy on the manifold):")
+	fmt.Fprintln(w, "\nManifold datasets (demo or train -data NAME; fm/riemann; H is the entropy on the manifold):")
 	for _, name := range riemann.DatasetNames() {
 		d, err := riemann.Dataset(name)
 		if err != nil {

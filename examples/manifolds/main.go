@@ -8,6 +8,7 @@
 //
 //	go run ./examples/manifolds -data sphere-vmf
 //	go run ./examples/manifolds -data torus-vonmises -out pics
+//	go run ./examples/manifolds -data torus-vonmises -base wrapped-normal:1
 //
 // The data sets are riemann.DatasetNames(). Samples are drawn with RK4 and
 // the retraction, and the output reports how far they are from the sphere.
@@ -52,10 +53,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.N, "n", 2000, "held-out points for the NLL")
 	fs.Uint64Var(&cfg.Seed, "seed", 0, "random seed")
 	fs.StringVar(&cfg.Out, "out", "", "folder for the pictures (must exist; empty: no pictures)")
+	fs.StringVar(&cfg.Base, "base", "uniform", "law of x₀: uniform, or on the torus wrapped-normal:σ")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if _, err := riemann.Dataset(cfg.Data); err != nil {
+	d, err := riemann.Dataset(cfg.Data)
+	if err != nil {
+		return err
+	}
+	if _, err := riemann.ParseBase(d.Manifold(), cfg.Base); err != nil {
 		return err
 	}
 	for _, c := range []struct {
@@ -66,6 +72,6 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("-%s %d: want 1 to 1,000,000", c.flag, c.v)
 		}
 	}
-	_, err := manifolddemo.Run(cfg, stdout, stderr)
+	_, err = manifolddemo.Run(cfg, stdout, stderr)
 	return err
 }
