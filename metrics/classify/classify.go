@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"strconv"
 
 	"github.com/flowmatch/flowmatch/autograd"
@@ -385,4 +386,49 @@ func Load(path string) (*Classifier, map[string]string, error) {
 	delete(meta, metaScale)
 	delete(meta, MetaKind)
 	return &Classifier{Net: m, Shift: shift, Scale: scale}, meta, nil
+}
+
+// LoadOrTrain returns the classifier saved at path if the file exists (Load), else trains one
+// on x and labels with cfg (Train), saves it to path with extra metadata and returns it; trained
+// reports which happened. A file that exists but does not load is an error naming it (it is not
+// overwritten). The demo keeps its MNIST classifier this way, so it is trained once.
+// TestLoadOrTrain.
+func LoadOrTrain(path string, x *autograd.Tensor, labels []int, cfg Config, extra map[string]string) (c *Classifier, trained bool, err error) {
+	if _, statErr := os.Stat(path); statErr == nil {
+		c, _, err = Load(path)
+		return c, false, err
+	}
+	if c, err = Train(x, labels, cfg); err != nil {
+		return nil, false, err
+	}
+	return c, true, c.Save(path, extra)
+}
+
+// Report holds the measures of n generated images asked for classes requested (see Evaluate).
+type Report struct {
+	Accuracy, AccuracySE float64   // fraction classified as the requested class, ± s.e.
+	FD                   float64   // Fréchet distance of features to the real images
+	Diversity            []float64 // D_k of the samples per requested class (Diversity)
+	RealDiversity        []float64 // D_k of the real images per true class, the reference
+}
+
+// Evaluate measures generated images x [n, d] asked for the classes requested against real
+// images with their labels: Accuracy(x, requested), FrechetDistance(x, real),
+// Diversity(x, requested) and Diversity(real, realLabels). TestEvaluate.
+func (c *Classifier) Evaluate(x *autograd.Tensor, requested []int, real *autograd.Tensor, realLabels []int) (Report, error) {
+	var r Report
+	var err error
+	if r.Accuracy, r.AccuracySE, err = c.Accuracy(x, requested); err != nil {
+		return Report{}, err
+	}
+	if r.FD, err = c.FrechetDistance(x, real); err != nil {
+		return Report{}, err
+	}
+	if r.Diversity, err = c.Diversity(x, requested); err != nil {
+		return Report{}, err
+	}
+	if r.RealDiversity, err = c.Diversity(real, realLabels); err != nil {
+		return Report{}, err
+	}
+	return r, nil
 }

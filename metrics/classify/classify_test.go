@@ -348,3 +348,60 @@ func TestTrain_MNIST(t *testing.T) {
 		require.GreaterOrEqual(t, acc, c.min, c.name)
 	}
 }
+
+// TestLoadOrTrain: the first call trains and saves, the second loads the same classifier
+// (identical logits) without training; an unreadable file is an error naming it.
+func TestLoadOrTrain(t *testing.T) {
+	_, tr, ev := fast(t)
+	path := filepath.Join(t.TempDir(), "c.safetensors")
+	small := tr.Head(500)
+	a, trained, err := LoadOrTrain(path, small.X, small.Labels, Config{Seed: 2, Steps: 5, Hidden: []int{16}}, map[string]string{"data": "test"})
+	require.NoError(t, err)
+	require.True(t, trained)
+	b, trained, err := LoadOrTrain(path, small.X, small.Labels, Config{Seed: 3, Steps: 5, Hidden: []int{16}}, nil)
+	require.NoError(t, err)
+	require.False(t, trained)
+	x := ev.Head(10).X
+	require.Equal(t, a.Logits(x).Data, b.Logits(x).Data)
+	require.NoError(t, os.WriteFile(path, []byte("not a checkpoint"), 0o644))
+	_, _, err = LoadOrTrain(path, small.X, small.Labels, Config{}, nil)
+	require.ErrorContains(t, err, path)
+}
+
+// TestEvaluate: real images measured as samples of their own labels give the classifier's
+// accuracy, the FD between two real halves and diversities equal to Diversity's; asking for the
+// wrong classes lowers the accuracy only.
+func TestEvaluate(t *testing.T) {
+	c, _, ev := fast(t)
+	a, b := ev.Head(1000), ev.Subset(seq(1000, 2000))
+	r, err := c.Evaluate(a.X, a.Labels, b.X, b.Labels)
+	require.NoError(t, err)
+	acc, se, err := c.Accuracy(a.X, a.Labels)
+	require.NoError(t, err)
+	require.Equal(t, [2]float64{acc, se}, [2]float64{r.Accuracy, r.AccuracySE})
+	fd, err := c.FrechetDistance(a.X, b.X)
+	require.NoError(t, err)
+	require.Equal(t, fd, r.FD)
+	da, err := c.Diversity(a.X, a.Labels)
+	require.NoError(t, err)
+	require.Equal(t, da, r.Diversity)
+	db, err := c.Diversity(b.X, b.Labels)
+	require.NoError(t, err)
+	require.Equal(t, db, r.RealDiversity)
+	wrong := make([]int, a.Len())
+	for i, l := range a.Labels {
+		wrong[i] = (l + 3) % 10
+	}
+	rw, err := c.Evaluate(a.X, wrong, b.X, b.Labels)
+	require.NoError(t, err)
+	require.Less(t, rw.Accuracy, 0.2)
+	require.Equal(t, r.FD, rw.FD)
+}
+
+func seq(lo, hi int) []int {
+	s := make([]int, 0, hi-lo)
+	for i := lo; i < hi; i++ {
+		s = append(s, i)
+	}
+	return s
+}

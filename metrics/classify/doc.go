@@ -18,9 +18,10 @@
 //	FrechetDistance  ‖μ_a − μ_b‖² + tr(Σ_a + Σ_b − 2(Σ_a^{1/2} Σ_b Σ_a^{1/2})^{1/2}) of φ
 //	Floor            the same between the test set and as many training images
 //	Diversity        D_k = mean ‖φ(xᵢ) − φ(xⱼ)‖² over pairs of class k = 2 tr Σ_k
+//	Evaluate         all of the above for generated images and their requested classes
 //
 // Save and Load keep a trained classifier in a safetensors checkpoint (nn.SaveMLP), so the
-// demo and the tutorials reuse one instead of training it again.
+// demo and the tutorials reuse one instead of training it again (LoadOrTrain).
 //
 // # Measured (2-core AMD EPYC, Zen 5, family 26; shared with other jobs)
 //
