@@ -14,6 +14,8 @@
 //	              takes precomputed log p
 //	VectorField   arrows of v(x, y) on an n×n grid (close over t for v(t, x))
 //	LossCurves    named series against the step, with a moving-average option (Smooth)
+//	ImageGrid     rows of [n, side²] as a grid of grayscale images (−1 black, +1 white), PNG;
+//	              GridImage returns the picture (images.go)
 //
 // # References
 //
