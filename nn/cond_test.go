@@ -245,6 +245,7 @@ func TestEvaluator_EqualsForwardCond(t *testing.T) {
 			}))
 			requireMisuse(t, "call EvalCond", func() { e.Eval(got, 0.5, xt) })
 			requireMisuse(t, "call EvalDivCond", func() { e.EvalDiv(vd, div, 0.5, xt[:14]) })
+			requireMisuse(t, "call EvalCond", func() { e.EvalRows(got, make([]float64, 19), xt) })
 			requireMisuse(t, "len(c) = 4", func() { e.EvalCond(got, 0.5, xt, c[:4]) })
 			requireMisuse(t, "len(null) = 2", func() { e.EvalGuided(g, 0.5, xt[:14], c[:3], c[:2], 2) })
 			u, err := NewEvaluator(NewVelocityMLP(2, []int{4}, act, newRNG(1)), 8)

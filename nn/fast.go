@@ -208,9 +208,9 @@ func (e *Evaluator) rows(op string, dst, x []float64) int {
 }
 
 // uncond panics unless the model is unconditional.
-func (e *Evaluator) uncond(op string) {
+func (e *Evaluator) uncond(op, instead string) {
 	if e.m.ctx != 0 {
-		panic(autograd.Misuse("nn.Evaluator."+op, "the model is conditional (context width %d): call %sCond", e.m.ctx, op))
+		panic(autograd.Misuse("nn.Evaluator."+op, "the model is conditional (context width %d): call %s with a context", e.m.ctx, instead))
 	}
 }
 
@@ -238,14 +238,14 @@ func (e *Evaluator) ctxChunk(c []float64, i0, n int) []float64 {
 // Eval writes v_θ(t, x) for the rows of x [n, dim] into dst [n, dim], the
 // same values as Forward(t, x) (TestEvaluator_EqualsForward).
 func (e *Evaluator) Eval(dst []float64, t float64, x []float64) {
-	e.uncond("Eval")
+	e.uncond("Eval", "EvalCond")
 	e.tOne[0] = t
 	e.eval("Eval", dst, x, e.tOne[:], nil)
 }
 
 // EvalRows is Eval with one time per row, t [n].
 func (e *Evaluator) EvalRows(dst, t, x []float64) {
-	e.uncond("EvalRows")
+	e.uncond("EvalRows", "EvalCond")
 	if len(t)*e.m.dim != len(x) {
 		panic(autograd.Misuse("nn.Evaluator.EvalRows", "len(t) = %d for %d values of x", len(t), len(x)))
 	}
@@ -281,7 +281,7 @@ func (e *Evaluator) eval(op string, dst, x, t, c []float64) {
 // autograd/fused). dst equals Eval's. The divergence is checked against the
 // autograd exact divergence by cnf: TestFastDivergence_MatchesExact.
 func (e *Evaluator) EvalDiv(dst, div []float64, t float64, x []float64) {
-	e.uncond("EvalDiv")
+	e.uncond("EvalDiv", "EvalDivCond")
 	e.evalDiv("EvalDiv", dst, div, t, x, nil)
 }
 
