@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/flowmatch/flowmatch/autograd"
+	"github.com/flowmatch/flowmatch/nn/safetensors"
 )
 
 /*
@@ -273,4 +274,122 @@ func (u *UNet) Params() []*autograd.Tensor {
 		ps[i] = *s.p
 	}
 	return ps
+}
+
+// MetaUNet is the checkpoint metadata key under which SaveUNet records a
+// U-Net's shape, "C,H,W,Ch,Groups,Emb" (e.g. "1,14,14,32,8,64"); MetaModel
+// is "UNet" and MetaContext records the context as for a VelocityMLP.
+const MetaUNet = "nn.unet"
+
+// paramCount returns the number of parameters of a U-Net of shape cfg,
+// counted from the architecture (TestUNet_Checkpoint compares it with the
+// model's), so that LoadUNet can refuse metadata that the file's tensors
+// cannot fill before allocating anything.
+func (cfg UNetConfig) paramCount() int {
+	c, ch, e := cfg.C, cfg.Ch, cfg.Emb
+	res := func(cin, cout int) int {
+		n := 2*cin + cout*cin*9 + cout + e*cout + cout + 2*cout + cout*cout*9 + cout
+		if cin != cout {
+			n += cout*cin + cout
+		}
+		return n
+	}
+	n := 2*(e*e+e) + ch*c*9 + ch + res(ch, ch) + res(ch, 2*ch) + res(2*ch, 2*ch) + res(3*ch, ch) + 2*ch + c*ch*9 + c
+	if cfg.Ctx > 0 {
+		n += cfg.Ctx*e + e
+	}
+	return n
+}
+
+// SaveUNet writes u's parameters (NamedParams) and its shape (MetaModel
+// "UNet", MetaUNet, and MetaContext for a conditional model) plus extraMeta
+// to path with safetensors.Write, atomically. An extra key that nn reserves
+// is an error. TestUNet_Checkpoint.
+func SaveUNet(path string, u *UNet, extraMeta map[string]string) error {
+	cfg := u.Cfg
+	meta := map[string]string{
+		MetaModel: "UNet",
+		MetaUNet:  formatSizes([]int{cfg.C, cfg.H, cfg.W, cfg.Ch, cfg.Groups, cfg.Emb}),
+	}
+	switch {
+	case cfg.Classes > 0:
+		meta[MetaContext] = fmt.Sprintf("label:%d", cfg.Classes)
+	case cfg.Ctx > 0:
+		meta[MetaContext] = fmt.Sprintf("vector:%d", cfg.Ctx)
+	}
+	for k, v := range extraMeta {
+		if reserved(k) || k == MetaUNet {
+			return &safetensors.Error{Path: path, Reason: fmt.Sprintf("extra metadata key %q is reserved for the architecture", k)}
+		}
+		meta[k] = v
+	}
+	return safetensors.Write(path, u.NamedParams(), meta)
+}
+
+// LoadUNet reads a U-Net saved by SaveUNet: it rebuilds the shape from the
+// metadata, checks that the file's tensors fill exactly that architecture
+// (names and shapes, as safetensors' strict LoadInto) and returns the model
+// (parameters requiring gradients) and the extra metadata. A missing or
+// malformed MetaUNet or MetaContext, or a MetaModel other than "UNet", is a
+// *safetensors.Error naming the file, the key and the value.
+// TestUNet_Checkpoint.
+func LoadUNet(path string) (*UNet, map[string]string, error) {
+	f, err := safetensors.Read(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	meta := f.Metadata
+	if meta[MetaModel] != "UNet" {
+		return nil, nil, metaErr(path, meta, MetaModel, `want "UNet"`)
+	}
+	s, why := parseSizes(meta[MetaUNet])
+	if why == "" && len(s) != 6 {
+		why = "want six sizes C,H,W,Ch,Groups,Emb"
+	}
+	if why != "" {
+		return nil, nil, metaErr(path, meta, MetaUNet, why)
+	}
+	cfg := UNetConfig{C: s[0], H: s[1], W: s[2], Ch: s[3], Groups: s[4], Emb: s[5]}
+	if v, ok := meta[MetaContext]; ok {
+		if cfg.Ctx, cfg.Classes, why = parseContext(v); why != "" {
+			return nil, nil, metaErr(path, meta, MetaContext, why)
+		}
+	}
+	total := 0
+	for _, t := range f.Tensors {
+		total += len(t.Data)
+	}
+	for _, v := range s {
+		if v > 1<<16 {
+			return nil, nil, metaErr(path, meta, MetaUNet, "a size above 65536")
+		}
+	}
+	if bad := checkUNet(cfg); bad != "" {
+		return nil, nil, metaErr(path, meta, MetaUNet, bad)
+	}
+	if n := cfg.paramCount(); n != total {
+		return nil, nil, metaErr(path, meta, MetaUNet, fmt.Sprintf("this shape has %d parameters, the file holds %d values", n, total))
+	}
+	u := NewUNet(cfg, rand.New(rand.NewPCG(0, 0)))
+	if err := f.LoadInto(u.NamedParams()); err != nil {
+		return nil, nil, err
+	}
+	extra := extraMeta(meta)
+	delete(extra, MetaUNet)
+	return u, extra, nil
+}
+
+// checkUNet returns why cfg is not a U-Net shape, or "".
+func checkUNet(cfg UNetConfig) (why string) {
+	defer func() {
+		if r := recover(); r != nil {
+			if me, ok := r.(*autograd.MisuseError); ok {
+				why = me.Reason
+				return
+			}
+			panic(r)
+		}
+	}()
+	cfg.check("nn.LoadUNet")
+	return ""
 }

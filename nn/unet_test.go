@@ -138,24 +138,46 @@ func TestUNet_Grad(t *testing.T) {
 	require.NoError(t, autograd.GradCheck(f, xs, nil))
 }
 
-// TestUNet_Checkpoint: NamedParams written with safetensors and loaded into
-// a fresh U-Net of the same shape give the same field bit for bit; a U-Net
-// of another shape refuses the file.
+// TestUNet_Checkpoint: SaveUNet then LoadUNet gives the same field bit for
+// bit, the shape and context from the metadata and the extra metadata back;
+// the architecture's parameter count (paramCount) is the model's; a file
+// whose MetaUNet is malformed or names another shape, or a VelocityMLP file,
+// is an error naming the key; a reserved extra key is refused.
 func TestUNet_Checkpoint(t *testing.T) {
 	u := tinyUNet(26)
-	path := filepath.Join(t.TempDir(), "unet.safetensors")
-	require.NoError(t, safetensors.Write(path, u.NamedParams(), map[string]string{"nn.model": "UNet"}))
-	f, err := safetensors.Read(path)
+	n := 0
+	for _, p := range u.Params() {
+		n += len(p.Data)
+	}
+	require.Equal(t, n, u.Cfg.paramCount())
+	dir := t.TempDir()
+	path := filepath.Join(dir, "unet.safetensors")
+	require.NoError(t, SaveUNet(path, u, map[string]string{"fm.path": "condot"}))
+	v, extra, err := LoadUNet(path)
 	require.NoError(t, err)
-	v := tinyUNet(27)
-	require.NoError(t, f.LoadInto(v.NamedParams()))
+	require.Equal(t, u.Cfg, v.Cfg)
+	require.Equal(t, map[string]string{"fm.path": "condot"}, extra)
 	rng := newRNG(28)
 	x := autograd.Normal(3, u.Dim(), 0, 1, rng)
 	tt := autograd.Uniform(3, 1, 0, 1, rng)
 	c := oneHot([]int{1, 0, 2}, 3)
 	require.Equal(t, u.ForwardCond(tt, x, c).Data, v.ForwardCond(tt, x, c).Data)
-	other := NewUNet(UNetConfig{C: 1, H: 4, W: 4, Ch: 4, Groups: 2, Emb: 4, Ctx: 3, Classes: 2}, rng)
-	require.Error(t, f.LoadInto(other.NamedParams()))
+	require.True(t, v.Params()[0].RequiresGrad())
+
+	require.Error(t, SaveUNet(filepath.Join(dir, "x.safetensors"), u, map[string]string{MetaUNet: "1"}))
+	var me *safetensors.MetadataError
+	for _, bad := range []string{"1,4,4,2,2", "1,4,4,4,2,4", "1,5,4,2,2,4", "1,4,4,2,2,1000000"} {
+		p := filepath.Join(dir, "bad.safetensors")
+		require.NoError(t, safetensors.Write(p, u.NamedParams(), map[string]string{MetaModel: "UNet", MetaUNet: bad, MetaContext: "label:2"}))
+		_, _, err := LoadUNet(p)
+		require.ErrorAs(t, err, &me, bad)
+		require.Equal(t, MetaUNet, me.Key)
+	}
+	mlp := filepath.Join(dir, "mlp.safetensors")
+	require.NoError(t, SaveVelocityMLP(mlp, NewVelocityMLP(2, []int{4}, autograd.ActSiLU, rng), nil))
+	_, _, err = LoadUNet(mlp)
+	require.ErrorAs(t, err, &me)
+	require.Equal(t, MetaModel, me.Key)
 }
 
 // TestUNet_LearnsOneBatch: Adam on the squared error of one fixed batch
