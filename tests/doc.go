@@ -140,6 +140,11 @@
 //	                                       | Carlo; FFJORD toy data                |                                    |
 //	Exact W2 (assignment), MMD, sliced W2  | Peyré & Cuturi 2019                   | metrics                            | metrics: TestAssign_BruteForce,
 //	                                       | arXiv:1803.00567; Gretton et al. 2012 |                                    | TestMMD2_SameAndDifferent
+//	Fréchet distance of fitted Gaussians   | Dowson & Landau 1982; Heusel et       | metrics.FrechetDistance,           | metrics: TestFrechet_HandExample2x2,
+//	  ‖Δμ‖² + tr(Σ_a + Σ_b − 2(Σ_a^½ Σ_b   | al. 2017 arXiv:1706.08500 eq. 6       | metrics.FrechetGaussian            | TestFrechet_SampleMomentsExact,
+//	  Σ_a^½)^½); FID analogue on MNIST     |                                       | classify (FrechetDistance, Floor)  | TestFrechet_IdenticalAndSymmetric
+//	Class diversity: mean pairwise         | expanding the square                  | classify.ClassDiversity            | classify: TestDiversity_PairwiseIdentity
+//	  ‖φᵢ − φⱼ‖² within class k = 2 tr Σ_k |                                       |                                    |
 //	Sphere and flat torus: Exp, Log,       | Chen & Lipman 2023                    | riemann.Sphere, riemann.Torus      | riemann: TestManifold_ExpLogInverse,
 //	  P_x, d(x, y), uniform law            | arXiv:2302.03660 §2                   |                                    | TestManifold_DistIsLogNorm, TestManifold_ProjIsTangent
 //	Geodesic path Exp_{x₀}(t·Log_{x₀}x₁),  | Chen & Lipman 2023 §3.2–3.3,          | riemann.Geodesic, CondField        | riemann: TestGeodesic_EndpointsAndConstantSpeed,
