@@ -186,6 +186,12 @@ func TestTrain_CondMisuse(t *testing.T) {
 		{"TrainConfig.CondDrop = NaN", cond(), with(func(c *fm.TrainConfig) { c.CondDrop = math.NaN() })},
 		{"TrainConfig.Null is nil", cond(), with(func(c *fm.TrainConfig) { c.Null = nil })},
 		{"TrainConfig.Null is [1,2]", cond(), with(func(c *fm.TrainConfig) { c.Null = autograd.Zeros(1, 2) })},
+		{"TrainConfig.Cond returned x₁ nil: false, c nil: true", cond(), with(func(c *fm.TrainConfig) {
+			c.Cond = func(n int, rng *rand.Rand) (*autograd.Tensor, *autograd.Tensor) {
+				x, _ := twoClasses(n, rng)
+				return x, nil
+			}
+		})},
 		{"TrainConfig.Cond gave contexts", cond(), with(func(c *fm.TrainConfig) {
 			c.Cond = func(n int, rng *rand.Rand) (*autograd.Tensor, *autograd.Tensor) {
 				x, _ := twoClasses(n, rng)

@@ -133,6 +133,9 @@ func Train(model *nn.VelocityMLP, cfg TrainConfig) ([]float64, error) {
 		var x0, x1, c *autograd.Tensor
 		if cfg.Cond != nil {
 			x1, c = cfg.Cond(cfg.BatchSize, rng)
+			if x1 == nil || c == nil {
+				panic(autograd.Misuse("fm.Train", "TrainConfig.Cond returned x₁ nil: %v, c nil: %v; want x₁ [BatchSize, %d] and c [BatchSize, %d]", x1 == nil, c == nil, model.Dim(), model.Ctx()))
+			}
 			if cfg.Source != nil {
 				x0 = cfg.Source(cfg.BatchSize, rng)
 			} else {
