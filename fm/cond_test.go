@@ -147,7 +147,8 @@ func TestTrain_Conditional(t *testing.T) {
 // of the wrong width and contexts of the wrong shape panic with a
 // *autograd.MisuseError naming the field; a Coupling other than
 // Independent is an error. The good conditional configs (labels with
-// dropout, a vector context without) train.
+// dropout, a vector context without) train, deterministically given the
+// seed.
 func TestTrain_CondMisuse(t *testing.T) {
 	cond := func() *nn.VelocityMLP { return nn.NewLabelVelocityMLP(1, 2, []int{8}, autograd.ActSiLU, newRNG(65)) }
 	null := nn.LabelContext([]int{nn.NullLabel}, 2)
@@ -158,8 +159,14 @@ func TestTrain_CondMisuse(t *testing.T) {
 		return c
 	}
 	for _, fused := range []bool{false, true} {
-		_, err := fm.Train(cond(), with(func(c *fm.TrainConfig) { c.Fused = fused }))
-		require.NoError(t, err, "the good config trains (fused %v)", fused)
+		run := func(seed uint64) []float64 {
+			l, err := fm.Train(cond(), with(func(c *fm.TrainConfig) { c.Fused, c.Seed = fused, seed }))
+			require.NoError(t, err, "the good config trains (fused %v)", fused)
+			return l
+		}
+		a := run(1)
+		assert.Equal(t, a, run(1), "the same seed gives the same run (data, contexts, dropout)")
+		assert.NotEqual(t, a, run(2), "another seed, another run")
 	}
 	// A real-vector context (an observation) trains the same way, without
 	// dropout; the model is an fm.CondVelocity through ForwardCond.
