@@ -85,8 +85,8 @@
 //	  u_t(x|c) = a x + b∇log p_t(x|c)         | fm/condmixture.go); Efron 2011    | BayesPosterior, Sample)              | TestLabelledMixture_FieldAveragesClasses
 //	Guidance of exact fields = guided score:  | Ho & Salimans 2022                | fm.Guided, fm.CondVelocity,          | TestGuided_ExactFieldIsGuidedScore,
 //	  (1 − w)u + w u(·|c) = a x + b[w∇log     | arXiv:2207.12598; Zheng et al.    | fm.LabelledMixture.CondVelocity      | TestGuided_Endpoints,
-//	  p(x|c) + (1 − w)∇log p]; flows end at   | 2023 arXiv:2311.13443             |                                      | TestGuided_ClassHistogram
-//	  q(·|c) (w = 1) and q (w = 0)            |                                   |                                      |
+//	  p(x|c) + (1 − w)∇log p]; flows end at   | 2023 arXiv:2311.13443             |                                      | TestGuided_ClassHistogram,
+//	  q(·|c) (w = 1) and q (w = 0)            |                                   |                                      | TestGuided_TrainedModelTracksExact
 //	Conditional change of variables along     | Chen et al. 2018 arXiv:1806.07366 | cnf.LogLikelihood,                   | TestCondLogLikelihood_ExactField
 //	  u_t(x|c) gives log q(x|c); with the     | Thm 1; Lipman §3.1, Thm 1 per     | fm.LabelledMixture.CondVelocity      |
 //	  null field, Bayes' p(c|x)               | class                             |                                      |
