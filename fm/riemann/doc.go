@@ -68,7 +68,11 @@
 // runs the same recipe with its own seeds and 2,000 held-out points: kl =
 // 0.0624 on sphere-vmf (nll 1.3515 ± 0.0241) and 0.0877 on torus-vonmises
 // (nll 2.2435 ± 0.0254), 81.7 s and 65.2 s wall on the same machine under
-// heavy shared load.
+// heavy shared load; re-measured at 177.9 s and 140.4 s wall (29.2 s and
+// 27.6 s of CPU) under a load average of 29 to 37, and 45 s for the torus
+// at a load of 3 to 7. From the wrapped-normal base (-base
+// wrapped-normal:1.5) torus-vonmises reaches nll 2.2339 ± 0.0252, kl = 0.0781
+// (123 s wall, load ~33).
 //
 // # References
 //
