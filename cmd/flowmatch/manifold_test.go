@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/flowmatch/flowmatch/autograd"
+	"github.com/flowmatch/flowmatch/cnf"
 	"github.com/flowmatch/flowmatch/data"
 	"github.com/flowmatch/flowmatch/fm/riemann"
 	"github.com/flowmatch/flowmatch/internal/manifolddemo"
@@ -56,8 +57,9 @@ func TestDatasets_ListsManifolds(t *testing.T) {
 // plot. train writes a riemann checkpoint (the manifold and the base in its
 // metadata); sample writes points on the manifold (on S² |‖x‖ − 1| ≤
 // 1e-12, on T² angles in [0, 2π)); loglik reports nll, entropy and kl with
-// the Riemannian likelihood; plot draws the equal-area map or the periodic
-// square. Flags that do not apply on a manifold, a wrapped normal on the
+// the Riemannian likelihood from the checkpoint's base (its per-point values
+// equal riemann.LogLikelihoodFrom's; the uniform base is the negative
+// control); plot draws the equal-area map or the periodic square. Flags that do not apply on a manifold, a wrapped normal on the
 // sphere, a data set of the other manifold and a Euclidean checkpoint are
 // clear errors.
 func TestManifoldCommands(t *testing.T) {
@@ -99,9 +101,32 @@ func TestManifoldCommands(t *testing.T) {
 		}
 		out = runOK("loglik", "-checkpoint", ckpt, "-data", c.data, "-n", "20")
 		require.Regexp(t, `loglik: n=20 nll=-?\d+\.\d{4}±\d+\.\d{4} nats on \w+:2, base `+c.base+` .* entropy=\d\.\d{4} kl=-?\d+\.\d{4}`, out)
-		out = runOK("loglik", "-checkpoint", ckpt, "-data", pts, "-n", "0")
+		lpFile := filepath.Join(dir, c.data+"-logp.csv")
+		out = runOK("loglik", "-checkpoint", ckpt, "-data", pts, "-n", "0", "-out", lpFile)
 		require.Contains(t, out, "n=200 ")
 		require.Contains(t, out, "no KL")
+		// The command's log p₁ is the library's from the checkpoint's base
+		// (one batch, the same solver; to 1e-12 because the command
+		// re-normalizes the sphere's rows, a change of a rounding); scored
+		// from the uniform base instead, the wrapped-normal model's values
+		// differ.
+		lp, err := data.ReadCSV(lpFile)
+		require.NoError(t, err)
+		ck, _, err := riemann.LoadCheckpoint(ckpt)
+		require.NoError(t, err)
+		opts := cnf.SolveOptions{Method: cnf.Dopri5, RTol: 1e-5, ATol: 1e-5, MaxSteps: 100000}
+		want, _, err := riemann.LogLikelihoodFrom(ck.M, ck.Base, ck.Field(), x.NoGraph(), nil, opts)
+		require.NoError(t, err)
+		uni, _, err := riemann.LogLikelihoodFrom(ck.M, riemann.Uniform{M: ck.M}, ck.Field(), x.NoGraph(), nil, opts)
+		require.NoError(t, err)
+		worst := 0.0
+		for i := 0; i < x.Rows; i++ {
+			require.InDelta(t, want.LogP1.Data[i], lp.At(i, x.Cols), 1e-12, "row %d", i)
+			worst = math.Max(worst, math.Abs(uni.LogP1.Data[i]-lp.At(i, x.Cols)))
+		}
+		if c.base != "uniform" {
+			require.Greater(t, worst, 0.1, "negative control: the uniform base")
+		}
 		pics := filepath.Join(dir, c.data+"-pics")
 		out = runOK("plot", "-checkpoint", ckpt, "-out", pics, "-n", "50")
 		for _, f := range []string{"samples.png", "density.png", "data-density.png", "trajectories.png"} {
