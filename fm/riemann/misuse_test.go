@@ -54,7 +54,24 @@ func TestMisuse(t *testing.T) {
 		d, _ := Dataset("sphere-vmf")
 		d.Sample(2, nil)
 	})
+	requireMisuse(t, "riemann.NewWrappedNormal", func() { NewWrappedNormal(2, 0) })
+	requireMisuse(t, "riemann.NewWrappedNormal", func() { NewWrappedNormal(0, 1) })
+	requireMisuse(t, "riemann.WrappedNormal.Sample", func() { NewWrappedNormal(2, 1).Sample(2, nil) })
+	requireMisuse(t, "riemann.WrappedNormal.LogDensity", func() { NewWrappedNormal(2, 1).LogDensity([]float64{1}) })
+	requireMisuse(t, "riemann.LogLikelihoodFrom", func() {
+		_, _, _ = LogLikelihoodFrom(tor, nil, f, tor.Uniform(2, newRNG(4)), nil, cnf.SolveOptions{Method: cnf.RK4, Steps: 2})
+	})
+	requireMisuse(t, "riemann.VMFLogNormalizer", func() { VMFLogNormalizer(2, 0) })
+	requireMisuse(t, "riemann.VMFLogNormalizer", func() { VMFLogNormalizer(0, 1) })
+	requireMisuse(t, "riemann.SaveCheckpoint", func() { _ = SaveCheckpoint(t.TempDir()+"/x.safetensors", Checkpoint{M: s}, nil) })
+	requireMisuse(t, "riemann.Checkpoint.Field", func() { Checkpoint{M: s, Model: otherModel{}}.Field() })
 }
+
+// otherModel is a Model that is neither an *nn.VelocityMLP nor a *TorusMLP.
+type otherModel struct{}
+
+func (otherModel) Forward(_, x *autograd.Tensor) *autograd.Tensor { return x }
+func (otherModel) Params() []*autograd.Tensor                     { return nil }
 
 // A field whose values blow up makes Integrate return an error naming the
 // time, not a panic.
