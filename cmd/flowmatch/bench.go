@@ -31,6 +31,9 @@ import (
 // model (docs/PERFORMANCE.md, "Contributing a tuned row"), with the load
 // average, since a loaded machine lowers every figure.
 func runBench(args []string, stdout, stderr io.Writer) error {
+	if benchCondArg(args) {
+		return runCondBench(args, stdout, stderr) // cond_bench.go
+	}
 	fs := newFlagSet("bench", "[flags]", stderr)
 	what := fs.String("what", "train,sample,loglik", "comma list of: train, sample, loglik, gemm")
 	tune := fs.Bool("tune", false, "with -what gemm: measure every kernel and blocking and print the row for this CPU")
@@ -222,6 +225,10 @@ func runTune(w io.Writer, sizes []int, trial time.Duration, rounds int) {
 			load = strings.Join(f[:3], " ")
 		}
 	}
-	fmt.Fprintf(w, "# GFLOP/s, load average after: %s\n", load)
+	unit := "GFLOP/s (wall clock)"
+	if trials[best].CPUTime {
+		unit = "GFLOP per second of this thread's CPU time"
+	}
+	fmt.Fprintf(w, "# %s, fastest of the rounds; load average after: %s\n", unit, load)
 	fmt.Fprintf(w, "# row for tunedPlans in autograd/internal/kernels/gemm_plan.go:\n\t%s\n", autograd.TunedRow(trials[best], sizes))
 }
