@@ -407,3 +407,52 @@ func seq(lo, hi int) []int {
 	}
 	return s
 }
+
+// TestTrain_Standardizes: Shift and Scale are the mean and standard deviation of all training
+// pixels, and training sees the standardized pixels too, so a classifier trained (5 steps, same
+// seed) on a·x + b scores a·x + b as the first scores x: the logits agree to rounding
+// (relative 1e-9; the standardized inputs differ by a few ulps). Training on raw pixels would
+// give two different networks and fail. Negative control: c2's network read with c1's Shift
+// and Scale fails the same check.
+func TestTrain_Standardizes(t *testing.T) {
+	_, tr, ev := fast(t)
+	x := tr.Head(300)
+	var mean, ss float64
+	for _, v := range x.X.Data {
+		mean += v
+	}
+	mean /= float64(len(x.X.Data))
+	for _, v := range x.X.Data {
+		ss += (v - mean) * (v - mean)
+	}
+	std := math.Sqrt(ss / float64(len(x.X.Data)))
+	cfg := Config{Seed: 4, Steps: 5, Batch: 32, Hidden: []int{32}}
+	c1, err := Train(x.X, x.Labels, cfg)
+	require.NoError(t, err)
+	require.InDelta(t, mean, c1.Shift, 1e-12)
+	require.InDelta(t, std, c1.Scale, 1e-12)
+
+	affine := func(m *autograd.Tensor) *autograd.Tensor {
+		out := autograd.Zeros(m.Rows, m.Cols)
+		for k, v := range m.Data {
+			out.Data[k] = 2*v + 0.5
+		}
+		return out
+	}
+	c2, err := Train(affine(x.X), x.Labels, cfg)
+	require.NoError(t, err)
+	probe := ev.Head(20).X
+	l1, l2 := c1.Logits(probe), c2.Logits(affine(probe))
+	for k := range l1.Data {
+		require.InDelta(t, l1.Data[k], l2.Data[k], 1e-9*(1+math.Abs(l1.Data[k])), "logit %d", k)
+	}
+
+	// Control: the same check on c2's network with c1's standardization fails.
+	wrong := &Classifier{Net: c2.Net, Shift: c1.Shift, Scale: c1.Scale}
+	l3 := wrong.Logits(affine(probe))
+	worst := 0.0
+	for k := range l1.Data {
+		worst = max(worst, math.Abs(l1.Data[k]-l3.Data[k])/(1e-9*(1+math.Abs(l1.Data[k]))))
+	}
+	require.Greater(t, worst, 1.0, "negative control: the wrong standardization passes")
+}
