@@ -16,8 +16,9 @@ import (
 
 // Parametrizations (train -param). A model trained with -param data, noise
 // or score predicts x̂₁ = E[x₁|x_t], x̂₀ = E[x₀|x_t] or ∇log p_t on its
-// affine path (fm.TrainParam on fm.ParamLoss with the weights
-// fm.LossWeight that make it the CFM loss); its checkpoint records the
+// affine path (fm.TrainParam on fm.ParamLoss, with the weights
+// fm.LossWeight that make it the CFM loss, or with weight 1 under
+// -param-weight unit); its checkpoint records the
 // parametrization under fm.MetaParam. sample, loglik and plot then read its
 // path as a paramPath and turn the model's output y into the velocity
 // v = c_x(t)·x + c_y(t)·y at every evaluation (fm.ConvertCoeffs, exact for
@@ -103,10 +104,12 @@ func velocityOf(m *nn.VelocityMLP, p fm.Path) fm.Velocity {
 }
 
 // trainParamModel trains a velocity MLP that predicts spec.Param on the
-// spec's affine path by fm.TrainParam (the CFM loss written in that
-// parametrization, fm.ParamLoss with fm.LossWeight), on the times of
-// fm.ParamTimes, through autograd (the fused step computes the velocity
-// loss only), showing progress on w. The spec must have passed check.
+// spec's affine path by fm.TrainParam, on the times of fm.ParamTimes,
+// through autograd (the fused step computes the velocity loss only),
+// showing progress on w. The loss is fm.ParamLoss with the weight
+// fm.LossWeight (-param-weight cfm: the CFM loss written in that
+// parametrization) or 1 (unit: the parametrization's plain squared error,
+// DDPM's ε-loss for noise). The spec must have passed check.
 func trainParamModel(spec trainSpec, threads int, w io.Writer) (*nn.VelocityMLP, []float64, error) {
 	path, _ := spec.Path.build()
 	ap := path.(fm.AffinePath) // checked by trainSpec.check
@@ -122,9 +125,13 @@ func trainParamModel(spec trainSpec, threads int, w io.Writer) (*nn.VelocityMLP,
 	}
 	nn.SetThreads(threads)
 	lo, hi := fm.ParamTimes(ap, spec.Param, paramEps)
+	var weight func(float64) float64
+	if spec.Weight == "unit" {
+		weight = func(float64) float64 { return 1 }
+	}
 	bar := progress.New(w, "train", spec.Steps, "steps")
 	losses, err := fm.TrainParam(model, fm.ParamTrainConfig{
-		Path: ap, Param: spec.Param, Data: spec.Data.Sampler(), BatchSize: spec.Batch, Steps: spec.Steps,
+		Path: ap, Param: spec.Param, Weight: weight, Data: spec.Data.Sampler(), BatchSize: spec.Batch, Steps: spec.Steps,
 		LR: spec.LR, Seed: spec.Seed, TMin: lo, TMax: hi, LRSchedule: schedule, EMA: ema,
 		Callback: func(step int, loss float64) { bar.Set(step, fmt.Sprintf("loss %.4f", loss)) },
 	})
@@ -138,10 +145,13 @@ func trainParamModel(spec trainSpec, threads int, w io.Writer) (*nn.VelocityMLP,
 	return model, losses, nil
 }
 
-// checkParam validates -param against the other training flags: a
-// parametrization other than the velocity needs an affine path and the
-// independent coupling (fm.TrainParam draws its own pairs).
+// checkParam validates -param and -param-weight against the other
+// training flags: a parametrization other than the velocity needs an affine
+// path and the independent coupling (fm.TrainParam draws its own pairs).
 func checkParam(s trainSpec) error {
+	if s.Weight != "" && s.Weight != "cfm" && s.Weight != "unit" {
+		return usagef("-param-weight %q: want cfm or unit", s.Weight)
+	}
 	if s.Param == fm.ParamVelocity {
 		return nil
 	}

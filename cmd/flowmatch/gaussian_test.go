@@ -59,7 +59,8 @@ func TestSample_SDEAndSchedule(t *testing.T) {
 // the same data checkpoint with its fm.param key removed (read as a
 // velocity, the conversion skipped) lies far outside. A bad -param, -param
 // with a coupling, and a checkpoint whose fm.param does not parse are
-// errors naming the flag, or the file, key and value; a checkpoint without
+// errors naming the flag, or the file, key and value (as is a bad
+// -param-weight; unit trains); a checkpoint without
 // the key (written before it existed) is read as a velocity.
 func TestTrain_Param(t *testing.T) {
 	dir := t.TempDir()
@@ -69,6 +70,11 @@ func TestTrain_Param(t *testing.T) {
 	code, _, errs = call("train", "-data", "gaussian", "-param", "data", "-coupling", "ot", "-out", filepath.Join(dir, "x.safetensors"))
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errs, "-coupling ot works with -param velocity only")
+	code, _, errs = call("train", "-data", "gaussian", "-param", "noise", "-param-weight", "snr", "-out", filepath.Join(dir, "x.safetensors"))
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errs, `-param-weight "snr": want cfm or unit`)
+	code, _, errs = call("train", "-data", "gaussian", "-param", "noise", "-param-weight", "unit", "-hidden", "8", "-steps", "3", "-out", filepath.Join(dir, "unit.safetensors"))
+	assert.Equal(t, 0, code, errs)
 
 	ckpt := map[string]string{}
 	for _, q := range []string{"velocity", "data"} {

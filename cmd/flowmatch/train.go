@@ -25,6 +25,7 @@ type trainSpec struct {
 	EMA      float64 // decay of an exponential moving average of the weights (0: none); the model returned holds the average
 	Seed     uint64
 	Param    fm.Param // what the model predicts (-param; gaussian.go)
+	Weight   string   // -param-weight: cfm or unit (gaussian.go)
 }
 
 // trainFlags names the command's flags for the messages of check (demo has
@@ -122,6 +123,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	ema := fs.Float64("ema", 0, "decay of an exponential moving average of the weights saved instead of the last ones (0: off; e.g. 0.999)")
 	seed := fs.Uint64("seed", 0, "random seed (the same seed gives the same model)")
 	param := fs.String("param", "velocity", "what the model predicts: velocity, data (x̂₁), noise (x̂₀) or score; sample and loglik convert it to a velocity")
+	weight := fs.String("param-weight", "cfm", "loss of -param data|noise|score: cfm (the CFM loss in that parametrization) or unit (its plain squared error, e.g. DDPM's ε-loss)")
 	out := fs.String("out", "", "checkpoint to write (.safetensors; its folder must exist)")
 	threads := addThreadsFlag(fs)
 	if err := parse(fs, args); err != nil {
@@ -138,7 +140,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	spec := trainSpec{Path: pathSpec{*pathName, *sigmaMin, *sigmaMax}, Coupling: *coup,
-		Hidden: sizes, Act: *act, Steps: *steps, Batch: *batch, LR: *lr, Schedule: *schedule, EMA: *ema, Seed: *seed}
+		Hidden: sizes, Act: *act, Steps: *steps, Batch: *batch, LR: *lr, Schedule: *schedule, EMA: *ema, Seed: *seed, Weight: *weight}
 	if spec.Param, err = fm.ParseParam(*param); err != nil {
 		return usagef("-param %q: want velocity, data, noise or score", *param)
 	}
