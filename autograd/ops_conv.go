@@ -277,19 +277,36 @@ func Upsample2(x *Tensor, c, h, w int) *Tensor {
 	return finish(out)
 }
 
-// channelMap broadcasts e, one value per channel ([1, c] for all samples or
-// [n, c] per sample), over the P = x.Cols/c pixels of each channel of x
-// [n, c·P]: the result has x's shape and holds e[s, ch] at every pixel of
-// channel ch of sample s. Built from Expand and Reshape.
-func channelMap(op string, x, e *Tensor, c int) *Tensor {
+// channelCol returns e, one value per channel ([1, c] for all samples or
+// [n, c] per sample), as the column [n·c, 1] that matches the rows of x
+// [n, c·P] seen as [n·c, P], one row per channel plane. Built from Expand
+// and Reshape.
+func channelCol(op string, x, e *Tensor, c int) *Tensor {
 	if c < 1 || x.Cols%c != 0 || e.Cols != c || (e.Rows != 1 && e.Rows != x.Rows) {
 		panic(&MisuseError{Op: op, Shapes: [][2]int{x.Shape(), e.Shape()}, Reason: fmt.Sprintf("want x [n, C·P] and a per-channel e [1, C] or [n, C] with C = %d", c)})
 	}
-	n, p := x.Rows, x.Cols/c
-	if e.Rows != n {
-		e = Expand(e, n, c)
+	if e.Rows != x.Rows {
+		e = Expand(e, x.Rows, c)
 	}
-	return Reshape(Expand(Reshape(e, n*c, 1), n*c, p), n, c*p)
+	return Reshape(e, x.Rows*c, 1)
+}
+
+// addCol returns a + col·1ᵀ: the column col [m, 1] added to every column of
+// a [m, p] (AddRow's transpose).
+//
+//	∂L/∂a = g,  ∂L/∂col = SumCols(g)
+func addCol(a, col *Tensor) *Tensor {
+	out := result("AddCol", a.Rows, a.Cols, a, col)
+	for i := 0; i < a.Rows; i++ {
+		v, src, dst := col.Data[i], a.Data[i*a.Cols:(i+1)*a.Cols], out.Data[i*a.Cols:(i+1)*a.Cols]
+		for j, x := range src {
+			dst[j] = x + v
+		}
+	}
+	if out.recording() {
+		out.backward = func(g *Tensor) []*Tensor { return []*Tensor{g, SumCols(g)} }
+	}
+	return finish(out)
 }
 
 // AddChannels adds e, one value per channel and sample ([n, c]) or per
@@ -298,17 +315,23 @@ func channelMap(op string, x, e *Tensor, c int) *Tensor {
 //	out[s, ch, p] = x[s, ch, p] + e[s, ch]
 //
 // (how a time or label embedding enters a convolutional block). Built from
-// Expand, Reshape and Add, so ∂L/∂e[s, ch] = Σ_p g[s, ch, p]. Checked by
-// TestGrad/AddChannels.
-func AddChannels(x, e *Tensor, c int) *Tensor { return Add(x, channelMap("AddChannels", x, e, c)) }
+// Reshape, Expand and a column broadcast, so ∂L/∂e[s, ch] = Σ_p g[s, ch, p].
+// Checked by TestGrad/AddChannels.
+func AddChannels(x, e *Tensor, c int) *Tensor {
+	col := channelCol("AddChannels", x, e, c)
+	return Reshape(addCol(Reshape(x, x.Rows*c, x.Cols/c), col), x.Rows, x.Cols)
+}
 
 // MulChannels multiplies every pixel of channel ch of the images x [n, c·P]
 // by e[s, ch] (e [n, c] or [1, c]):
 //
 //	out[s, ch, p] = x[s, ch, p] · e[s, ch]
 //
-// Built from Expand, Reshape and Mul. Checked by TestGrad/MulChannels.
-func MulChannels(x, e *Tensor, c int) *Tensor { return Mul(x, channelMap("MulChannels", x, e, c)) }
+// Built from Reshape, Expand and MulCol. Checked by TestGrad/MulChannels.
+func MulChannels(x, e *Tensor, c int) *Tensor {
+	col := channelCol("MulChannels", x, e, c)
+	return Reshape(MulCol(Reshape(x, x.Rows*c, x.Cols/c), col), x.Rows, x.Cols)
+}
 
 // GroupNorm normalizes the images x [n, c·P] over groups of c/groups
 // channels, then scales and shifts every channel (Wu & He 2018, "Group
@@ -318,8 +341,8 @@ func MulChannels(x, e *Tensor, c int) *Tensor { return Mul(x, channelMap("MulCha
 //	μᵢ = (1/m) Σ_{k∈Sᵢ} x_k,  σᵢ² = (1/m) Σ_{k∈Sᵢ} (x_k − μᵢ)²
 //	out_k = γ_ch · (x_k − μᵢ)/√(σᵢ² + eps) + β_ch
 //
-// gamma and beta are [1, c]. Built from Reshape, SumCols, Expand, Sub,
-// Square, Pow, MulCol and the channel broadcasts, so its backward is that of
+// gamma and beta are [1, c]. Built from Reshape, SumCols, Neg, Square,
+// Pow, MulCol and column broadcasts, so its backward is that of
 // the composition and can be differentiated again. groups must divide c.
 // Checked by TestGrad/GroupNorm and TestGroupNorm_Normalizes.
 func GroupNorm(x, gamma, beta *Tensor, groups, c int, eps float64) *Tensor {
@@ -333,7 +356,7 @@ func GroupNorm(x, gamma, beta *Tensor, groups, c int, eps float64) *Tensor {
 	m := x.Cols / groups
 	xr := Reshape(x, n*groups, m)
 	mu := Scale(SumCols(xr), 1/float64(m))
-	d := Sub(xr, Expand(mu, n*groups, m))
+	d := addCol(xr, Neg(mu))
 	v := Scale(SumCols(Square(d)), 1/float64(m))
 	xh := Reshape(MulCol(d, Pow(AddScalar(v, eps), -0.5)), n, x.Cols)
 	return AddChannels(MulChannels(xh, gamma, c), beta, c)
