@@ -89,6 +89,17 @@ func gemmImpls() []gemmImpl {
 	return impls
 }
 
+// gemmImplsMachine is gemmImpls without the small plans, for the large
+// sizes (the small plans' blocks are crossed by TestGemm_SmallSizes and
+// TestGemm_EdgeSizes already).
+func gemmImplsMachine() []gemmImpl {
+	impls := []gemmImpl{{"Gemm", Gemm}}
+	for _, kn := range availableKernels() {
+		impls = append(impls, blockedImpl(planFor(kn, cpu.Detect())))
+	}
+	return impls
+}
+
 // smallPlan is kernel kn with blocks small enough for the test sizes to
 // span several of each.
 func smallPlan(kn *microKernel) *gemmPlan {
@@ -218,7 +229,7 @@ func TestGemm_LargeSizes(t *testing.T) {
 	if testing.Short() {
 		shapes = shapes[:3]
 	}
-	impls := gemmImpls()
+	impls := gemmImplsMachine()
 	for _, tA := range []bool{false, true} {
 		for _, tB := range []bool{false, true} {
 			for i, mnk := range shapes {
