@@ -80,6 +80,12 @@
 //	Stochastic interpolants; Brownian bridge  | Albergo et al. 2023               | fm.Interpolant, fm.BrownianBridge,   | fm: TestInterpolant_TargetIsDerivative,
 //	  of SB-CFM; affine paths as γ = 0 cases  | arXiv:2303.08797; Tong et al.     | fm.InterpolantLoss                   | TestInterpolant_SpecialCases
 //	                                          | 2023 arXiv:2307.03672             |                                      |
+//	SB-CFM: entropic plan π_{2σ²} (absolute ε | Tong et al. 2023 arXiv:2307.03672 | fm.SBCFM, fm.SinkhornOT.Absolute,    | fm: TestSBCFM_PlanLimits,
+//	  on ‖x₀ − x₁‖²) + Brownian bridge; σ → 0 | §3.3, Alg. 3                      | fm.SinkhornOT.Plan                   | TestSBCFM_BridgeMarginals
+//	  OT-CFM, σ → ∞ independent               |                                   |                                      |
+//	Where a prediction converts to the        | Lipman et al. 2024 §4.8           | fm.ParamTimes, fm.ParamFromMetadata, | fm: TestParamTimes,
+//	  velocity; -param checkpoints            |                                   | fm.MetaParam                         | TestParamFromMetadata; cmd/flowmatch:
+//	                                          |                                   |                                      | TestTrain_Param
 //	Labelled Gaussian mixture: per-class path | Lipman §3.1, Thm 1 on one class's | fm.LabelledMixture (Class,           | TestLabelledMixture_FieldIsLinearInScore,
 //	  and field, u_t(x) = Σ p_t(c|x)u_t(x|c); | components (derived in            | Marginal, ClassPosterior,            | TestLabelledMixture_ScoreIsGradLogProb,
 //	  u_t(x|c) = a x + b∇log p_t(x|c)         | fm/condmixture.go); Efron 2011    | BayesPosterior, Sample)              | TestLabelledMixture_FieldAveragesClasses
