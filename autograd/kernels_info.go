@@ -21,7 +21,7 @@ func Kernels() string { return kernels.Describe() }
 // A GemmTrial is one candidate measured by TuneGemm: a GEMM micro-kernel
 // (by the name Kernels prints) and a cache blocking (mc, kc, nc: Goto & van
 // de Geijn 2008, ACM TOMS 34(3)), with GFLOP/s per size (2n³ flops over the
-// fastest round's time) and their geometric mean as Score.
+// fastest round's time) and their geometric mean as Score (TestTuneGemm).
 type GemmTrial = kernels.GemmTrial
 
 // TuneGemm measures every GEMM micro-kernel this machine runs with the

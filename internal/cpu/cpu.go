@@ -10,7 +10,10 @@
 // leaf 4 (Intel) or 0x8000001D (AMD; 0x80000005–6 when a hypervisor hides
 // it), with XGETBV for the OS-enabled
 // register state. Elsewhere Info holds the architecture and, on Linux, the
-// "model name" of /proc/cpuinfo.
+// "model name" of /proc/cpuinfo and the caches of
+// /sys/devices/system/cpu/cpu0/cache. Info.Hierarchy gives the L1d, L2 and
+// L3 that the GEMM's blocking is derived from, with assumed sizes where the
+// machine does not say.
 //
 // # References
 //
@@ -19,7 +22,8 @@
 //     leaf 4 (deterministic cache parameters), leaf 7 EBX bits 5 (AVX2) and
 //     16 (AVX512F).
 //   - AMD64 Architecture Programmer's Manual, Vol. 3, Appendix E: CPUID
-//     Fn8000_001D (cache topology, the same layout as Intel's leaf 4).
+//     Fn8000_001D (cache topology, the same layout as Intel's leaf 4),
+//     Fn8000_0005/6 (L1, L2, L3 sizes, ways and lines).
 package cpu
 
 import (
