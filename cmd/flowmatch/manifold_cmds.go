@@ -60,7 +60,7 @@ func manifoldCheckpointArg(args []string) bool {
 // "flag provided but not defined" (checkNotOnManifold).
 func notOnManifold(fs *flag.FlagSet, why map[string]string) {
 	for name := range why {
-		fs.String(name, "", "not on a manifold")
+		fs.String(name, "", "does not apply on a manifold: giving it is an error that says why")
 	}
 }
 
