@@ -28,6 +28,7 @@ func convGradCases() []gradCase {
 	w1 := Normal(3, g1.Patch(), 0, 0.5, rng)
 	w2 := Normal(3, g2.Patch(), 0, 0.5, rng)
 	b := Normal(1, 3, 0, 1, rng)
+	gOut2 := Normal(2, 3*g2.OutH()*g2.OutW(), 0, 1, rng)
 	cols := Normal(2*g2.OutH()*g2.OutW(), g2.Patch(), 0, 1, rng)
 	img := Normal(2, 3*4*6, 0, 1, rng) // 3 channels of 4×6
 	small := Normal(2, 3*2*3, 0, 1, rng)
@@ -55,6 +56,12 @@ func convGradCases() []gradCase {
 			y := Sum(Square(Tanh(Conv2D(x[0], x[1], x[2], g2))))
 			return GradGraph(y, nil, x[0])[0]
 		}, []*Tensor{x2, w2, b}},
+		{"ConvTranspose2D", func(x []*Tensor) *Tensor { return ConvTranspose2D(x[0], x[1], g2) }, []*Tensor{gOut2, w2}},
+		{"ConvWeightGrad", func(x []*Tensor) *Tensor { return ConvWeightGrad(x[0], x[1], g2) }, []*Tensor{x2, gOut2}},
+		{"ConvWeightGrad/second", func(x []*Tensor) *Tensor {
+			y := Sum(Square(Tanh(ConvWeightGrad(x[0], x[1], g2))))
+			return GradGraph(y, nil, x[1])[0]
+		}, []*Tensor{x2, gOut2}},
 		{"AvgPool2", func(x []*Tensor) *Tensor { return AvgPool2(x[0], 3, 4, 6) }, []*Tensor{img}},
 		{"Upsample2", func(x []*Tensor) *Tensor { return Upsample2(x[0], 3, 2, 3) }, []*Tensor{small}},
 		{"AddChannels", binary2(func(x, e *Tensor) *Tensor { return AddChannels(x, e, 3) }), []*Tensor{img, perSample}},
@@ -119,6 +126,7 @@ var convShapes = []struct {
 	{1, 5, ConvGeom{C: 4, H: 5, W: 5, KH: 5, KW: 3, Stride: 1, Pad: 2}},
 	{2, 3, ConvGeom{C: 2, H: 10, W: 7, KH: 3, KW: 3, Stride: 3, Pad: 1}},
 	{4, 8, ConvGeom{C: 8, H: 14, W: 14, KH: 3, KW: 3, Stride: 1, Pad: 1}},
+	{40, 2, ConvGeom{C: 8, H: 14, W: 14, KH: 3, KW: 3, Stride: 1, Pad: 1}}, // 3 chunks of convChunk values
 }
 
 // TestConv2D_MatchesDirectLoop compares Conv2D (im2col + GEMM + permute)
@@ -162,6 +170,70 @@ func TestConv2D_MatchesDirectLoop(t *testing.T) {
 				require.Greater(t, worst, 1e6, "a transposed kernel should miss the definition by far more than rounding")
 			}
 		})
+	}
+}
+
+// conv2DComposed is Conv2D as the composition of ops it computes in chunks:
+// ChannelsFirst(AddRow(MatMulNT(Im2Col(x), w), b)).
+func conv2DComposed(x, w, b *Tensor, g ConvGeom) *Tensor {
+	return ChannelsFirst(AddRow(MatMulNT(Im2Col(x, g), w), b), x.Rows)
+}
+
+// TestConv2D_MatchesComposition: Conv2D and its gradients in x, w and b (by
+// ConvTranspose2D, ConvWeightGrad and SumRows, a few samples at a time)
+// equal those of the composition of ops, on a batch of three chunks and on
+// stride 2. Each value is a sum of the same terms (K + 1 for the output,
+// Cout·KH·KW for ∂x, n·OH·OW for ∂w, n·OH·OW for ∂b), so the two may differ by
+// 2·(terms)·u·Σ|terms| at most, bounded here by the sum of absolute values
+// taken through the same ops on |x|, |w|, |g|. Negative control: the
+// composition with the kernel's rows in reverse order differs far beyond it.
+func TestConv2D_MatchesComposition(t *testing.T) {
+	rng := newRNG(18)
+	for _, sh := range []struct {
+		n, cout int
+		g       ConvGeom
+	}{
+		{40, 3, ConvGeom{C: 8, H: 14, W: 14, KH: 3, KW: 3, Stride: 1, Pad: 1}},
+		{5, 4, ConvGeom{C: 3, H: 9, W: 7, KH: 3, KW: 2, Stride: 2, Pad: 1}},
+	} {
+		g := sh.g
+		x := Normal(sh.n, g.In(), 0, 1, rng).SetRequiresGrad(true)
+		w := Normal(sh.cout, g.Patch(), 0, 1, rng).SetRequiresGrad(true)
+		b := Normal(1, sh.cout, 0, 1, rng).SetRequiresGrad(true)
+		seed := Normal(sh.n, sh.cout*g.OutH()*g.OutW(), 0, 1, rng)
+		fast, slow := Conv2D(x, w, b, g), conv2DComposed(x, w, b, g)
+		gf, gs := Grad(fast, seed, x, w, b), Grad(slow, seed, x, w, b)
+		abs := func(a *Tensor) *Tensor {
+			c := a.Clone()
+			for i, v := range c.Data {
+				c.Data[i] = math.Abs(v)
+			}
+			return c
+		}
+		ax, aw, ab, as := abs(x), abs(w), abs(b), abs(seed)
+		magOut := conv2DComposed(ax, aw, ab, g)
+		magG := Grad(conv2DComposed(ax.SetRequiresGrad(true), aw.SetRequiresGrad(true), ab.SetRequiresGrad(true), g), as, ax, aw, ab)
+		terms := float64(max(g.Patch()+1, sh.cout*g.KH*g.KW, sh.n*g.OutH()*g.OutW()))
+		check := func(name string, got, want, mag *Tensor) {
+			for i := range want.Data {
+				tol := 2 * terms * 0x1p-53 * mag.Data[i]
+				require.InDeltaf(t, want.Data[i], got.Data[i], tol, "%s[%d]: got %v want %v (tol %.3g)", name, i, got.Data[i], want.Data[i], tol)
+			}
+		}
+		check("out", fast, slow, magOut)
+		check("∂x", gf[0], gs[0], magG[0])
+		check("∂w", gf[1], gs[1], magG[1])
+		check("∂b", gf[2], gs[2], magG[2])
+		rev := w.Clone()
+		for o := 0; o < sh.cout; o++ {
+			copy(rev.Row(o), w.Row(sh.cout-1-o))
+		}
+		bad := conv2DComposed(x, rev, b, g)
+		worst := 0.0
+		for i := range bad.Data {
+			worst = max(worst, math.Abs(bad.Data[i]-fast.Data[i])/(2*terms*0x1p-53*magOut.Data[i]))
+		}
+		require.Greater(t, worst, 1e6, "negative control: reversed kernel rows must be caught")
 	}
 }
 
@@ -279,17 +351,19 @@ func TestConvMisuse_PanicsWithMisuseError(t *testing.T) {
 	g := ConvGeom{C: 2, H: 4, W: 4, KH: 3, KW: 3, Stride: 1, Pad: 1}
 	x := Zeros(2, g.In())
 	cases := map[string]func(){
-		"Conv2D":        func() { Conv2D(Zeros(2, 31), Zeros(3, g.Patch()), nil, g) },
-		"Im2Col":        func() { Im2Col(Zeros(2, 33), g) },
-		"Col2Im":        func() { Col2Im(Zeros(5, g.Patch()), g) },
-		"ChannelsFirst": func() { ChannelsFirst(Zeros(5, 3), 2) },
-		"ChannelsLast":  func() { ChannelsLast(Zeros(2, 10), 3) },
-		"Reshape":       func() { Reshape(x, 3, 5) },
-		"AvgPool2":      func() { AvgPool2(Zeros(1, 9), 1, 3, 3) },
-		"Upsample2":     func() { Upsample2(Zeros(1, 9), 1, 3, 2) },
-		"AddChannels":   func() { AddChannels(x, Zeros(3, 2), 2) },
-		"MulChannels":   func() { MulChannels(x, Zeros(1, 3), 2) },
-		"GroupNorm":     func() { GroupNorm(x, Zeros(1, 2), Zeros(1, 2), 3, 2, 1e-5) },
+		"Conv2D":          func() { Conv2D(Zeros(2, 31), Zeros(3, g.Patch()), nil, g) },
+		"Im2Col":          func() { Im2Col(Zeros(2, 33), g) },
+		"Col2Im":          func() { Col2Im(Zeros(5, g.Patch()), g) },
+		"ChannelsFirst":   func() { ChannelsFirst(Zeros(5, 3), 2) },
+		"ConvTranspose2D": func() { ConvTranspose2D(Zeros(2, 31), Zeros(3, g.Patch()), g) },
+		"ConvWeightGrad":  func() { ConvWeightGrad(x, Zeros(3, 48), g) },
+		"ChannelsLast":    func() { ChannelsLast(Zeros(2, 10), 3) },
+		"Reshape":         func() { Reshape(x, 3, 5) },
+		"AvgPool2":        func() { AvgPool2(Zeros(1, 9), 1, 3, 3) },
+		"Upsample2":       func() { Upsample2(Zeros(1, 9), 1, 3, 2) },
+		"AddChannels":     func() { AddChannels(x, Zeros(3, 2), 2) },
+		"MulChannels":     func() { MulChannels(x, Zeros(1, 3), 2) },
+		"GroupNorm":       func() { GroupNorm(x, Zeros(1, 2), Zeros(1, 2), 3, 2, 1e-5) },
 	}
 	for op, f := range cases {
 		t.Run(op, func(t *testing.T) {

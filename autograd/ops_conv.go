@@ -36,7 +36,17 @@ is an ordinary graph and can be differentiated again:
 So ∂L/∂x = Col2Im(ChannelsLast(g)·w), ∂L/∂w = ChannelsLast(g)ᵀ·X̃ and
 ∂L/∂b = SumRows(ChannelsLast(g)): the input-gradient of a convolution is the
 "full" correlation of g with the spatially flipped kernel, obtained here
-without flipping anything. Dumoulin & Visin 2016, "A guide to convolution
+without flipping anything.
+
+Conv2D computes exactly that composition, but a few samples at a time
+(convChunks: at most 2 MB of patches), so the [n·OH·OW, C·KH·KW] matrix X̃
+of the whole batch — 231 MB for 32 channels of 28×28 at batch 128 — is
+never allocated nor kept by the graph. Its two gradients are ops of their
+own, ConvTranspose2D(g, w) = Col2Im(ChannelsLast(g)·w) and
+ConvWeightGrad(x, g) = ChannelsLast(g)ᵀ·Im2Col(x), computed the same way;
+the three are bilinear and each one's backward is written with the other
+two, as MatMul, MatMulNT and MatMulTN are, so gradients of any order flow.
+TestConv2D_MatchesComposition checks them against the composition above. Dumoulin & Visin 2016, "A guide to convolution
 arithmetic for deep learning", arXiv:1603.07285, §2 (output sizes) and §4
 (the transposed convolution as the adjoint); Chellapilla, Puri & Simard 2006
 for im2col ("unfolding").
@@ -203,30 +213,167 @@ func Reshape(a *Tensor, rows, cols int) *Tensor {
 //
 //	out[s, o, oy, ox] = b[o] + Σ_{c, ky, kx} w[o, (c·KH + ky)·KW + kx] · x[s, c, oy·S − P + ky, ox·S − P + kx]
 //
-// computed as ChannelsFirst(AddRow(MatMulNT(Im2Col(x), w), b)) — one GEMM —
-// so its backward is that of the composition (see the top of this file):
+// It computes ChannelsFirst(AddRow(MatMulNT(Im2Col(x), w), b)) (see the top
+// of this file) a few samples at a time, so that the im2col matrix of the
+// whole batch is never allocated or kept: its backward recomputes the
+// patches it needs. With Ĝ = ChannelsLast(g, Cout):
 //
-//	∂L/∂x = Col2Im(Ĝ·w),  ∂L/∂w = Ĝᵀ·Im2Col(x),  ∂L/∂b = SumRows(Ĝ),  Ĝ = ChannelsLast(g, Cout)
+//	∂L/∂x = ConvTranspose2D(g, w) = Col2Im(Ĝ·w)
+//	∂L/∂w = ConvWeightGrad(x, g)  = Ĝᵀ·Im2Col(x)
+//	∂L/∂b = SumRows(Ĝ)
 //
-// and it can be differentiated again. Shapes that do not fit g panic with a
-// *MisuseError naming Conv2D. Checked by TestGrad/Conv2D (stride 1 and 2,
-// padding, second order), TestConv2D_MatchesDirectLoop (against the 7-loop
-// definition) and TestConv2D_WrongBackwardFails (a flipped kernel in the
-// input-gradient is caught).
+// Conv2D, ConvTranspose2D and ConvWeightGrad are bilinear and each one's
+// backward is written with the other two (as MatMul, MatMulNT and MatMulTN),
+// so a convolution can be differentiated to any order. Shapes that do not
+// fit g panic with a *MisuseError naming Conv2D. Checked by TestGrad/Conv2D
+// (stride 1 and 2, padding, second order), TestConv2D_MatchesDirectLoop
+// (against the 7-loop definition), TestConv2D_MatchesComposition (against
+// the composition of ops) and TestConv2D_WrongBackwardFails (a flipped
+// kernel in the input-gradient is caught).
 func Conv2D(x, w, b *Tensor, g ConvGeom) *Tensor {
 	g.mustImages("Conv2D", x)
 	if w.Cols != g.Patch() {
 		panic(&MisuseError{Op: "Conv2D", Shapes: [][2]int{x.Shape(), w.Shape()},
 			Reason: fmt.Sprintf("kernel must be [Cout, C·KH·KW] = [Cout, %d·%d·%d]", g.C, g.KH, g.KW)})
 	}
-	y := MatMulNT(Im2Col(x, g), w)
+	inputs := []*Tensor{x, w}
 	if b != nil {
 		if b.Rows != 1 || b.Cols != w.Rows {
 			panic(&MisuseError{Op: "Conv2D", Shapes: [][2]int{w.Shape(), b.Shape()}, Reason: fmt.Sprintf("bias must be [1, Cout] = [1, %d]", w.Rows)})
 		}
-		y = AddRow(y, b)
+		inputs = append(inputs, b)
 	}
-	return ChannelsFirst(y, x.Rows)
+	n, cout, p := x.Rows, w.Rows, g.OutH()*g.OutW()
+	out := result("Conv2D", n, cout*p, inputs...)
+	var bias []float64
+	if b != nil {
+		bias = b.Data
+	}
+	convChunks(n, p, cout, g, func(s0, nb int, cols, pix []float64) {
+		kernels.Im2Col(cols, x.Data[s0*g.In():(s0+nb)*g.In()], nb, g.C, g.H, g.W, g.KH, g.KW, g.Stride, g.Pad)
+		kernels.Gemm(false, true, nb*p, cout, g.Patch(), 1, cols, w.Data, 0, pix)
+		if bias != nil {
+			kernels.AddRow(pix, pix, bias, cout)
+		}
+		for s := 0; s < nb; s++ {
+			kernels.Transpose(out.Data[(s0+s)*cout*p:(s0+s+1)*cout*p], pix[s*p*cout:(s+1)*p*cout], p, cout)
+		}
+	})
+	if out.recording() {
+		out.backward = func(gr *Tensor) []*Tensor {
+			gs := []*Tensor{
+				ifGrad(x, func() *Tensor { return ConvTranspose2D(gr, w, g) }),
+				ifGrad(w, func() *Tensor { return ConvWeightGrad(x, gr, g) }),
+			}
+			if b != nil {
+				gs = append(gs, ifGrad(b, func() *Tensor { return SumRows(ChannelsLast(gr, cout)) }))
+			}
+			return gs
+		}
+	}
+	return finish(out)
+}
+
+// convChunk is the most patch values (C·KH·KW per output pixel) a
+// convolution's scratch holds at once: 2 MB.
+const convChunk = 1 << 18
+
+// convChunks calls f for consecutive runs of samples [s0, s0+nb) of an
+// n-image batch with p output pixels each, passing scratch of exactly
+// nb·p·C·KH·KW values (cols, the run's im2col matrix) and nb·p·Cout values
+// (pix, one row per output pixel), reused across runs: one allocation per
+// call of the op instead of the whole batch's im2col matrix.
+func convChunks(n, p, cout int, g ConvGeom, f func(s0, nb int, cols, pix []float64)) {
+	per := p * g.Patch()
+	nb := max(1, min(n, convChunk/max(per, 1)))
+	cols := make([]float64, nb*per)
+	pix := make([]float64, nb*p*cout)
+	for s0 := 0; s0 < n; s0 += nb {
+		k := min(nb, n-s0)
+		f(s0, k, cols[:k*per], pix[:k*p*cout])
+	}
+}
+
+// ConvTranspose2D is Conv2D's adjoint in its input (the transposed
+// convolution, Dumoulin & Visin 2016, arXiv:1603.07285, §4): for gr
+// [n, Cout·OH·OW] and w [Cout, C·KH·KW] it returns [n, C·H·W],
+//
+//	out = Col2Im(ChannelsLast(gr, Cout)·w),
+//
+// so that ⟨Conv2D(x, w), gr⟩ = ⟨x, ConvTranspose2D(gr, w)⟩; it is the input
+// gradient of Conv2D. It is bilinear:
+//
+//	∂L/∂gr = Conv2D(G, w, nil),  ∂L/∂w = ConvWeightGrad(G, gr)   (G = ∂L/∂out)
+//
+// Checked by TestGrad/ConvTranspose2D.
+func ConvTranspose2D(gr, w *Tensor, g ConvGeom) *Tensor {
+	g.valid("ConvTranspose2D")
+	p, cout := g.OutH()*g.OutW(), w.Rows
+	if w.Cols != g.Patch() || gr.Cols != cout*p {
+		panic(&MisuseError{Op: "ConvTranspose2D", Shapes: [][2]int{gr.Shape(), w.Shape()},
+			Reason: fmt.Sprintf("want gr [n, Cout·OH·OW] and w [Cout, C·KH·KW] = [Cout, %d] for geometry %+v", g.Patch(), g)})
+	}
+	n := gr.Rows
+	out := result("ConvTranspose2D", n, g.In(), gr, w)
+	convChunks(n, p, cout, g, func(s0, nb int, cols, pix []float64) {
+		for s := 0; s < nb; s++ {
+			kernels.Transpose(pix[s*p*cout:(s+1)*p*cout], gr.Data[(s0+s)*cout*p:(s0+s+1)*cout*p], cout, p)
+		}
+		kernels.Gemm(false, false, nb*p, g.Patch(), cout, 1, pix, w.Data, 0, cols)
+		kernels.Col2Im(out.Data[s0*g.In():(s0+nb)*g.In()], cols, nb, g.C, g.H, g.W, g.KH, g.KW, g.Stride, g.Pad)
+	})
+	if out.recording() {
+		out.backward = func(gg *Tensor) []*Tensor {
+			return []*Tensor{
+				ifGrad(gr, func() *Tensor { return Conv2D(gg, w, nil, g) }),
+				ifGrad(w, func() *Tensor { return ConvWeightGrad(gg, gr, g) }),
+			}
+		}
+	}
+	return finish(out)
+}
+
+// ConvWeightGrad is Conv2D's adjoint in its kernel: for images x
+// [n, C·H·W] and gr [n, Cout·OH·OW] it returns [Cout, C·KH·KW],
+//
+//	out = ChannelsLast(gr, Cout)ᵀ·Im2Col(x),
+//
+// so that ⟨Conv2D(x, w), gr⟩ = ⟨w, ConvWeightGrad(x, gr)⟩; it is the kernel
+// gradient of Conv2D, summed over the batch. It is bilinear:
+//
+//	∂L/∂x = ConvTranspose2D(gr, G),  ∂L/∂gr = Conv2D(x, G, nil)   (G = ∂L/∂out)
+//
+// Checked by TestGrad/ConvWeightGrad.
+func ConvWeightGrad(x, gr *Tensor, g ConvGeom) *Tensor {
+	g.mustImages("ConvWeightGrad", x)
+	p := g.OutH() * g.OutW()
+	if gr.Rows != x.Rows || gr.Cols%p != 0 || gr.Cols == 0 {
+		panic(&MisuseError{Op: "ConvWeightGrad", Shapes: [][2]int{x.Shape(), gr.Shape()},
+			Reason: fmt.Sprintf("want gr [n, Cout·OH·OW] with OH·OW = %d for geometry %+v", p, g)})
+	}
+	n, cout := x.Rows, gr.Cols/p
+	out := result("ConvWeightGrad", cout, g.Patch(), x, gr)
+	first := true
+	convChunks(n, p, cout, g, func(s0, nb int, cols, pix []float64) {
+		kernels.Im2Col(cols, x.Data[s0*g.In():(s0+nb)*g.In()], nb, g.C, g.H, g.W, g.KH, g.KW, g.Stride, g.Pad)
+		for s := 0; s < nb; s++ {
+			kernels.Transpose(pix[s*p*cout:(s+1)*p*cout], gr.Data[(s0+s)*cout*p:(s0+s+1)*cout*p], cout, p)
+		}
+		beta := 1.0
+		if first {
+			beta, first = 0, false
+		}
+		kernels.Gemm(true, false, cout, g.Patch(), nb*p, 1, pix, cols, beta, out.Data)
+	})
+	if out.recording() {
+		out.backward = func(gg *Tensor) []*Tensor {
+			return []*Tensor{
+				ifGrad(x, func() *Tensor { return ConvTranspose2D(gr, gg, g) }),
+				ifGrad(gr, func() *Tensor { return Conv2D(x, gg, nil, g) }),
+			}
+		}
+	}
+	return finish(out)
 }
 
 // mustPlanes panics with a *MisuseError naming op unless x is [n, c·h·w]
