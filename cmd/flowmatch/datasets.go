@@ -71,6 +71,7 @@ func runDatasets(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stdout, "\n"+moonsNote)
 	discreteDatasets(stdout) // discrete.go
 	manifoldDatasets(stdout) // manifold.go
+	mnistDatasets(stdout)    // mnist.go
 	return nil
 }
 

@@ -57,6 +57,9 @@ type demoReport struct {
 }
 
 func runDemo(args []string, stdout, stderr io.Writer) error {
+	if condDataArg(args) {
+		return runMNISTDemo(args, stdout, stderr) // mnist.go
+	}
 	if discreteDataArg(args) {
 		return runDiscreteDemo(args, stdout, stderr) // discrete.go
 	}

@@ -17,6 +17,9 @@ import (
 )
 
 func runSample(args []string, stdout, stderr io.Writer) error {
+	if condSampleArg(args) {
+		return runCondSample(args, stdout, stderr) // cond.go
+	}
 	if discreteCheckpointArg(args) {
 		return runDiscreteSample(args, stdout, stderr) // discrete_cmds.go
 	}

@@ -102,6 +102,9 @@ func trainModel(spec trainSpec, threads int, w io.Writer) (*nn.VelocityMLP, []fl
 }
 
 func runTrain(args []string, stdout, stderr io.Writer) error {
+	if condDataArg(args) {
+		return runCondTrain(args, stdout, stderr) // cond.go
+	}
 	if discreteDataArg(args) {
 		return runDiscreteTrain(args, stdout, stderr) // discrete_cmds.go
 	}
