@@ -60,7 +60,8 @@ func TestSample_SDEAndSchedule(t *testing.T) {
 // velocity, the conversion skipped) lies far outside. A bad -param, -param
 // with a coupling, and a checkpoint whose fm.param does not parse are
 // errors naming the flag, or the file, key and value (as is a bad
-// -param-weight; unit trains); a checkpoint without
+// -param-weight; unit trains), and so is -sde on a model that converts on
+// [0, 0.999] only; a checkpoint without
 // the key (written before it existed) is read as a velocity.
 func TestTrain_Param(t *testing.T) {
 	dir := t.TempDir()
@@ -109,6 +110,9 @@ func TestTrain_Param(t *testing.T) {
 	for _, s := range []string{bad, fm.MetaParam, `"eps"`} {
 		assert.Contains(t, errs, s)
 	}
+	code, _, errs = call("sample", "-checkpoint", ckpt["data"], "-n", "10", "-sde", "0.5", "-out", filepath.Join(dir, "s.csv"))
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errs, "turns into a velocity on [0, 0.999] only")
 
 	const k, n = 4, 300
 	draw := func(c string, seed int) *ag.Tensor {
