@@ -220,7 +220,7 @@ func Reshape(a *Tensor, rows, cols int) *Tensor {
 //
 //	∂L/∂x = ConvTranspose2D(g, w) = Col2Im(Ĝ·w)
 //	∂L/∂w = ConvWeightGrad(x, g)  = Ĝᵀ·Im2Col(x)
-//	∂L/∂b = SumRows(Ĝ)
+//	∂L/∂b = SumRows(Ĝ), summed per plane: Σ_s Σ_p g[s, o, p]
 //
 // Conv2D, ConvTranspose2D and ConvWeightGrad are bilinear and each one's
 // backward is written with the other two (as MatMul, MatMulNT and MatMulTN),
@@ -266,7 +266,7 @@ func Conv2D(x, w, b *Tensor, g ConvGeom) *Tensor {
 				ifGrad(w, func() *Tensor { return ConvWeightGrad(x, gr, g) }),
 			}
 			if b != nil {
-				gs = append(gs, ifGrad(b, func() *Tensor { return SumRows(ChannelsLast(gr, cout)) }))
+				gs = append(gs, ifGrad(b, func() *Tensor { return SumRows(Reshape(SumCols(Reshape(gr, n*cout, p)), n, cout)) }))
 			}
 			return gs
 		}
