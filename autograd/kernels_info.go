@@ -12,7 +12,7 @@ import (
 // model or derived from its caches), the activation kernels, the architecture
 // and build tag, and the thread count, e.g.
 //
-//	gemm AVX-512 assembly 16x8 (mc 336, kc 192, nc 4096; derived from the caches); activations AVX-512 assembly, 8 lanes; amd64; threads 1
+//	gemm AVX-512 assembly 16x8 (mc 128, kc 512, nc 4096; tuned for AuthenticAMD family 26 model 2); activations AVX-512 assembly, 8 lanes; amd64; threads 1
 //
 // They are chosen once, at program start, from the CPU's features
 // (TestKernels_NamesGemm checks the line's form).

@@ -8,7 +8,7 @@ import (
 // Describe names the kernels this build runs on this machine, one line for
 // reports (flowmatch bench prints it), e.g.
 //
-//	gemm AVX-512 assembly 16x8 (mc 336, kc 192, nc 4096; derived from the caches); activations AVX-512 assembly, 8 lanes; amd64; threads 1
+//	gemm AVX-512 assembly 16x8 (mc 128, kc 512, nc 4096; tuned for AuthenticAMD family 26 model 2); activations AVX-512 assembly, 8 lanes; amd64; threads 1
 //
 // The choice is made once, at program start, from the CPU's features,
 // model and caches (gemm_plan.go, gemm_amd64.go, activation_amd64.go) and
