@@ -39,3 +39,13 @@ func TuneGemm(sizes []int, trial time.Duration, rounds int) ([]GemmTrial, int) {
 // blockings in autograd/internal/kernels/gemm_plan.go, keyed by this
 // processor's vendor, family and model (TestTuneGemm parses it back).
 func TunedRow(trial GemmTrial, sizes []int) string { return kernels.TunedRow(trial, sizes) }
+
+// TimeGemm times the GEMM this machine runs (its kernel and blocking, the
+// threads set by nn.SetThreads) on square n×n products for at least trial,
+// and returns 2n³ flops over the time taken, in 10⁹ per second: of the
+// calling thread's CPU time when cpuTime is true (Linux, one thread), of
+// wall-clock time otherwise. `flowmatch bench -what gemm` prints it
+// (TestTimeGemm).
+func TimeGemm(n int, trial time.Duration) (gflops float64, cpuTime bool) {
+	return kernels.TimeGemm(n, trial)
+}

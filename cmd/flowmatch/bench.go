@@ -127,12 +127,12 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "loglik_points_per_s=%.1f points=%d ode_steps=%d %s\n", float64(*loglikPoints)/time.Since(start).Seconds(), *loglikPoints, *odeSteps, suffix)
 		case "gemm":
 			for _, n := range sizes {
-				trials, _ := autograd.TuneGemm([]int{n}, time.Duration(*minTime*float64(time.Second)), 1)
-				for _, t := range trials {
-					if t.Default {
-						fmt.Fprintf(stdout, "gemm_gflops=%.2f n=%d kernel=%q %s\n", t.GFLOPS[0], n, t.Kernel, suffix)
-					}
+				g, cpuTime := autograd.TimeGemm(n, time.Duration(*minTime*float64(time.Second)))
+				clock := "wall"
+				if cpuTime {
+					clock = "thread-cpu"
 				}
+				fmt.Fprintf(stdout, "gemm_gflops=%.2f n=%d clock=%s dtype=float64 threads=%d impl=flowmatch\n", g, n, clock, *threads)
 			}
 		default:
 			return usagef("-what %q: want a comma list of train, sample, loglik, gemm", w)

@@ -77,7 +77,8 @@ func TestThreads_BitIdentical(t *testing.T) {
 
 // TestBench_Tune runs bench -what gemm -tune on tiny products, one round,
 // and checks it prints the table (the plan in use marked once) and the row
-// for the source; without -what gemm, -tune is a usage error.
+// for the source; then -what gemm alone, one line per size; without -what
+// gemm, -tune is a usage error.
 func TestBench_Tune(t *testing.T) {
 	var out, errs bytes.Buffer
 	err := runBench([]string{"-what", "gemm", "-tune", "-gemm-sizes", "16,24", "-tune-trial", "0.0001", "-tune-rounds", "1"}, &out, &errs)
@@ -86,6 +87,11 @@ func TestBench_Tune(t *testing.T) {
 	require.Contains(t, text, "\nkernel ")
 	require.Equal(t, 1, strings.Count(text, "(the plan in use)"), text)
 	require.Regexp(t, `# row for tunedPlans in autograd/internal/kernels/gemm_plan.go:\n\t\{"[^"]*", \d+, \d+\}: \{"[^"]+", \d+, \d+, \d+\}, // `, text)
+
+	out.Reset()
+	err = runBench([]string{"-what", "gemm", "-gemm-sizes", "16,24", "-min-time", "0.001"}, &out, &errs)
+	require.NoError(t, err, errs.String())
+	require.Regexp(t, `(?m)^gemm_gflops=[0-9.]+ n=16 clock=\S+ dtype=float64 threads=1 impl=flowmatch\ngemm_gflops=[0-9.]+ n=24 `, out.String())
 
 	err = runBench([]string{"-what", "train", "-tune"}, &out, &errs)
 	require.ErrorContains(t, err, "-what gemm")

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -166,4 +167,16 @@ func TestTuneGemm(t *testing.T) {
 	require.NoError(t, err, row)
 	require.Equal(t, [4]any{trials[best].Kernel, trials[best].MC, trials[best].KC, trials[best].NC}, [4]any{kernel, mc, kc, nc}, row)
 	require.True(t, slices.ContainsFunc(availableKernels(), func(k *microKernel) bool { return k.name == kernel }), row)
+}
+
+// TestTimeGemm checks TimeGemm returns a positive, finite speed for one and
+// two threads (a timing is never asserted against a figure).
+func TestTimeGemm(t *testing.T) {
+	g, _ := TimeGemm(16, time.Microsecond)
+	require.True(t, g > 0 && !math.IsInf(g, 0), "got %v GFLOP/s", g)
+	withThreads(2, func() {
+		g, cpuTime := TimeGemm(16, time.Microsecond)
+		require.True(t, g > 0 && !math.IsInf(g, 0), "got %v GFLOP/s", g)
+		require.False(t, cpuTime, "two threads cannot be timed on one thread's clock")
+	})
 }

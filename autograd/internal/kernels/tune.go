@@ -136,3 +136,25 @@ func TunedRow(trial GemmTrial, sizes []int) string {
 	return fmt.Sprintf("{%q, %d, %d}: {%q, %d, %d, %d}, // %s: %s GFLOP/s",
 		c.Vendor, c.Family, c.Model, trial.Kernel, trial.MC, trial.KC, trial.NC, brand, speeds)
 }
+
+// TimeGemm times Gemm itself (the plan in use and Threads() threads) on
+// C = A·B with n×n operands, for at least trial, and returns 2n³ per
+// second of the calling thread's CPU time on Linux with one thread
+// (cpuTime true), per second of wall-clock time otherwise.
+func TimeGemm(n int, trial time.Duration) (gflops float64, cpuTime bool) {
+	rnd := rand.New(rand.NewPCG(3, 4))
+	a, b, c := randNormal(rnd, n*n), randNormal(rnd, n*n), make([]float64, n*n)
+	Gemm(false, false, n, n, n, 1, a, b, 0, c) // warm the caches and buffers
+	now, done, ok := threadClock()
+	defer done()
+	if Threads() > 1 { // the other threads' work is not on this thread's clock
+		start := time.Now()
+		now, ok = func() time.Duration { return time.Since(start) }, false
+	}
+	iters, start, wall := 0, now(), time.Now()
+	for iters == 0 || time.Since(wall) < trial || now() <= start {
+		Gemm(false, false, n, n, n, 1, a, b, 0, c)
+		iters++
+	}
+	return 2 * float64(n) * float64(n) * float64(n) * float64(iters) / (now() - start).Seconds() / 1e9, ok
+}
