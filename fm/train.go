@@ -68,6 +68,23 @@ type TrainConfig struct {
 	Fused bool
 }
 
+// Model is what Train trains: a velocity field v_θ(t, x), or v_θ(t, x, c)
+// when Ctx() > 0, with named parameters. *nn.VelocityMLP (the only model
+// with a fused step, TrainConfig.Fused) and *nn.UNet are Models.
+type Model interface {
+	Forward(t, x *autograd.Tensor) *autograd.Tensor
+	ForwardCond(t, x, c *autograd.Tensor) *autograd.Tensor
+	Params() []*autograd.Tensor
+	NamedParams() []nn.Named
+	Dim() int // dimension of x and of v
+	Ctx() int // context width; 0 for an unconditional model
+}
+
+var (
+	_ Model = (*nn.VelocityMLP)(nil)
+	_ Model = (*nn.UNet)(nil)
+)
+
 // CosineSchedule decays the learning rate from 1 to 0 along a half cosine,
 // 0.5·(1 + cos(π·(step−1)/steps)) (Loshchilov & Hutter 2017,
 // arXiv:1608.03983, eq. 5 without restarts).
@@ -108,7 +125,7 @@ func NewRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x5851f
 // not finite, and when a loss or a parameter stops being finite (the step,
 // the loss and the LR are named; the losses of the steps before are
 // returned). TestTrain_Errors.
-func Train(model *nn.VelocityMLP, cfg TrainConfig) ([]float64, error) {
+func Train(model Model, cfg TrainConfig) ([]float64, error) {
 	checkConfig(model, cfg)
 	rng := NewRand(cfg.Seed)
 	opt := nn.NewAdam(model.Params(), cfg.LR)
@@ -123,8 +140,12 @@ func Train(model *nn.VelocityMLP, cfg TrainConfig) ([]float64, error) {
 	}
 	var fused *nn.TrainStep
 	if cfg.Fused {
+		mlp, ok := model.(*nn.VelocityMLP)
+		if !ok {
+			return nil, fmt.Errorf("fm.Train: Fused: a %T has no fused step (only *nn.VelocityMLP has one); set Fused to false to train through CFMLoss and autograd", model)
+		}
 		var err error
-		if fused, err = nn.NewTrainStep(model, cfg.BatchSize); err != nil {
+		if fused, err = nn.NewTrainStep(mlp, cfg.BatchSize); err != nil {
 			return nil, fmt.Errorf("fm.Train: Fused: %w; set Fused to false to train through CFMLoss and autograd, which serves every activation", err)
 		}
 	}
@@ -208,7 +229,7 @@ func Train(model *nn.VelocityMLP, cfg TrainConfig) ([]float64, error) {
 // CFMLoss and Backward. The two agree up to rounding
 // (TestTrain_FusedMatchesAutograd). c is the batch's contexts for a
 // conditional model, else nil.
-func stepLossGrad(model *nn.VelocityMLP, fused *nn.TrainStep, p Path, t, x0, x1, c *autograd.Tensor) float64 {
+func stepLossGrad(model Model, fused *nn.TrainStep, p Path, t, x0, x1, c *autograd.Tensor) float64 {
 	if fused != nil {
 		x0, x1 := x0.NoGraph(), x1.NoGraph()
 		xt := FlowBatch(p, t, x0, x1)
@@ -228,12 +249,23 @@ func stepLossGrad(model *nn.VelocityMLP, fused *nn.TrainStep, p Path, t, x0, x1,
 	return l.Item()
 }
 
+// isNilModel reports a nil pointer held by a non-nil Model.
+func isNilModel(m Model) bool {
+	switch m := m.(type) {
+	case *nn.VelocityMLP:
+		return m == nil
+	case *nn.UNet:
+		return m == nil
+	}
+	return false
+}
+
 // checkConfig panics with a *autograd.MisuseError naming the first bad
 // field of cfg.
-func checkConfig(model *nn.VelocityMLP, cfg TrainConfig) {
+func checkConfig(model Model, cfg TrainConfig) {
 	bad := func(format string, args ...any) { panic(autograd.Misuse("fm.Train", format, args...)) }
 	switch {
-	case model == nil:
+	case model == nil || isNilModel(model):
 		bad("model is nil")
 	case cfg.Path == nil:
 		bad("TrainConfig.Path is nil; want a Path such as CondOT{}")
@@ -264,7 +296,7 @@ func checkConfig(model *nn.VelocityMLP, cfg TrainConfig) {
 
 // checkBatch panics with a *autograd.MisuseError with the shapes if x0 and
 // x1 are not both [BatchSize, model.Dim()].
-func checkBatch(model *nn.VelocityMLP, cfg TrainConfig, from string, x0, x1 *autograd.Tensor) {
+func checkBatch(model Model, cfg TrainConfig, from string, x0, x1 *autograd.Tensor) {
 	want := [2]int{cfg.BatchSize, model.Dim()}
 	if x0.Shape() != want || x1.Shape() != want {
 		panic(&autograd.MisuseError{Op: "fm.Train", Shapes: [][2]int{x0.Shape(), x1.Shape()},
@@ -274,7 +306,7 @@ func checkBatch(model *nn.VelocityMLP, cfg TrainConfig, from string, x0, x1 *aut
 
 // checkContext panics with a *autograd.MisuseError with the shape if c is
 // not [BatchSize, model.Ctx()].
-func checkContext(model *nn.VelocityMLP, cfg TrainConfig, c *autograd.Tensor) {
+func checkContext(model Model, cfg TrainConfig, c *autograd.Tensor) {
 	if c == nil || c.Shape() != [2]int{cfg.BatchSize, model.Ctx()} {
 		var shapes [][2]int
 		if c != nil {
@@ -300,7 +332,7 @@ func finiteBatch(from string, x0, x1 *autograd.Tensor) error {
 
 // finiteParams reports whether every parameter of model is finite, and
 // otherwise names the first one that is not.
-func finiteParams(model *nn.VelocityMLP) (string, bool) {
+func finiteParams(model Model) (string, bool) {
 	for _, p := range model.NamedParams() {
 		s := 0.0
 		for _, v := range p.T.Data {
@@ -347,7 +379,7 @@ func Sample(v Velocity, p Path, n, dim int, rng *rand.Rand, opts cnf.SolveOption
 // deterministic, so the student's paths become straighter: its Straightness
 // drops (TestReflow_Straightens). student may be the teacher itself.
 // It returns the training losses, and Train's or the solver's error.
-func Reflow(teacher Velocity, student *nn.VelocityMLP, cfg TrainConfig, n, dim int, solve cnf.SolveOptions) ([]float64, error) {
+func Reflow(teacher Velocity, student Model, cfg TrainConfig, n, dim int, solve cnf.SolveOptions) ([]float64, error) {
 	if teacher == nil || n < 1 || dim < 1 {
 		panic(autograd.Misuse("fm.Reflow", "want a teacher, n ≥ 1 and dim ≥ 1; got teacher nil: %v, n = %d, dim = %d", teacher == nil, n, dim))
 	}

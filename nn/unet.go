@@ -134,10 +134,11 @@ var _ NamedModule = (*UNet)(nil)
 // UNet is a small convolutional velocity field v_θ(t, x) or v_θ(t, x, c) on
 // image batches x [n, C·H·W], with two resolutions, residual blocks and a
 // time (and context) embedding added to every block; the formula is at the
-// top of unet.go. It has the methods fm.Train and the samplers use on a
-// VelocityMLP (Forward, ForwardCond, Params, NamedParams, Dim, Ctx), so
-// that fm.CondVelocity(u.ForwardCond) is a conditional field.
-// TestUNet_Shapes, TestUNet_Grad, TestUNet_LearnsOneBatch.
+// top of unet.go. It is an fm.Model (Forward, ForwardCond, Params,
+// NamedParams, Dim, Ctx), so fm.Train trains it through autograd (it has
+// no fused step) and fm.CondVelocity(u.ForwardCond) is a conditional field.
+// TestUNet_Shapes, TestUNet_Grad, TestUNet_LearnsOneBatch, and
+// fm's TestTrain_UNet.
 type UNet struct {
 	Cfg     UNetConfig
 	Time    [2]*Linear          // E → E, E → E, on the sinusoidal embedding of 1000·t
