@@ -23,20 +23,12 @@ import (
 // discrete.PosteriorMLP checkpoint. A file that cannot be read is left to
 // the continuous command, whose error names it.
 func discreteCheckpointArg(args []string) bool {
-	for k, a := range args {
-		t := strings.TrimLeft(a, "-")
-		path := ""
-		if v, ok := strings.CutPrefix(t, "checkpoint="); ok && t != a {
-			path = v
-		} else if t == "checkpoint" && t != a && k+1 < len(args) {
-			path = args[k+1]
-		}
-		if path != "" {
-			f, err := safetensors.Read(path)
-			return err == nil && discrete.IsPosteriorMLP(f.Metadata)
-		}
+	path := checkpointArg(args)
+	if path == "" {
+		return false
 	}
-	return false
+	f, err := safetensors.Read(path)
+	return err == nil && discrete.IsPosteriorMLP(f.Metadata)
 }
 
 const metaDiscreteData = "flowmatch.data"
