@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	ag "github.com/flowmatch/flowmatch/autograd"
@@ -15,16 +14,8 @@ import (
 // benchCondArg reports whether bench is asked for the conditional MNIST
 // training step (-what train-cond), which runCondBench times.
 func benchCondArg(args []string) bool {
-	for k, a := range args {
-		t := strings.TrimLeft(a, "-")
-		if v, ok := strings.CutPrefix(t, "what="); ok && t != a {
-			return v == "train-cond"
-		}
-		if t == "what" && t != a && k+1 < len(args) {
-			return args[k+1] == "train-cond"
-		}
-	}
-	return false
+	v, _ := flagArg(args, "what")
+	return v == "train-cond"
 }
 
 // runCondBench is bench -what train-cond: the training step of demo -data

@@ -24,16 +24,28 @@ func discreteDataArg(args []string) bool {
 // -data=x) names one of names; the commands use it to route a dataset family
 // (discrete, manifold) before parsing their own flags.
 func dataArgIn(args, names []string) bool {
+	v, ok := flagArg(args, "data")
+	return ok && slices.Contains(names, v)
+}
+
+// flagArg returns the value given to the flag -name (or --name) in args,
+// as -name=v or -name v, and whether it is there: the routes choose a
+// command by one flag before that command parses them all.
+// TestFlagArg.
+func flagArg(args []string, name string) (string, bool) {
 	for k, a := range args {
-		a = strings.TrimLeft(a, "-")
-		if v, ok := strings.CutPrefix(a, "data="); ok {
-			return slices.Contains(names, v)
+		t := strings.TrimLeft(a, "-")
+		if t == a {
+			continue
 		}
-		if a == "data" && k+1 < len(args) && strings.HasPrefix(args[k], "-") {
-			return slices.Contains(names, args[k+1])
+		if v, ok := strings.CutPrefix(t, name+"="); ok {
+			return v, true
+		}
+		if t == name && k+1 < len(args) {
+			return args[k+1], true
 		}
 	}
-	return false
+	return "", false
 }
 
 // discreteReport is what the discrete demo measures (report.json).

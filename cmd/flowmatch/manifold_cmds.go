@@ -31,16 +31,8 @@ import (
 
 // checkpointArg returns the value of -checkpoint in args ("" if absent).
 func checkpointArg(args []string) string {
-	for k, a := range args {
-		t := strings.TrimLeft(a, "-")
-		if v, ok := strings.CutPrefix(t, "checkpoint="); ok && t != a {
-			return v
-		}
-		if t == "checkpoint" && t != a && k+1 < len(args) {
-			return args[k+1]
-		}
-	}
-	return ""
+	v, _ := flagArg(args, "checkpoint")
+	return v
 }
 
 // manifoldCheckpointArg reports whether args name (-checkpoint) a manifold
