@@ -60,7 +60,7 @@ type microKernel struct {
 }
 
 // goKernel is the portable micro-kernel; gemm_amd64.go adds assembly ones
-// when the CPU has AVX2 and FMA, and AVX-512F.
+// when the CPU has AVX2 and FMA, and AVX-512F; gemm_arm64.go the NEON one.
 var goKernel = microKernel{
 	name:    "Go 8x8",
 	mr:      8,

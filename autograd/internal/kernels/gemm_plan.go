@@ -50,7 +50,8 @@ and the blocks are added to C one after the other, c = alpha·acc + c. So:
   - the portable kernel (separate products and sums) and the assembly
     kernels (fused multiply-adds) give different bits;
   - nothing else does: mc, nc, the micro-kernel's shape among the assembly
-    kernels (AVX2 6×8 and AVX-512 16×8 are bit-identical at equal kc), the
+    kernels (AVX2 6×8 and AVX-512 16×8 are bit-identical at equal kc, and
+    so is NEON 8×6 on arm64: TestFusedKernels_MatchReference), the
     thread count and where the row bands split leave every bit unchanged,
     because the edge tiles are merged into C with the same rounding as the
     kernels' own stores (fma(beta, c, alpha·acc) for the assembly kernels,
