@@ -16,7 +16,7 @@ import (
 func TestGemm_UsesNEONKernel(t *testing.T) {
 	c := cpu.Detect()
 	require.Equal(t, []*microKernel{&goKernel, &neonKernel}, availableKernels())
-	if r, tuned := tunedPlans[cpuKey{c.Vendor, c.Family, c.Model}]; tuned && r.Kernel == goKernel.name {
+	if r, tuned := tunedFor(c); tuned && r.Kernel == goKernel.name {
 		require.Same(t, &goKernel, gemmDefault.kn, "tuned row %+v", r)
 		return
 	}

@@ -116,10 +116,22 @@ func deriveBlocking(mr, nr int, l1, l2, l3 cpu.Cache) (mc, kc, nc int) {
 	return mc, kc, nc
 }
 
+// tunedFor returns the tunedPlans row of processor c, if it has one. A
+// processor without a vendor (arm64 and other architectures without CPUID,
+// and amd64 under -tags purego, report none: internal/cpu) has no row, so
+// that a row measured on one of them cannot apply to all of them.
+func tunedFor(c cpu.Info) (tunedRow, bool) {
+	if c.Vendor == "" {
+		return tunedRow{}, false
+	}
+	r, ok := tunedPlans[cpuKey{c.Vendor, c.Family, c.Model}]
+	return r, ok
+}
+
 // planFor returns the plan for kernel kn on processor c: its tuned row if
 // there is one for kn, else the derived blocking.
 func planFor(kn *microKernel, c cpu.Info) *gemmPlan {
-	if r, ok := tunedPlans[cpuKey{c.Vendor, c.Family, c.Model}]; ok && r.Kernel == kn.name {
+	if r, ok := tunedFor(c); ok && r.Kernel == kn.name {
 		return &gemmPlan{kn, r.MC, r.KC, r.NC, fmt.Sprintf("tuned for %s family %d model %d", c.Vendor, c.Family, c.Model)}
 	}
 	l1, l2, l3, known := c.Hierarchy()
@@ -135,7 +147,7 @@ func planFor(kn *microKernel, c cpu.Info) *gemmPlan {
 // it can run (the portable one first): the tuned row's kernel if there is
 // one, else the preferred kernel (preferKernel) with derived blocking.
 func choosePlan(kernels []*microKernel, c cpu.Info) *gemmPlan {
-	if r, ok := tunedPlans[cpuKey{c.Vendor, c.Family, c.Model}]; ok {
+	if r, ok := tunedFor(c); ok {
 		for _, kn := range kernels {
 			if kn.name == r.Kernel {
 				return planFor(kn, c)

@@ -72,7 +72,7 @@ func TestPreferKernel(t *testing.T) {
 
 // TestChoosePlan_TunedRow checks that a tunedPlans row for the CPU picks
 // its kernel and blocking, and that a row naming a kernel this machine
-// lacks is ignored.
+// lacks, or keyed by no vendor (tunedFor), is ignored.
 func TestChoosePlan_TunedRow(t *testing.T) {
 	c := cpu.Info{Vendor: "TestVendor", Family: 1, Model: 2}
 	key := cpuKey{c.Vendor, c.Family, c.Model}
@@ -84,6 +84,12 @@ func TestChoosePlan_TunedRow(t *testing.T) {
 	tunedPlans[key] = tunedRow{Kernel: "no such kernel", MC: 40, KC: 72, NC: 96}
 	p = choosePlan([]*microKernel{&goKernel}, c)
 	require.Equal(t, "derived from assumed caches", p.from)
+	// A row keyed by no vendor (what -tune prints on arm64) is ignored.
+	nokey := cpuKey{}
+	defer delete(tunedPlans, nokey)
+	tunedPlans[nokey] = tunedRow{Kernel: goKernel.name, MC: 40, KC: 72, NC: 96}
+	p = choosePlan([]*microKernel{&goKernel}, cpu.Info{})
+	require.Equal(t, "derived from assumed caches", p.from, "a row without a vendor was used: %s", p)
 }
 
 // TestGemm_BlockingBitIdentical checks what gemm_plan.go says changes the
