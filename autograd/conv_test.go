@@ -237,6 +237,70 @@ func TestConv2D_MatchesComposition(t *testing.T) {
 	}
 }
 
+// TestConv2D_ReusedScratch: the convolutions' scratch (convScratch) is
+// reused across calls, so its old contents must never reach a result. With
+// the pool poisoned by NaN before every call, Conv2D, ConvTranspose2D and
+// ConvWeightGrad (stride 1 and 2, padding, 3 chunks) give the same bits as
+// on their first call. The control: a caller that reads its scratch
+// before writing it does see NaN, so the check exercises reuse.
+func TestConv2D_ReusedScratch(t *testing.T) {
+	rng := newRNG(21)
+	poison := func() {
+		b := make([]float64, convChunk)
+		for i := range b {
+			b[i] = math.NaN()
+		}
+		convScratch.Put(&b)
+		c := make([]float64, convChunk)
+		copy(c, b)
+		convScratch.Put(&c)
+	}
+	// Control: a caller of convChunks that reads its scratch before writing
+	// it sees the poison (so the checks below do exercise reuse).
+	leaked := 0
+	g0 := ConvGeom{C: 2, H: 6, W: 6, KH: 3, KW: 3, Stride: 1, Pad: 1}
+	for i := 0; i < 10; i++ {
+		poison()
+		convChunks(4, 36, 3, g0, func(_, _ int, cols, pix []float64) {
+			if math.IsNaN(cols[0]) || math.IsNaN(pix[0]) {
+				leaked++
+			}
+		})
+	}
+	require.Positive(t, leaked, "control: a read-before-write caller must see the pool's poison")
+	for _, sh := range []struct {
+		n, cout int
+		g       ConvGeom
+	}{
+		{40, 3, ConvGeom{C: 8, H: 14, W: 14, KH: 3, KW: 3, Stride: 1, Pad: 1}},
+		{5, 4, ConvGeom{C: 3, H: 9, W: 7, KH: 3, KW: 2, Stride: 2, Pad: 1}},
+	} {
+		g := sh.g
+		x := Normal(sh.n, g.In(), 0, 1, rng)
+		w := Normal(sh.cout, g.Patch(), 0, 1, rng)
+		b := Normal(1, sh.cout, 0, 1, rng)
+		gr := Normal(sh.n, sh.cout*g.OutH()*g.OutW(), 0, 1, rng)
+		ops := map[string]func() *Tensor{
+			"Conv2D":          func() *Tensor { return Conv2D(x, w, b, g) },
+			"ConvTranspose2D": func() *Tensor { return ConvTranspose2D(gr, w, g) },
+			"ConvWeightGrad":  func() *Tensor { return ConvWeightGrad(x, gr, g) },
+		}
+		for name, op := range ops {
+			want := op()
+			for i := 0; i < 3; i++ {
+				poison()
+				got := op()
+				for j := range want.Data {
+					if math.Float64bits(want.Data[j]) != math.Float64bits(got.Data[j]) {
+						require.Failf(t, "scratch from the pool leaked into the result",
+							"%s %+v call %d [%d]: got %v want %v (tol 0: bit for bit)", name, g, i, j, got.Data[j], want.Data[j])
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestConv2D_Adjoint: Col2Im is Im2Col's adjoint at the op level,
 // ⟨Im2Col(x), y⟩ = ⟨x, Col2Im(y)⟩, to the rounding of two dot products of
 // length L (|Δ| ≤ 2·L·u·Σ|terms|), on every geometry of convShapes.

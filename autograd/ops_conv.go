@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/flowmatch/flowmatch/autograd/internal/kernels"
 )
@@ -281,17 +282,38 @@ const convChunk = 1 << 18
 // convChunks calls f for consecutive runs of samples [s0, s0+nb) of an
 // n-image batch with p output pixels each, passing scratch of exactly
 // nb·p·C·KH·KW values (cols, the run's im2col matrix) and nb·p·Cout values
-// (pix, one row per output pixel), reused across runs: one allocation per
-// call of the op instead of the whole batch's im2col matrix.
+// (pix, one row per output pixel), reused across runs instead of the whole
+// batch's im2col matrix. The scratch comes from convScratch and goes back
+// to it on return, so that a training step reuses it across calls: f must
+// overwrite every value it reads (it does: Im2Col, Transpose and a GEMM
+// with β = 0 write all of cols and pix) and keep no reference to it.
 func convChunks(n, p, cout int, g ConvGeom, f func(s0, nb int, cols, pix []float64)) {
 	per := p * g.Patch()
 	nb := max(1, min(n, convChunk/max(per, 1)))
-	cols := make([]float64, nb*per)
-	pix := make([]float64, nb*p*cout)
+	cb, pb := getScratch(nb*per), getScratch(nb*p*cout)
+	defer convScratch.Put(cb)
+	defer convScratch.Put(pb)
+	cols, pix := *cb, *pb
 	for s0 := 0; s0 < n; s0 += nb {
 		k := min(nb, n-s0)
 		f(s0, k, cols[:k*per], pix[:k*p*cout])
 	}
+}
+
+// convScratch holds the convolutions' scratch buffers (*[]float64) between
+// calls. Its contents are garbage: convChunks' callers overwrite them.
+var convScratch sync.Pool
+
+// getScratch returns a pooled buffer of length n (its contents arbitrary),
+// or a new one of capacity max(n, convChunk) when the pool has none large
+// enough.
+func getScratch(n int) *[]float64 {
+	if b, ok := convScratch.Get().(*[]float64); ok && cap(*b) >= n {
+		*b = (*b)[:n]
+		return b
+	}
+	b := make([]float64, n, max(n, convChunk))
+	return &b
 }
 
 // ConvTranspose2D is Conv2D's adjoint in its input (the transposed

@@ -223,11 +223,15 @@ func TestUNet_LearnsOneBatch(t *testing.T) {
 // its backward pass and an Adam step. It reports CPU-ms per step besides
 // wall time, for a shared machine.
 func BenchmarkUNetStep(b *testing.B) {
-	for _, hw := range []int{14, 28} {
-		b.Run(fmt.Sprintf("mnist%d", hw), func(b *testing.B) {
-			const n = 128
+	for _, bc := range []struct{ hw, n, ch, groups int }{{14, 128, 32, 8}, {28, 128, 32, 8}, {14, 64, 8, 4}} {
+		name := fmt.Sprintf("mnist%d", bc.hw)
+		if bc.ch != 32 {
+			name += fmt.Sprintf("-ch%d-batch%d", bc.ch, bc.n)
+		}
+		b.Run(name, func(b *testing.B) {
+			hw, n := bc.hw, bc.n
 			rng := newRNG(30)
-			u := NewUNet(UNetConfig{C: 1, H: hw, W: hw, Ch: 32, Groups: 8, Emb: 64, Ctx: 11, Classes: 10}, rng)
+			u := NewUNet(UNetConfig{C: 1, H: hw, W: hw, Ch: bc.ch, Groups: bc.groups, Emb: 64, Ctx: 11, Classes: 10}, rng)
 			xt := autograd.Normal(n, u.Dim(), 0, 1, rng)
 			target := autograd.Normal(n, u.Dim(), 0, 1, rng)
 			tt := autograd.Uniform(n, 1, 0, 1, rng)
