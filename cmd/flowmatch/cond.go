@@ -94,6 +94,8 @@ type condSpec struct {
 	Cond     string  // label or none
 	Drop     float64 // label-dropout probability p_uncond
 	Hidden   []int
+	Model    string // mlp (the -hidden MLP, fused step) or unet (nn.UNet, autograd step)
+	Channels int    // the U-Net's channels at full resolution (-model unet)
 	Steps    int
 	Batch    int
 	LR       float64
@@ -118,6 +120,12 @@ func (s condSpec) check() error {
 	default:
 		return usagef("-cond %q: want label (the digit, with a null label for guidance) or none", s.Cond)
 	}
+	switch {
+	case s.Model != "mlp" && s.Model != "unet":
+		return usagef("-model %q: want mlp (the -hidden velocity MLP) or unet (a small U-Net, nn.UNet)", s.Model)
+	case s.Model == "unet" && (s.Channels < 4 || s.Channels%4 != 0 || s.Channels > 256):
+		return usagef("-channels %d: the U-Net's channels at full resolution must be a multiple of 4 (its GroupNorm groups) in [4, 256], e.g. 16", s.Channels)
+	}
 	if err := checkCount("steps", s.Steps, 1, 100_000_000); err != nil {
 		return err
 	}
@@ -136,21 +144,39 @@ func (s condSpec) check() error {
 // path is the spec's probability path, CondOT with σ_min.
 func (s condSpec) path() pathSpec { return pathSpec{Name: "condot", SigmaMin: s.SigmaMin} }
 
-// trainCond builds the velocity MLP (label-conditioned, or unconditional
-// for -cond none) for the images of set and trains it on the fused step
-// with fm.Train, showing progress on w.
-func trainCond(spec condSpec, set *mnist.Set, threads int, w io.Writer) (*nn.VelocityMLP, []float64, error) {
+// condModel is a velocity model on images: *nn.VelocityMLP or *nn.UNet.
+type condModel interface {
+	fm.Model
+	Classes() int
+}
+
+// trainCond builds the velocity model (label-conditioned, or unconditional
+// for -cond none) for the images of set, the MLP or with -model unet a
+// U-Net (nn.UNet: Ch = -channels, 4 groups, embedding 64), and trains it
+// with fm.Train (the MLP on the fused step, the U-Net on the autograd
+// one), showing progress on w.
+func trainCond(spec condSpec, set *mnist.Set, threads int, w io.Writer) (condModel, []float64, error) {
 	rng := newRand(spec.Seed, 2)
-	cfg := fm.TrainConfig{Path: fm.CondOT{SigmaMin: spec.SigmaMin}, Fused: true,
+	cfg := fm.TrainConfig{Path: fm.CondOT{SigmaMin: spec.SigmaMin}, Fused: spec.Model != "unet",
 		BatchSize: spec.Batch, Steps: spec.Steps, LR: spec.LR, Seed: spec.Seed}
-	var model *nn.VelocityMLP
-	if spec.Cond == "label" {
+	var model condModel
+	switch {
+	case spec.Model == "unet":
+		uc := nn.UNetConfig{C: 1, H: set.Side, W: set.Side, Ch: spec.Channels, Groups: 4, Emb: 64}
+		if spec.Cond == "label" {
+			uc.Ctx, uc.Classes = mnist.Classes+1, mnist.Classes
+		}
+		model = nn.NewUNet(uc, rng)
+	case spec.Cond == "label":
 		model = nn.NewLabelVelocityMLP(set.Dim(), mnist.Classes, spec.Hidden, ag.ActSiLU, rng)
+	default:
+		model = nn.NewVelocityMLP(set.Dim(), spec.Hidden, ag.ActSiLU, rng)
+	}
+	if spec.Cond == "label" {
 		cfg.Cond = set.CondSampler()
 		cfg.CondDrop = spec.Drop
 		cfg.Null = nn.LabelContext([]int{nn.NullLabel}, mnist.Classes)
 	} else {
-		model = nn.NewVelocityMLP(set.Dim(), spec.Hidden, ag.ActSiLU, rng)
 		cfg.Data = set.Sampler()
 	}
 	nn.SetThreads(threads)
@@ -162,6 +188,37 @@ func trainCond(spec condSpec, set *mnist.Set, threads int, w io.Writer) (*nn.Vel
 		return nil, nil, err
 	}
 	return model, losses, nil
+}
+
+// saveCond writes a model of trainCond to path: nn.SaveUNet for a U-Net,
+// nn.SaveVelocityMLP otherwise.
+func saveCond(path string, m condModel, meta map[string]string) error {
+	if u, ok := m.(*nn.UNet); ok {
+		return nn.SaveUNet(path, u, meta)
+	}
+	return nn.SaveVelocityMLP(path, m.(*nn.VelocityMLP), meta)
+}
+
+// loadCondModel reads a checkpoint of train on images: a U-Net (its
+// metadata's nn.MetaModel is "UNet", nn.LoadUNet) or a velocity MLP
+// (loadModel), with its path.
+func loadCondModel(path string) (condModel, fm.Path, map[string]string, error) {
+	f, err := safetensors.Read(path)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if f.Metadata[nn.MetaModel] != "UNet" {
+		return loadModel(path)
+	}
+	u, meta, err := nn.LoadUNet(path)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	p, err := fm.PathFromMetadata(meta)
+	if err != nil {
+		return nil, nil, nil, &safetensors.Error{Path: path, Err: err}
+	}
+	return u, p, meta, nil
 }
 
 // condMeta is the metadata of a conditional checkpoint: the path's keys,
@@ -184,6 +241,8 @@ func addCondTrainFlags(fs *flag.FlagSet, steps int) func() (condSpec, error) {
 	cond := fs.String("cond", "label", "context: label (the digit, with a null label for guidance) or none (unconditional)")
 	drop := fs.Float64("cond-drop", 0.1, "label dropout: probability that a label is replaced by the null label, in [0, 1) (guidance needs > 0)")
 	hidden := fs.String("hidden", "512,512,512", "hidden layer widths of the velocity MLP (SiLU)")
+	model := fs.String("model", "mlp", "velocity model: mlp (the -hidden MLP, fused step) or unet (a small U-Net with -channels, nn.UNet, autograd step)")
+	channels := fs.Int("channels", 16, "the U-Net's channels at full resolution (-model unet; a multiple of 4)")
 	st := fs.Int("steps", steps, "training steps")
 	batch := fs.Int("batch", 128, "batch size")
 	lr := fs.Float64("lr", 1e-3, "Adam learning rate")
@@ -194,7 +253,7 @@ func addCondTrainFlags(fs *flag.FlagSet, steps int) func() (condSpec, error) {
 		if err != nil {
 			return condSpec{}, err
 		}
-		s := condSpec{Data: *dataName, Cond: *cond, Drop: *drop, Hidden: sizes, Steps: *st, Batch: *batch, LR: *lr, SigmaMin: *sigmaMin, Seed: *seed}
+		s := condSpec{Data: *dataName, Cond: *cond, Drop: *drop, Hidden: sizes, Model: *model, Channels: *channels, Steps: *st, Batch: *batch, LR: *lr, SigmaMin: *sigmaMin, Seed: *seed}
 		return s, s.check()
 	}
 }
@@ -234,7 +293,7 @@ func runCondTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := nn.SaveVelocityMLP(*out, model, meta); err != nil {
+	if err := saveCond(*out, model, meta); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "train: wrote %s (final loss %.4f, mean of the last 100 batches %.4f)\n", *out, losses[len(losses)-1], meanTail(losses, 100))
@@ -246,8 +305,12 @@ func runCondTrain(args []string, stdout, stderr io.Writer) error {
 // to t = 1, one label per point (labels[i] ∈ [0, classes)), and returns
 // x(1) [n, dim]. An unconditional model (Ctx() = 0) takes labels = nil and
 // w is ignored. bar, if not nil, advances by the points of each chunk.
-func sampleGuided(m *nn.VelocityMLP, labels []int, n int, w float64, opts cnf.SolveOptions, rng *rand.Rand, bar *progress.Bar) (*ag.Tensor, error) {
+func sampleGuided(model condModel, labels []int, n int, w float64, opts cnf.SolveOptions, rng *rand.Rand, bar *progress.Bar) (*ag.Tensor, error) {
 	const chunk = 500
+	m, mlp := model.(*nn.VelocityMLP)
+	if !mlp {
+		return sampleGuidedGraph(model, labels, n, w, opts, rng, bar)
+	}
 	ev, err := nn.NewEvaluator(m, chunk)
 	if err != nil {
 		return nil, err
@@ -278,6 +341,36 @@ func sampleGuided(m *nn.VelocityMLP, labels []int, n int, w float64, opts cnf.So
 			return nil, err
 		}
 		copy(out.Data[i0*m.Dim():], x.Data)
+		if bar != nil {
+			bar.Add(k)
+		}
+	}
+	return out, nil
+}
+
+// sampleGuidedGraph is sampleGuided for a model without an nn.Evaluator (a
+// U-Net): the guided field fm.Guided(model.ForwardCond, c, ∅, w) through
+// the model's Forward, in chunks of 250 images.
+func sampleGuidedGraph(m condModel, labels []int, n int, w float64, opts cnf.SolveOptions, rng *rand.Rand, bar *progress.Bar) (*ag.Tensor, error) {
+	const chunk = 250
+	d := m.Dim()
+	x0 := ag.Normal(n, d, 0, 1, rng)
+	out := ag.Zeros(n, d)
+	var null *ag.Tensor
+	if m.Ctx() > 0 {
+		null = nn.LabelContext([]int{nn.NullLabel}, m.Classes())
+	}
+	for i0 := 0; i0 < n; i0 += chunk {
+		k := min(chunk, n-i0)
+		v := fm.Velocity(m.Forward)
+		if m.Ctx() > 0 {
+			v = fm.Guided(m.ForwardCond, nn.LabelContext(labels[i0:i0+k], m.Classes()), null, w)
+		}
+		x, _, err := cnf.Sample(cnf.FieldOf(v), ag.FromSlice(k, d, x0.Data[i0*d:(i0+k)*d]), opts)
+		if err != nil {
+			return nil, err
+		}
+		copy(out.Data[i0*d:], x.Data)
 		if bar != nil {
 			bar.Add(k)
 		}
@@ -339,7 +432,7 @@ func runCondSample(args []string, stdout, stderr io.Writer) error {
 	if err := checkOutFile("out", *out, ".png", ".csv", ".npy"); err != nil {
 		return err
 	}
-	m, p, meta, err := loadModel(*ckpt)
+	m, p, meta, err := loadCondModel(*ckpt)
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,6 @@ import (
 	"github.com/flowmatch/flowmatch/internal/progress"
 	"github.com/flowmatch/flowmatch/metrics"
 	"github.com/flowmatch/flowmatch/metrics/classify"
-	"github.com/flowmatch/flowmatch/nn"
 	"github.com/flowmatch/flowmatch/plot"
 )
 
@@ -154,8 +153,12 @@ func runMNISTDemo(args []string, stdout, stderr io.Writer) error {
 	r := mnistReport{Dataset: s.Data, Hidden: s.Hidden, Steps: s.Steps, Batch: s.Batch, CondDrop: s.Drop, Seed: s.Seed,
 		Threads: *threads, Samples: *n, Guidance: *guidance, Solver: fmt.Sprintf("euler, %d steps", *odeSteps)}
 
-	fmt.Fprintf(stdout, "demo: training a label-conditioned %v SiLU velocity MLP on %s (%d images, label dropout %g), CondOT σ_min = %g, %d steps of batch %d, %d threads\n",
-		s.Hidden, s.Data, train.Len(), s.Drop, s.SigmaMin, s.Steps, s.Batch, *threads)
+	what := fmt.Sprintf("%v SiLU velocity MLP", s.Hidden)
+	if s.Model == "unet" {
+		what = fmt.Sprintf("U-Net (nn.UNet, %d channels)", s.Channels)
+	}
+	fmt.Fprintf(stdout, "demo: training a label-conditioned %s on %s (%d images, label dropout %g), CondOT σ_min = %g, %d steps of batch %d, %d threads\n",
+		what, s.Data, train.Len(), s.Drop, s.SigmaMin, s.Steps, s.Batch, *threads)
 	t0 := time.Now()
 	model, losses, err := trainCond(s, train, *threads, stderr)
 	if err != nil {
@@ -168,7 +171,7 @@ func runMNISTDemo(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	ckpt := filepath.Join(*out, "model.safetensors")
-	if err := nn.SaveVelocityMLP(ckpt, model, meta); err != nil {
+	if err := saveCond(ckpt, model, meta); err != nil {
 		return err
 	}
 	r.Files = append(r.Files, ckpt)
