@@ -149,7 +149,7 @@ func Train(model Model, cfg TrainConfig) ([]float64, error) {
 			return nil, fmt.Errorf("fm.Train: Fused: %w; set Fused to false to train through CFMLoss and autograd, which serves every activation", err)
 		}
 	}
-	losses := make([]float64, 0, cfg.Steps)
+	losses := make([]float64, 0, min(cfg.Steps, 1<<16)) // grows past 2¹⁶ steps: a huge Steps reserves nothing up front
 	for step := 1; step <= cfg.Steps; step++ {
 		var x0, x1, c *autograd.Tensor
 		if cfg.Cond != nil {

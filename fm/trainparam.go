@@ -62,7 +62,7 @@ func TrainParam(model *nn.VelocityMLP, cfg ParamTrainConfig) ([]float64, error) 
 	}
 	rng := NewRand(cfg.Seed)
 	opt := nn.NewAdam(model.Params(), cfg.LR)
-	losses := make([]float64, 0, cfg.Steps)
+	losses := make([]float64, 0, min(cfg.Steps, 1<<16)) // grows past 2¹⁶ steps: a huge Steps reserves nothing up front
 	for step := 1; step <= cfg.Steps; step++ {
 		x1 := cfg.Data(cfg.BatchSize, rng)
 		x0 := autograd.Normal(x1.Rows, x1.Cols, 0, 1, rng)

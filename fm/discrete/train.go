@@ -57,7 +57,7 @@ func Train(m *PosteriorMLP, cfg TrainConfig) ([]float64, error) {
 	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))
 	params := m.Params()
 	opt := nn.NewAdam(params, cfg.LR)
-	losses := make([]float64, 0, cfg.Steps)
+	losses := make([]float64, 0, min(cfg.Steps, 1<<16)) // grows past 2¹⁶ steps: a huge Steps reserves nothing up front
 	for step := 1; step <= cfg.Steps; step++ {
 		opt.LR = cfg.LR * 0.5 * (1 + math.Cos(math.Pi*float64(step-1)/float64(cfg.Steps)))
 		x1 := cfg.Data(cfg.Batch, rng)

@@ -127,7 +127,7 @@ func Train(m Manifold, model Model, cfg TrainConfig) ([]float64, error) {
 	}
 	rng := fm.NewRand(cfg.Seed)
 	opt := nn.NewAdam(model.Params(), cfg.LR)
-	losses := make([]float64, 0, cfg.Steps)
+	losses := make([]float64, 0, min(cfg.Steps, 1<<16)) // grows past 2¹⁶ steps: a huge Steps reserves nothing up front
 	for step := 1; step <= cfg.Steps; step++ {
 		x1 := cfg.Data(cfg.BatchSize, rng)
 		x0 := base.Sample(cfg.BatchSize, rng)
