@@ -38,7 +38,6 @@ func Concat(ts ...*Tensor) *Tensor {
 		}
 		cols += t.Cols
 	}
-	ts = append([]*Tensor(nil), ts...) // the graph keeps its own list
 	out := result("Concat", rows, cols, ts...)
 	off := 0
 	for _, t := range ts {
@@ -48,10 +47,11 @@ func Concat(ts ...*Tensor) *Tensor {
 		off += t.Cols
 	}
 	if out.recording() {
+		ins := out.inputs // result's copy of ts: the graph keeps its own list
 		out.backward = func(g *Tensor) []*Tensor {
-			gs := make([]*Tensor, len(ts))
+			gs := make([]*Tensor, len(ins))
 			off := 0
-			for i, t := range ts {
+			for i, t := range ins {
 				gs[i] = Slice(g, off, off+t.Cols)
 				off += t.Cols
 			}
@@ -75,7 +75,7 @@ func Slice(a *Tensor, from, to int) *Tensor {
 	}
 	if out.recording() {
 		out.backward = func(g *Tensor) []*Tensor {
-			left, right := Zeros(a.Rows, from), Zeros(a.Rows, a.Cols-to)
+			left, right := g.arena.Zeros(a.Rows, from), g.arena.Zeros(a.Rows, a.Cols-to)
 			return []*Tensor{Concat(left, g, right)}
 		}
 	}

@@ -56,7 +56,7 @@ func CrossEntropy(a *Tensor, y []int) *Tensor {
 	if len(y) != a.Rows {
 		panic(&MisuseError{Op: "CrossEntropy", Shapes: [][2]int{a.Shape()}, Reason: fmt.Sprintf("%d targets for %d rows", len(y), a.Rows)})
 	}
-	onehot := Zeros(a.Rows, a.Cols)
+	onehot := a.arena.Zeros(a.Rows, a.Cols)
 	for i, yi := range y {
 		if yi < 0 || yi >= a.Cols {
 			panic(&MisuseError{Op: "CrossEntropy", Shapes: [][2]int{a.Shape()}, Reason: fmt.Sprintf("target %d of row %d is outside [0, %d)", yi, i, a.Cols)})

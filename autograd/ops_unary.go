@@ -181,10 +181,10 @@ func Softplus(a *Tensor) *Tensor {
 	return finish(out)
 }
 
-// step returns the constant 1[a > 0] (a leaf: its derivative is 0 almost
-// everywhere).
+// step returns the constant 1[a > 0] (a leaf of a's arena: its derivative
+// is 0 almost everywhere).
 func step(a *Tensor) *Tensor {
-	s := Zeros(a.Rows, a.Cols)
+	s := a.arena.Zeros(a.Rows, a.Cols)
 	for i, v := range a.Data {
 		if v > 0 {
 			s.Data[i] = 1

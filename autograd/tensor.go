@@ -23,15 +23,11 @@ type Tensor struct {
 	backward     func(g *Tensor) []*Tensor // ∂L/∂inputs from g = ∂L/∂t, built from ops
 	requiresGrad bool                      // a gradient flows to or through t
 	noGraph      bool                      // t and everything computed from it record nothing
+	arena        *Arena                    // owns the memory of everything computed from t (nil: the heap)
 }
 
-// Zeros returns a [rows, cols] leaf filled with 0.
-func Zeros(rows, cols int) *Tensor {
-	if rows < 0 || cols < 0 {
-		panic(&MisuseError{Op: "Zeros", Shapes: [][2]int{{rows, cols}}, Reason: "negative dimension"})
-	}
-	return &Tensor{Rows: rows, Cols: cols, Data: make([]float64, rows*cols)}
-}
+// Zeros returns a [rows, cols] leaf filled with 0 (Arena.Zeros with no arena).
+func Zeros(rows, cols int) *Tensor { return (*Arena)(nil).Zeros(rows, cols) }
 
 // Full returns a [rows, cols] leaf with every element equal to v.
 func Full(rows, cols int, v float64) *Tensor {
@@ -72,26 +68,16 @@ func FromRows(rows [][]float64) *Tensor {
 	return t
 }
 
-// Normal returns a [rows, cols] leaf of independent N(mean, std²) draws from rng.
-// A nil rng panics with a *MisuseError.
+// Normal returns a [rows, cols] leaf of independent N(mean, std²) draws from
+// rng (Arena.Normal with no arena). A nil rng panics with a *MisuseError.
 func Normal(rows, cols int, mean, std float64, rng *rand.Rand) *Tensor {
-	mustRNG("Normal", rng)
-	t := Zeros(rows, cols)
-	for i := range t.Data {
-		t.Data[i] = mean + std*rng.NormFloat64()
-	}
-	return t
+	return (*Arena)(nil).Normal(rows, cols, mean, std, rng)
 }
 
-// Uniform returns a [rows, cols] leaf of independent U[lo, hi) draws from rng.
-// A nil rng panics with a *MisuseError.
+// Uniform returns a [rows, cols] leaf of independent U[lo, hi) draws from
+// rng (Arena.Uniform with no arena). A nil rng panics with a *MisuseError.
 func Uniform(rows, cols int, lo, hi float64, rng *rand.Rand) *Tensor {
-	mustRNG("Uniform", rng)
-	t := Zeros(rows, cols)
-	for i := range t.Data {
-		t.Data[i] = lo + (hi-lo)*rng.Float64()
-	}
-	return t
+	return (*Arena)(nil).Uniform(rows, cols, lo, hi, rng)
 }
 
 // mustRNG panics with a *MisuseError naming op when rng is nil: every random
@@ -131,14 +117,15 @@ func (t *Tensor) String() string {
 }
 
 // SetRequiresGrad marks a leaf as a variable: Backward accumulates ∂L/∂t into
-// its Grad, and ops record how to reach it. It returns t.
+// its Grad (taken from t's arena, if it has one), and ops record how to reach
+// it. It returns t.
 func (t *Tensor) SetRequiresGrad(on bool) *Tensor {
 	if t.op != "" {
 		panic(&MisuseError{Op: "SetRequiresGrad", Shapes: [][2]int{t.Shape()}, Reason: "not a leaf (made by " + t.op + "); use Detach first"})
 	}
 	t.requiresGrad = on
 	if on && t.Grad == nil {
-		t.Grad = make([]float64, len(t.Data))
+		t.Grad = t.arena.floats(len(t.Data))
 	}
 	return t
 }
@@ -153,9 +140,13 @@ func (t *Tensor) ZeroGrad() {
 	}
 }
 
-// Detach returns a leaf that shares t's Data but has no history and does not
-// require gradients.
-func (t *Tensor) Detach() *Tensor { return &Tensor{Rows: t.Rows, Cols: t.Cols, Data: t.Data} }
+// Detach returns a leaf that shares t's Data (and arena) but has no history
+// and does not require gradients.
+func (t *Tensor) Detach() *Tensor {
+	d := t.arena.tensor()
+	d.Rows, d.Cols, d.Data, d.arena = t.Rows, t.Cols, t.Data, t.arena
+	return d
+}
 
 // NoGraph returns a view of t (sharing Data) from which no op records a
 // graph: every tensor computed from it, even together with parameters that
@@ -164,25 +155,37 @@ func (t *Tensor) Detach() *Tensor { return &Tensor{Rows: t.Rows, Cols: t.Cols, D
 // The mode travels with the data, not with a global switch, so goroutines
 // that train and goroutines that sample do not interfere.
 func (t *Tensor) NoGraph() *Tensor {
-	return &Tensor{Rows: t.Rows, Cols: t.Cols, Data: t.Data, noGraph: true}
+	v := t.Detach()
+	v.noGraph = true
+	return v
 }
 
 // IsNoGraph reports whether t was made in the no-graph mode.
 func (t *Tensor) IsNoGraph() bool { return t.noGraph }
 
-// Clone returns a leaf holding a copy of t's data.
+// Clone returns a leaf holding a copy of t's data, on the heap even when t
+// belongs to an arena: the way to keep a value past the arena's Reset.
 func (t *Tensor) Clone() *Tensor {
 	c := Zeros(t.Rows, t.Cols)
 	copy(c.Data, t.Data)
 	return c
 }
 
-// result allocates the output of an op on the given inputs and decides
-// whether the op records: it does when some input requires a gradient and
-// no input is in the no-graph mode. The caller sets backward only when
+// result allocates the output of an op on the given inputs, zeroed, from the
+// arena of the first input that has one (else the heap), and decides whether
+// the op records: it does when some input requires a gradient and no input
+// is in the no-graph mode. The caller sets backward only when
 // out.recording() is true, so the no-graph mode allocates no closure.
 func result(op string, rows, cols int, inputs ...*Tensor) *Tensor {
-	out := &Tensor{Rows: rows, Cols: cols, Data: make([]float64, rows*cols), op: op}
+	var a *Arena
+	for _, in := range inputs {
+		if in.arena != nil {
+			a = in.arena
+			break
+		}
+	}
+	out := a.tensor()
+	out.Rows, out.Cols, out.Data, out.op, out.arena = rows, cols, a.floats(rows*cols), op, a
 	for _, in := range inputs {
 		if in.noGraph {
 			out.noGraph = true
@@ -194,7 +197,7 @@ func result(op string, rows, cols int, inputs ...*Tensor) *Tensor {
 		}
 	}
 	if out.requiresGrad {
-		out.inputs = inputs
+		out.inputs = a.list(inputs) // a copy, so that the caller's slice stays on its stack
 	}
 	return out
 }
@@ -227,11 +230,14 @@ func (t *Tensor) Backward() {
 	if !t.requiresGrad {
 		panic(&MisuseError{Op: "Backward", Shapes: [][2]int{t.Shape()}, Reason: "the loss does not depend on any tensor that requires a gradient"})
 	}
-	grads := propagate(t, Scalar(1).NoGraph(), nil)
-	for x, g := range grads {
+	seed := t.arena.Zeros(1, 1)
+	seed.Data[0], seed.noGraph = 1, true
+	w := t.arena.walk()
+	defer t.arena.done(w)
+	for x, g := range w.propagate(t, seed, nil) {
 		if x.op == "" && x.requiresGrad {
 			if x.Grad == nil {
-				x.Grad = make([]float64, len(x.Data))
+				x.Grad = x.arena.floats(len(x.Data))
 			}
 			for i, v := range g.Data {
 				x.Grad[i] += v
@@ -258,11 +264,13 @@ func GradGraph(y, seed *Tensor, wrt ...*Tensor) []*Tensor {
 }
 
 func gradients(op string, y, seed *Tensor, wrt []*Tensor, createGraph bool) []*Tensor {
+	a := y.arena
 	if seed == nil {
 		if y.Rows != 1 || y.Cols != 1 {
 			panic(&MisuseError{Op: op, Shapes: [][2]int{y.Shape()}, Reason: "a nil seed needs a scalar [1, 1] output"})
 		}
-		seed = Scalar(1)
+		seed = a.Zeros(1, 1)
+		seed.Data[0] = 1
 	} else if seed.Rows != y.Rows || seed.Cols != y.Cols {
 		panic(&MisuseError{Op: op, Shapes: [][2]int{y.Shape(), seed.Shape()}, Reason: "seed must have the output's shape"})
 	}
@@ -271,18 +279,19 @@ func gradients(op string, y, seed *Tensor, wrt []*Tensor, createGraph bool) []*T
 	}
 	out := make([]*Tensor, len(wrt))
 	if y.requiresGrad {
-		targets := make(map[*Tensor]bool, len(wrt))
+		w := a.walk()
+		defer a.done(w)
 		for _, x := range wrt {
-			targets[x] = true
+			w.targets[x] = true
 		}
-		grads := propagate(y, seed, targets)
+		grads := w.propagate(y, seed, w.targets)
 		for i, x := range wrt {
 			out[i] = grads[x]
 		}
 	}
 	for i, x := range wrt {
 		if out[i] == nil {
-			out[i] = Zeros(x.Rows, x.Cols)
+			out[i] = a.Zeros(x.Rows, x.Cols)
 		}
 	}
 	return out
@@ -291,39 +300,14 @@ func gradients(op string, y, seed *Tensor, wrt []*Tensor, createGraph bool) []*T
 // propagate walks the graph under y in reverse topological order and returns
 // ∂(seed·y)/∂n for every node n that leads to a target (every leaf that
 // requires grad, when targets is nil). A node's gradient is complete before
-// its backward runs, because every path from y to it has been visited.
-func propagate(y, seed *Tensor, targets map[*Tensor]bool) map[*Tensor]*Tensor {
-	var order []*Tensor
-	useful := map[*Tensor]bool{} // n leads to a target
-	visited := map[*Tensor]bool{}
-	var visit func(n *Tensor) bool
-	visit = func(n *Tensor) bool {
-		if visited[n] {
-			return useful[n]
-		}
-		visited[n] = true
-		u := targets[n] || (targets == nil && n.op == "" && n.requiresGrad)
-		if u && len(targets) == 1 {
-			// The only target: nothing below it is needed. This keeps a
-			// divergence at step k of a recorded ODE solve from walking the
-			// k steps before it.
-			useful[n] = true
-			order = append(order, n)
-			return true
-		}
-		for _, in := range n.inputs {
-			if in.requiresGrad && visit(in) {
-				u = true
-			}
-		}
-		useful[n] = u
-		order = append(order, n)
-		return u
-	}
-	visit(y)
-	grads := map[*Tensor]*Tensor{y: seed}
-	for i := len(order) - 1; i >= 0; i-- {
-		n := order[i]
+// its backward runs, because every path from y to it has been visited. The
+// map returned is w's: it is valid until w is done.
+func (w *walk) propagate(y, seed *Tensor, targets map[*Tensor]bool) map[*Tensor]*Tensor {
+	w.visit(y, targets)
+	useful, grads := w.useful, w.grads
+	grads[y] = seed
+	for i := len(w.order) - 1; i >= 0; i-- {
+		n := w.order[i]
 		g := grads[n]
 		if g == nil || n.backward == nil || !useful[n] || (len(targets) == 1 && targets[n]) {
 			continue
@@ -340,6 +324,28 @@ func propagate(y, seed *Tensor, targets map[*Tensor]bool) map[*Tensor]*Tensor {
 		}
 	}
 	return grads
+}
+
+// visit appends n and the nodes under it to w.order in topological order
+// (inputs first), records in w.useful whether each leads to a target, and
+// returns that for n.
+func (w *walk) visit(n *Tensor, targets map[*Tensor]bool) bool {
+	if u, seen := w.useful[n]; seen {
+		return u
+	}
+	u := targets[n] || (targets == nil && n.op == "" && n.requiresGrad)
+	if !(u && len(targets) == 1) {
+		// Below the only target nothing is needed: this keeps a divergence
+		// at step k of a recorded ODE solve from walking the k steps before it.
+		for _, in := range n.inputs {
+			if in.requiresGrad && w.visit(in, targets) {
+				u = true
+			}
+		}
+	}
+	w.useful[n] = u
+	w.order = append(w.order, n)
+	return u
 }
 
 // Custom records a user-defined op: out holds the forward result computed
