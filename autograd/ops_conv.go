@@ -47,6 +47,11 @@ own, ConvTranspose2D(g, w) = Col2Im(ChannelsLast(g)·w) and
 ConvWeightGrad(x, g) = ChannelsLast(g)ᵀ·Im2Col(x), computed the same way;
 the three are bilinear and each one's backward is written with the other
 two, as MatMul, MatMulNT and MatMulTN are, so gradients of any order flow.
+The three lay the patches out transposed, X̃ᵀ [C·KH·KW, nb·OH·OW]
+(kernels.Im2ColRows: for stride 1 a run of OW input values per kernel tap
+and output row, not a run of KW per pixel), so that w·X̃ᵀ [Cout, OH·OW] is
+already a sample's output row and no transposition is needed (the gradient
+g enters as Ĝᵀ, whose block for one sample is its row of g).
 TestConv2D_MatchesComposition checks them against the composition above. Dumoulin & Visin 2016, "A guide to convolution
 arithmetic for deep learning", arXiv:1603.07285, §2 (output sizes) and §4
 (the transposed convolution as the adjoint); Chellapilla, Puri & Simard 2006
@@ -251,14 +256,14 @@ func Conv2D(x, w, b *Tensor, g ConvGeom) *Tensor {
 		bias = b.Data
 	}
 	convChunks(n, p, cout, g, func(s0, nb int, cols, pix []float64) {
-		kernels.Im2Col(cols, x.Data[s0*g.In():(s0+nb)*g.In()], nb, g.C, g.H, g.W, g.KH, g.KW, g.Stride, g.Pad)
-		kernels.Gemm(false, true, nb*p, cout, g.Patch(), 1, cols, w.Data, 0, pix)
-		if bias != nil {
-			kernels.AddRow(pix, pix, bias, cout)
+		// cols = X̃ᵀ [C·KH·KW, nb·P]; pix = w·X̃ᵀ [Cout, nb·P], whose
+		// [Cout, P] block of sample s is that sample's output row.
+		kernels.Im2ColRows(cols, x.Data[s0*g.In():(s0+nb)*g.In()], nb, g.C, g.H, g.W, g.KH, g.KW, g.Stride, g.Pad)
+		if nb == 1 {
+			pix = out.Data[s0*cout*p : (s0+1)*cout*p]
 		}
-		for s := 0; s < nb; s++ {
-			kernels.Transpose(out.Data[(s0+s)*cout*p:(s0+s+1)*cout*p], pix[s*p*cout:(s+1)*p*cout], p, cout)
-		}
+		kernels.Gemm(false, false, cout, nb*p, g.Patch(), 1, w.Data, cols, 0, pix)
+		fromPixelRows(out.Data[s0*cout*p:(s0+nb)*cout*p], pix, nb, cout, p, bias)
 	})
 	if out.recording() {
 		out.backward = func(gr *Tensor) []*Tensor {
@@ -281,12 +286,12 @@ const convChunk = 1 << 18
 
 // convChunks calls f for consecutive runs of samples [s0, s0+nb) of an
 // n-image batch with p output pixels each, passing scratch of exactly
-// nb·p·C·KH·KW values (cols, the run's im2col matrix) and nb·p·Cout values
-// (pix, one row per output pixel), reused across runs instead of the whole
+// nb·p·C·KH·KW values (cols, the run's transposed im2col matrix
+// [C·KH·KW, nb·p]) and nb·p·Cout values (pix, [Cout, nb·p]), reused across runs instead of the whole
 // batch's im2col matrix. The scratch comes from convScratch and goes back
 // to it on return, so that a training step reuses it across calls: f must
-// overwrite every value it reads (it does: Im2Col, Transpose and a GEMM
-// with β = 0 write all of cols and pix) and keep no reference to it.
+// overwrite every value it reads (it does: Im2ColRows, toPixelRows and a
+// GEMM with β = 0 write all of cols and pix) and keep no reference to it.
 func convChunks(n, p, cout int, g ConvGeom, f func(s0, nb int, cols, pix []float64)) {
 	per := p * g.Patch()
 	nb := max(1, min(n, convChunk/max(per, 1)))
@@ -297,6 +302,38 @@ func convChunks(n, p, cout int, g ConvGeom, f func(s0, nb int, cols, pix []float
 	for s0 := 0; s0 < n; s0 += nb {
 		k := min(nb, n-s0)
 		f(s0, k, cols[:k*per], pix[:k*p*cout])
+	}
+}
+
+// toPixelRows returns the [Cout, nb·P] matrix whose block s is sample s's
+// [Cout, P] plane stack of y [nb, Cout·P]: y itself when nb = 1, else
+// copied into buf (one run of P values per sample and channel).
+func toPixelRows(buf, y []float64, nb, cout, p int) []float64 {
+	if nb == 1 {
+		return y
+	}
+	for s := 0; s < nb; s++ {
+		for o := 0; o < cout; o++ {
+			copy(buf[(o*nb+s)*p:(o*nb+s+1)*p], y[(s*cout+o)*p:(s*cout+o+1)*p])
+		}
+	}
+	return buf
+}
+
+// fromPixelRows is toPixelRows' inverse, plus a bias per channel (nil for
+// none): it sets y [nb, Cout·P] from pix [Cout, nb·P] (already y's storage
+// when nb = 1) and adds bias[o] to every pixel of channel o.
+func fromPixelRows(y, pix []float64, nb, cout, p int, bias []float64) {
+	for s := 0; s < nb; s++ {
+		for o := 0; o < cout; o++ {
+			dst := y[(s*cout+o)*p : (s*cout+o+1)*p]
+			if nb > 1 {
+				copy(dst, pix[(o*nb+s)*p:(o*nb+s+1)*p])
+			}
+			if bias != nil {
+				kernels.AddConst(dst, dst, bias[o])
+			}
+		}
 	}
 }
 
@@ -338,11 +375,10 @@ func ConvTranspose2D(gr, w *Tensor, g ConvGeom) *Tensor {
 	n := gr.Rows
 	out := result("ConvTranspose2D", n, g.In(), gr, w)
 	convChunks(n, p, cout, g, func(s0, nb int, cols, pix []float64) {
-		for s := 0; s < nb; s++ {
-			kernels.Transpose(pix[s*p*cout:(s+1)*p*cout], gr.Data[(s0+s)*cout*p:(s0+s+1)*cout*p], cout, p)
-		}
-		kernels.Gemm(false, false, nb*p, g.Patch(), cout, 1, pix, w.Data, 0, cols)
-		kernels.Col2Im(out.Data[s0*g.In():(s0+nb)*g.In()], cols, nb, g.C, g.H, g.W, g.KH, g.KW, g.Stride, g.Pad)
+		// pix = Ĝᵀ [Cout, nb·P]; cols = wᵀ·pix [C·KH·KW, nb·P].
+		pix = toPixelRows(pix, gr.Data[s0*cout*p:(s0+nb)*cout*p], nb, cout, p)
+		kernels.Gemm(true, false, g.Patch(), nb*p, cout, 1, w.Data, pix, 0, cols)
+		kernels.Col2ImRows(out.Data[s0*g.In():(s0+nb)*g.In()], cols, nb, g.C, g.H, g.W, g.KH, g.KW, g.Stride, g.Pad)
 	})
 	if out.recording() {
 		out.backward = func(gg *Tensor) []*Tensor {
@@ -377,15 +413,14 @@ func ConvWeightGrad(x, gr *Tensor, g ConvGeom) *Tensor {
 	out := result("ConvWeightGrad", cout, g.Patch(), x, gr)
 	first := true
 	convChunks(n, p, cout, g, func(s0, nb int, cols, pix []float64) {
-		kernels.Im2Col(cols, x.Data[s0*g.In():(s0+nb)*g.In()], nb, g.C, g.H, g.W, g.KH, g.KW, g.Stride, g.Pad)
-		for s := 0; s < nb; s++ {
-			kernels.Transpose(pix[s*p*cout:(s+1)*p*cout], gr.Data[(s0+s)*cout*p:(s0+s+1)*cout*p], cout, p)
-		}
+		// out (+)= Ĝᵀ·X̃ with Ĝᵀ = pix [Cout, nb·P] and X̃ᵀ = cols [C·KH·KW, nb·P].
+		kernels.Im2ColRows(cols, x.Data[s0*g.In():(s0+nb)*g.In()], nb, g.C, g.H, g.W, g.KH, g.KW, g.Stride, g.Pad)
+		pix = toPixelRows(pix, gr.Data[s0*cout*p:(s0+nb)*cout*p], nb, cout, p)
 		beta := 1.0
 		if first {
 			beta, first = 0, false
 		}
-		kernels.Gemm(true, false, cout, g.Patch(), nb*p, 1, pix, cols, beta, out.Data)
+		kernels.Gemm(false, true, cout, g.Patch(), nb*p, 1, pix, cols, beta, out.Data)
 	})
 	if out.recording() {
 		out.backward = func(gg *Tensor) []*Tensor {

@@ -1,0 +1,149 @@
+package kernels
+
+/*
+The patch matrix, transposed.
+
+Im2Col lays out one row per output pixel ([n·OH·OW, C·KH·KW]); in that
+layout a 3×3 kernel copies runs of 3 values, one run per (pixel, channel,
+kernel row), and the loop overhead dominates. Im2ColRows writes the same
+matrix transposed, one row per kernel tap (c, ky, kx) and one column per
+output pixel ([C·KH·KW, n·OH·OW]). For a fixed tap and output row (s, oy)
+the values are x[s, c, iy, ox·S − P + kx] for ox = 0 … OW−1: with stride 1
+a contiguous run of the input row, shifted by kx − P, with zeros where the
+window hangs over the border. So the kernel copies runs of OW values (one
+per tap, sample and output row) instead of runs of KW.
+
+In this layout the convolution of one sample is W·X̃ᵀ [Cout, OH·OW], which
+is already the sample's output row [Cout·OH·OW] (channels first), so
+Conv2D, ConvTranspose2D and ConvWeightGrad need no transposition either
+(see autograd/ops_conv.go).
+*/
+
+// Im2ColRows fills cols [C·KH·KW, n·OH·OW], the transpose of Im2Col's
+// matrix, from x [n, C·H·W]:
+//
+//	for ch := 0; ch < c; ch++ {
+//		for ky := 0; ky < kh; ky++ {
+//			for kx := 0; kx < kw; kx++ {
+//				for s := 0; s < n; s++ {
+//					for oy := 0; oy < oh; oy++ {
+//						for ox := 0; ox < ow; ox++ {
+//							iy, ix := oy*stride-pad+ky, ox*stride-pad+kx
+//							v := 0.0
+//							if 0 <= iy && iy < h && 0 <= ix && ix < w {
+//								v = x[s*c*h*w+(ch*h+iy)*w+ix]
+//							}
+//							cols[((ch*kh+ky)*kw+kx)*n*oh*ow+(s*oh+oy)*ow+ox] = v
+//						}
+//					}
+//				}
+//			}
+//		}
+//	}
+//
+// with oh = (h+2·pad−kh)/stride+1 and ow = (w+2·pad−kw)/stride+1. The
+// implementation computes each tap's in-bounds run of ox once and copies it.
+// TestIm2ColRows_MatchesLoop.
+func Im2ColRows(cols, x []float64, n, c, h, w, kh, kw, stride, pad int) {
+	oh, ow := (h+2*pad-kh)/stride+1, (w+2*pad-kw)/stride+1
+	np := n * oh * ow
+	cols = cols[:c*kh*kw*np]
+	x = x[:n*c*h*w]
+	for ch := 0; ch < c; ch++ {
+		for ky := 0; ky < kh; ky++ {
+			for kx := 0; kx < kw; kx++ {
+				row := cols[((ch*kh+ky)*kw+kx)*np : ((ch*kh+ky)*kw+kx+1)*np]
+				lo, hi := tapRun(ow, w, kx, stride, pad)
+				for s := 0; s < n; s++ {
+					plane := x[(s*c+ch)*h*w : (s*c+ch+1)*h*w]
+					for oy := 0; oy < oh; oy++ {
+						dst := row[(s*oh+oy)*ow : (s*oh+oy+1)*ow]
+						iy := oy*stride - pad + ky
+						if iy < 0 || iy >= h || lo >= hi {
+							clear(dst)
+							continue
+						}
+						clear(dst[:lo])
+						clear(dst[hi:])
+						src := plane[iy*w : (iy+1)*w]
+						if stride == 1 {
+							copy(dst[lo:hi], src[lo-pad+kx:hi-pad+kx])
+							continue
+						}
+						for ox := lo; ox < hi; ox++ {
+							dst[ox] = src[ox*stride-pad+kx]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// Col2ImRows is Im2ColRows' adjoint: it sets x [n, C·H·W] to the sum, over
+// every window that saw a pixel, of that window's entry in cols
+// [C·KH·KW, n·OH·OW]:
+//
+//	clear(x)
+//	for ch, ky, kx, s, oy, ox (as in Im2ColRows) {
+//		iy, ix := oy*stride-pad+ky, ox*stride-pad+kx
+//		if 0 <= iy && iy < h && 0 <= ix && ix < w {
+//			x[s*c*h*w+(ch*h+iy)*w+ix] += cols[((ch*kh+ky)*kw+kx)*n*oh*ow+(s*oh+oy)*ow+ox]
+//		}
+//	}
+//
+// Entries that fall on the zero padding are dropped. The sums run in the
+// reference loop's order, so the result is bit-identical to it.
+// TestIm2ColRows_MatchesLoop.
+func Col2ImRows(x, cols []float64, n, c, h, w, kh, kw, stride, pad int) {
+	oh, ow := (h+2*pad-kh)/stride+1, (w+2*pad-kw)/stride+1
+	np := n * oh * ow
+	cols = cols[:c*kh*kw*np]
+	x = x[:n*c*h*w]
+	clear(x)
+	for ch := 0; ch < c; ch++ {
+		for ky := 0; ky < kh; ky++ {
+			for kx := 0; kx < kw; kx++ {
+				row := cols[((ch*kh+ky)*kw+kx)*np : ((ch*kh+ky)*kw+kx+1)*np]
+				lo, hi := tapRun(ow, w, kx, stride, pad)
+				if lo >= hi {
+					continue
+				}
+				for s := 0; s < n; s++ {
+					plane := x[(s*c+ch)*h*w : (s*c+ch+1)*h*w]
+					for oy := 0; oy < oh; oy++ {
+						iy := oy*stride - pad + ky
+						if iy < 0 || iy >= h {
+							continue
+						}
+						src := row[(s*oh+oy)*ow+lo : (s*oh+oy)*ow+hi]
+						dst := plane[iy*w : (iy+1)*w]
+						if stride == 1 {
+							dst = dst[lo-pad+kx : hi-pad+kx]
+							for i, v := range src {
+								dst[i] += v
+							}
+							continue
+						}
+						for i, v := range src {
+							dst[(lo+i)*stride-pad+kx] += v
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// tapRun returns the output columns [lo, hi) whose input column
+// ox·stride − pad + kx lies in [0, w), clamped to [0, ow); lo ≥ hi when
+// there are none.
+func tapRun(ow, w, kx, stride, pad int) (lo, hi int) {
+	if a := pad - kx; a > 0 {
+		lo = (a + stride - 1) / stride
+	}
+	if b := w + pad - kx; b > 0 {
+		hi = (b + stride - 1) / stride
+	}
+	return min(lo, ow), min(hi, ow)
+}

@@ -1,0 +1,148 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// im2colRowsRef and col2imRowsRef are the doc comments' loops; shift moves
+// every input column by one (the negative control's off-by-one tap).
+func im2colRowsRef(cols, x []float64, n, c, h, w, kh, kw, stride, pad, shift int) {
+	oh, ow := (h+2*pad-kh)/stride+1, (w+2*pad-kw)/stride+1
+	for ch := 0; ch < c; ch++ {
+		for ky := 0; ky < kh; ky++ {
+			for kx := 0; kx < kw; kx++ {
+				for s := 0; s < n; s++ {
+					for oy := 0; oy < oh; oy++ {
+						for ox := 0; ox < ow; ox++ {
+							iy, ix := oy*stride-pad+ky, ox*stride-pad+kx+shift
+							v := 0.0
+							if 0 <= iy && iy < h && 0 <= ix && ix < w {
+								v = x[s*c*h*w+(ch*h+iy)*w+ix]
+							}
+							cols[((ch*kh+ky)*kw+kx)*n*oh*ow+(s*oh+oy)*ow+ox] = v
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func col2imRowsRef(x, cols []float64, n, c, h, w, kh, kw, stride, pad int) {
+	oh, ow := (h+2*pad-kh)/stride+1, (w+2*pad-kw)/stride+1
+	clear(x)
+	for ch := 0; ch < c; ch++ {
+		for ky := 0; ky < kh; ky++ {
+			for kx := 0; kx < kw; kx++ {
+				for s := 0; s < n; s++ {
+					for oy := 0; oy < oh; oy++ {
+						for ox := 0; ox < ow; ox++ {
+							iy, ix := oy*stride-pad+ky, ox*stride-pad+kx
+							if 0 <= iy && iy < h && 0 <= ix && ix < w {
+								x[s*c*h*w+(ch*h+iy)*w+ix] += cols[((ch*kh+ky)*kw+kx)*n*oh*ow+(s*oh+oy)*ow+ox]
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestIm2ColRows_MatchesLoop compares Im2ColRows and Col2ImRows with their
+// reference loops bit for bit on every geometry of convShapes (strides 1 to
+// 3, paddings 0 to 2, kernels wider than the padded image), checks that
+// Im2ColRows is Im2Col's matrix transposed (exactly: both copy), and that
+// Col2ImRows is its adjoint, ⟨Im2ColRows x, y⟩ = ⟨x, Col2ImRows y⟩ to the
+// rounding of two dot products of length L (|Δ| ≤ 2·L·u·Σ|terms|).
+// Negative control: the reference with every tap shifted by one column
+// differs from Im2ColRows on each geometry where a shift moves a value.
+func TestIm2ColRows_MatchesLoop(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, g := range convShapes {
+		t.Run(fmt.Sprintf("%v", g), func(t *testing.T) {
+			oh, ow := (g.h+2*g.pad-g.kh)/g.stride+1, (g.w+2*g.pad-g.kw)/g.stride+1
+			k, np := g.c*g.kh*g.kw, g.n*oh*ow
+			x := randSlice(rng, g.n*g.c*g.h*g.w)
+			got, want := randSlice(rng, k*np), randSlice(rng, k*np) // stale contents must be overwritten
+			Im2ColRows(got, x, g.n, g.c, g.h, g.w, g.kh, g.kw, g.stride, g.pad)
+			im2colRowsRef(want, x, g.n, g.c, g.h, g.w, g.kh, g.kw, g.stride, g.pad, 0)
+			for i := range want {
+				if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
+					t.Fatalf("Im2ColRows[%d] = %v, want %v (bit for bit)", i, got[i], want[i])
+				}
+			}
+			rows := make([]float64, np*k)
+			Im2Col(rows, x, g.n, g.c, g.h, g.w, g.kh, g.kw, g.stride, g.pad)
+			for p := 0; p < np; p++ {
+				for j := 0; j < k; j++ {
+					if rows[p*k+j] != got[j*np+p] {
+						t.Fatalf("Im2ColRows[%d, %d] = %v, Im2Col[%d, %d] = %v", j, p, got[j*np+p], p, j, rows[p*k+j])
+					}
+				}
+			}
+			shifted := make([]float64, k*np)
+			im2colRowsRef(shifted, x, g.n, g.c, g.h, g.w, g.kh, g.kw, g.stride, g.pad, 1)
+			differs := false
+			for i := range want {
+				differs = differs || shifted[i] != got[i]
+			}
+			if g.w > 1 && !differs {
+				t.Fatalf("control: a reference with every tap shifted by one column agrees with Im2ColRows")
+			}
+			y := randSlice(rng, k*np)
+			xg, xw := randSlice(rng, len(x)), randSlice(rng, len(x))
+			Col2ImRows(xg, y, g.n, g.c, g.h, g.w, g.kh, g.kw, g.stride, g.pad)
+			col2imRowsRef(xw, y, g.n, g.c, g.h, g.w, g.kh, g.kw, g.stride, g.pad)
+			for i := range xw {
+				if math.Float64bits(xg[i]) != math.Float64bits(xw[i]) {
+					t.Fatalf("Col2ImRows[%d] = %v, want %v (bit for bit)", i, xg[i], xw[i])
+				}
+			}
+			var lhs, rhs, mag float64
+			for i := range y {
+				lhs += want[i] * y[i]
+				mag += math.Abs(want[i] * y[i])
+			}
+			for i := range x {
+				rhs += x[i] * xg[i]
+			}
+			tol := 2 * float64(k*np) * 0x1p-53 * mag
+			if d := math.Abs(lhs - rhs); d > tol {
+				t.Fatalf("⟨Im2ColRows x, y⟩ = %v, ⟨x, Col2ImRows y⟩ = %v (diff %g, tol %g)", lhs, rhs, d, tol)
+			}
+		})
+	}
+}
+
+// BenchmarkIm2Col times the two patch layouts and their adjoints on a
+// U-Net block's input (batch 4 of 32 channels of 14×14, 3×3, padding 1).
+func BenchmarkIm2Col(b *testing.B) {
+	const n, c, h, w = 4, 32, 14, 14
+	rng := rand.New(rand.NewPCG(7, 8))
+	x := randSlice(rng, n*c*h*w)
+	cols := make([]float64, n*h*w*c*9)
+	b.Run("Im2Col", func(b *testing.B) {
+		for b.Loop() {
+			Im2Col(cols, x, n, c, h, w, 3, 3, 1, 1)
+		}
+	})
+	b.Run("Im2ColRows", func(b *testing.B) {
+		for b.Loop() {
+			Im2ColRows(cols, x, n, c, h, w, 3, 3, 1, 1)
+		}
+	})
+	b.Run("Col2Im", func(b *testing.B) {
+		for b.Loop() {
+			Col2Im(x, cols, n, c, h, w, 3, 3, 1, 1)
+		}
+	})
+	b.Run("Col2ImRows", func(b *testing.B) {
+		for b.Loop() {
+			Col2ImRows(x, cols, n, c, h, w, 3, 3, 1, 1)
+		}
+	})
+}
