@@ -85,10 +85,12 @@ type solverFlags struct {
 	tol    *float64
 }
 
-func addSolverFlags(fs *flag.FlagSet, method string) solverFlags {
+// addSolverFlags registers -solver (default method), -ode-steps (default
+// steps) and -tol.
+func addSolverFlags(fs *flag.FlagSet, method string, steps int) solverFlags {
 	return solverFlags{
 		method: fs.String("solver", method, "ODE solver: euler, midpoint, heun, rk4 or dopri5"),
-		steps:  fs.Int("ode-steps", 100, "steps of a fixed-step solver"),
+		steps:  fs.Int("ode-steps", steps, "steps of a fixed-step solver"),
 		tol:    fs.Float64("tol", 1e-5, "rtol = atol of dopri5"),
 	}
 }

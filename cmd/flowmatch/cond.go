@@ -258,6 +258,14 @@ func addCondTrainFlags(fs *flag.FlagSet, steps int) func() (condSpec, error) {
 	}
 }
 
+// checkCondSpec reads the training flags of images (addCondTrainFlags) after
+// the checks c.
+func checkCondSpec(c *flagCheck, spec func() (condSpec, error)) condSpec {
+	var s condSpec
+	c.then(func() (err error) { s, err = spec(); return err })
+	return s
+}
+
 // runCondTrain is train on an image data set: flowmatch train -data mnist14
 // -cond label -cond-drop 0.1 -out m.safetensors. TestCondCommands.
 func runCondTrain(args []string, stdout, stderr io.Writer) error {
@@ -265,21 +273,13 @@ func runCondTrain(args []string, stdout, stderr io.Writer) error {
 	spec := addCondTrainFlags(fs, mnistDemoSteps)
 	out := fs.String("out", "", "checkpoint to write (.safetensors; its folder must exist)")
 	threads := addThreadsFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := required(fs, "out"); err != nil {
-		return err
-	}
-	if err := checkThreads(*threads); err != nil {
-		return err
-	}
-	s, err := spec()
-	if err != nil {
-		return err
-	}
-	if err := checkOutFile("out", *out, ".safetensors"); err != nil {
-		return err
+	c := checkFlags(fs, args)
+	c.required("out")
+	c.threads(*threads)
+	s := checkCondSpec(c, spec)
+	c.outFile("out", *out, ".safetensors")
+	if c.err != nil {
+		return c.err
 	}
 	set, err := mnist.Load(s.Data, mnist.Train)
 	if err != nil {
@@ -398,39 +398,21 @@ func runCondSample(args []string, stdout, stderr io.Writer) error {
 	n := fs.Int("n", 64, "number of images, 1 to 100000")
 	class := fs.Int("class", -1, "the digit to draw (−1: every class in turn, in blocks of n/classes)")
 	guidance := fs.Float64("guidance", defaultGuidance, "guidance weight w of ṽ = (1 − w)·v(∅) + w·v(c): 1 conditional, 0 unconditional, > 1 guided")
-	solver := solverFlags{
-		method: fs.String("solver", "euler", "ODE solver: euler, midpoint, heun, rk4 or dopri5"),
-		steps:  fs.Int("ode-steps", 50, "steps of a fixed-step solver"),
-		tol:    fs.Float64("tol", 1e-5, "rtol = atol of dopri5"),
-	}
+	solver := addSolverFlags(fs, "euler", 50)
 	seed := fs.Uint64("seed", 0, "random seed of the noise")
 	scale := fs.Int("scale", 0, "pixels per image pixel in a .png (0: 4 for 14×14, 2 for 28×28)")
 	out := fs.String("out", "", "output: .png (an image grid), .csv or .npy (one image a row, pixels in [−1, 1]); its folder must exist")
 	threads := addThreadsFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := required(fs, "checkpoint", "out"); err != nil {
-		return err
-	}
-	if err := checkCount("n", *n, 1, 100_000); err != nil {
-		return err
-	}
-	if err := checkThreads(*threads); err != nil {
-		return err
-	}
-	if err := checkCount("scale", *scale, 0, 64); err != nil {
-		return err
-	}
-	if math.IsNaN(*guidance) || math.IsInf(*guidance, 0) {
-		return usagef("-guidance %g: want a finite weight, e.g. 2", *guidance)
-	}
-	opts, err := solver.options()
-	if err != nil {
-		return err
-	}
-	if err := checkOutFile("out", *out, ".png", ".csv", ".npy"); err != nil {
-		return err
+	c := checkFlags(fs, args)
+	c.required("checkpoint", "out")
+	c.count("n", *n, 1, 100_000)
+	c.threads(*threads)
+	c.count("scale", *scale, 0, 64)
+	c.usage(math.IsNaN(*guidance) || math.IsInf(*guidance, 0), "-guidance %g: want a finite weight, e.g. 2", *guidance)
+	opts := checkValue(c, solverFlags.options, solver)
+	c.outFile("out", *out, ".png", ".csv", ".npy")
+	if c.err != nil {
+		return c.err
 	}
 	m, p, meta, err := loadCondModel(*ckpt)
 	if err != nil {

@@ -56,16 +56,9 @@ type demoReport struct {
 	Files        []string `json:"files"`
 }
 
+// runDemo is demo on 2-D data; images, discrete and manifold data are its
+// other forms (main.go: commands).
 func runDemo(args []string, stdout, stderr io.Writer) error {
-	if condDataArg(args) {
-		return runMNISTDemo(args, stdout, stderr) // mnist.go
-	}
-	if discreteDataArg(args) {
-		return runDiscreteDemo(args, stdout, stderr) // discrete.go
-	}
-	if manifoldDataArg(args) {
-		return runManifoldDemo(args, stdout, stderr) // manifold.go
-	}
 	fs := newFlagSet("demo", "[-out dir] [flags]", stderr)
 	out := fs.String("out", "flowmatch-demo", "output folder for the pictures, the report and the checkpoint (created if missing; its parent must exist)")
 	steps := fs.Int("steps", 3000, "training steps (3,000 like the PyTorch peer, bench/peers/torch_fm.py)")
@@ -77,25 +70,16 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	ema := fs.Float64("ema", 0, "EMA decay of the weights (0: off)")
 	dataSpec := fs.String("data", "8gaussians", "dataset (see 'flowmatch datasets'; one with a known entropy gives the KL) or a .csv/.npy file")
 	threads := addThreadsFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := checkThreads(*threads); err != nil {
-		return err
-	}
-	if err := checkCount("n", *evalN, 2, maxPoints); err != nil {
-		return err
-	}
-	if err := checkCount("grid", *grid, 2, maxGrid); err != nil {
-		return err
-	}
+	c := checkFlags(fs, args)
+	c.threads(*threads)
+	c.count("n", *evalN, 2, maxPoints)
+	c.count("grid", *grid, 2, maxGrid)
 	spec := trainSpec{Path: pathSpec{Name: "condot", SigmaMin: 1e-4}, Coupling: "independent",
 		Hidden: []int{256, 256, 256}, Act: "silu", Steps: *steps, Batch: *batch, LR: 1e-3, Schedule: *schedule, EMA: *ema, Seed: *seed}
-	if err := spec.check(trainFlags{"steps", "batch", "lr", "ema", "lr-schedule", "act"}); err != nil {
-		return err
-	}
-	if err := checkOutDir("out", *out); err != nil {
-		return err
+	c.then(func() error { return spec.check(trainFlags{"steps", "batch", "lr", "ema", "lr-schedule", "act"}) })
+	c.outDir("out", *out)
+	if c.err != nil {
+		return c.err
 	}
 	src, err := openData("data", *dataSpec)
 	if err != nil {

@@ -84,21 +84,13 @@ func runDiscreteDemo(args []string, stdout, stderr io.Writer) error {
 	df := addDiscreteFlags(fs)
 	euler := fs.Int("euler-steps", 64, "steps of the Euler sampler whose exact law is evaluated")
 	threads := addThreadsFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := checkThreads(*threads); err != nil {
-		return err
-	}
-	if err := checkCount("euler-steps", *euler, 1, 10_000); err != nil {
-		return err
-	}
-	q, p, err := df.check()
-	if err != nil {
-		return err
-	}
-	if err := checkOutDir("out", *out); err != nil {
-		return err
+	c := checkFlags(fs, args)
+	c.threads(*threads)
+	c.count("euler-steps", *euler, 1, maxEulerSteps)
+	q, p, _ := df.check(c)
+	c.outDir("out", *out)
+	if c.err != nil {
+		return c.err
 	}
 	if err := makeOutDir(*out, stderr); err != nil {
 		return err

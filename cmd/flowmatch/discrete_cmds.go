@@ -33,6 +33,9 @@ func discreteCheckpointArg(args []string) bool {
 
 const metaDiscreteData = "flowmatch.data"
 
+// maxEulerSteps bounds -euler-steps of the discrete commands.
+const maxEulerSteps = 10_000
+
 // discreteFlags are the training flags shared by train and demo.
 type discreteFlags struct {
 	data, source, loss *string
@@ -56,35 +59,28 @@ func addDiscreteFlags(fs interface {
 	}
 }
 
-// check validates the flags and returns the data and the path.
-func (f discreteFlags) check() (discrete.Dist, discrete.Path, error) {
-	var p discrete.Path
-	if err := checkCount("bins", *f.bins, 4, 128); err != nil {
-		return discrete.Dist{}, p, err
-	}
-	if err := checkCount("steps", *f.steps, 1, 1_000_000); err != nil {
-		return discrete.Dist{}, p, err
-	}
-	if err := checkCount("batch", *f.batch, 1, 65536); err != nil {
-		return discrete.Dist{}, p, err
-	}
-	p = discrete.Path{Sched: discrete.Linear{}, V: *f.bins, D: 2}
+// check validates the flags after the command's checks c and returns the
+// data and the path, or c's first failure.
+func (f discreteFlags) check(c *flagCheck) (discrete.Dist, discrete.Path, error) {
+	c.count("bins", *f.bins, 4, 128)
+	c.count("steps", *f.steps, 1, 1_000_000)
+	c.count("batch", *f.batch, 1, 65536)
+	p := discrete.Path{Sched: discrete.Linear{}, V: *f.bins, D: 2}
 	switch *f.source {
 	case "mask":
 		p.Source = discrete.Mask
 	case "uniform":
 		p.Source = discrete.Uniform
 	default:
-		return discrete.Dist{}, p, usagef("-source %q: want mask or uniform", *f.source)
+		c.usage(true, "-source %q: want mask or uniform", *f.source)
 	}
-	if *f.loss != "ce" && *f.loss != "gkl" {
-		return discrete.Dist{}, p, usagef("-loss %q: want ce or gkl", *f.loss)
+	c.usage(*f.loss != "ce" && *f.loss != "gkl", "-loss %q: want ce or gkl", *f.loss)
+	if c.err != nil {
+		return discrete.Dist{}, p, c.err
 	}
 	q, err := data.DiscreteToy(*f.data, *f.bins)
-	if err != nil {
-		return discrete.Dist{}, p, usagef("-data: %v", err)
-	}
-	return q, p, nil
+	c.usage(err != nil, "-data: %v", err)
+	return q, p, c.err
 }
 
 // train trains the demo's PosteriorMLP (embeddings 32, hidden [128 128]).
@@ -104,19 +100,11 @@ func runDiscreteTrain(args []string, stdout, stderr io.Writer) error {
 	df := addDiscreteFlags(fs)
 	out := fs.String("out", "", "checkpoint file (.safetensors; its folder must exist)")
 	threads := addThreadsFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := required(fs, "out"); err != nil {
-		return err
-	}
-	if err := checkThreads(*threads); err != nil {
-		return err
-	}
-	if err := checkOutFile("out", *out, ".safetensors"); err != nil {
-		return err
-	}
-	q, p, err := df.check()
+	c := checkFlags(fs, args)
+	c.required("out")
+	c.threads(*threads)
+	c.outFile("out", *out, ".safetensors")
+	q, p, err := df.check(c)
 	if err != nil {
 		return err
 	}
@@ -164,23 +152,14 @@ func runDiscreteSample(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 0, "random seed")
 	out := fs.String("out", "", "output file (.csv or .npy; its folder must exist): the centres of the sampled cells in [−4, 4)²")
 	threads := addThreadsFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := required(fs, "checkpoint", "out"); err != nil {
-		return err
-	}
-	if err := checkCount("n", *n, 1, maxPoints); err != nil {
-		return err
-	}
-	if err := checkCount("euler-steps", *euler, 1, 10_000); err != nil {
-		return err
-	}
-	if err := checkThreads(*threads); err != nil {
-		return err
-	}
-	if err := checkOutFile("out", *out, ".csv", ".npy"); err != nil {
-		return err
+	c := checkFlags(fs, args)
+	c.required("checkpoint", "out")
+	c.count("n", *n, 1, maxPoints)
+	c.count("euler-steps", *euler, 1, maxEulerSteps)
+	c.threads(*threads)
+	c.outFile("out", *out, ".csv", ".npy")
+	if c.err != nil {
+		return c.err
 	}
 	m, _, _, err := loadDiscrete(*ckpt)
 	if err != nil {
@@ -200,17 +179,12 @@ func runDiscreteLoglik(args []string, stdout, stderr io.Writer) error {
 	ckpt := fs.String("checkpoint", "", "discrete checkpoint written by train or demo")
 	euler := fs.Int("euler-steps", 64, "steps of the Euler sampler whose exact law is evaluated")
 	threads := addThreadsFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := required(fs, "checkpoint"); err != nil {
-		return err
-	}
-	if err := checkCount("euler-steps", *euler, 1, 10_000); err != nil {
-		return err
-	}
-	if err := checkThreads(*threads); err != nil {
-		return err
+	c := checkFlags(fs, args)
+	c.required("checkpoint")
+	c.count("euler-steps", *euler, 1, maxEulerSteps)
+	c.threads(*threads)
+	if c.err != nil {
+		return c.err
 	}
 	m, q, name, err := loadDiscrete(*ckpt)
 	if err != nil {
@@ -257,20 +231,13 @@ func runDiscretePlot(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "output folder (created if missing; its parent must exist)")
 	euler := fs.Int("euler-steps", 64, "steps of the Euler sampler whose exact law is drawn")
 	threads := addThreadsFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := required(fs, "checkpoint", "out"); err != nil {
-		return err
-	}
-	if err := checkCount("euler-steps", *euler, 1, 10_000); err != nil {
-		return err
-	}
-	if err := checkThreads(*threads); err != nil {
-		return err
-	}
-	if err := checkOutDir("out", *out); err != nil {
-		return err
+	c := checkFlags(fs, args)
+	c.required("checkpoint", "out")
+	c.count("euler-steps", *euler, 1, maxEulerSteps)
+	c.threads(*threads)
+	c.outDir("out", *out)
+	if c.err != nil {
+		return c.err
 	}
 	m, q, name, err := loadDiscrete(*ckpt)
 	if err != nil {

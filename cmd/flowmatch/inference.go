@@ -16,43 +16,26 @@ import (
 	"path/filepath"
 )
 
+// runSample is sample for a Euclidean checkpoint; image, discrete and
+// manifold checkpoints are its other forms (main.go: commands).
 func runSample(args []string, stdout, stderr io.Writer) error {
-	if condSampleArg(args) {
-		return runCondSample(args, stdout, stderr) // cond.go
-	}
-	if discreteCheckpointArg(args) {
-		return runDiscreteSample(args, stdout, stderr) // discrete_cmds.go
-	}
-	if manifoldCheckpointArg(args) {
-		return runManifoldSample(args, stdout, stderr) // manifold_cmds.go
-	}
 	fs := newFlagSet("sample", "-checkpoint model.safetensors -out samples.csv|.npy [flags]", stderr)
 	ckpt := fs.String("checkpoint", "", "checkpoint written by train or demo")
 	n := fs.Int("n", 1000, fmt.Sprintf("number of samples, 1 to %d", maxPoints))
-	solver := addSolverFlags(fs, "rk4")
+	solver := addSolverFlags(fs, "rk4", 100)
 	seed := fs.Uint64("seed", 0, "random seed of the noise")
 	out := fs.String("out", "", "output file (.csv or .npy; its folder must exist)")
 	sde := fs.Float64("sde", 0, "g > 0: sample by the SDE dX = [v + (g²/2)∇log p] dt + g dW (Euler–Maruyama, -ode-steps steps, one thread)")
 	schedule := fs.String("schedule", "", "sample along another schedule (cosine, polyN, condot; vp and linear-vp need -solver euler: their time change is infinite at t = 1) by the scale–time transformation (one thread)")
 	threads := addThreadsFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := required(fs, "checkpoint", "out"); err != nil {
-		return err
-	}
-	if err := checkCount("n", *n, 1, maxPoints); err != nil {
-		return err
-	}
-	if err := checkThreads(*threads); err != nil {
-		return err
-	}
-	opts, err := solver.options()
-	if err != nil {
-		return err
-	}
-	if err := checkOutFile("out", *out, ".csv", ".npy"); err != nil {
-		return err
+	c := checkFlags(fs, args)
+	c.required("checkpoint", "out")
+	c.count("n", *n, 1, maxPoints)
+	c.threads(*threads)
+	opts := checkValue(c, solverFlags.options, solver)
+	c.outFile("out", *out, ".csv", ".npy")
+	if c.err != nil {
+		return c.err
 	}
 	m, p, _, err := loadModel(*ckpt)
 	if err != nil {
@@ -85,43 +68,29 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// runLoglik is loglik for a Euclidean checkpoint; discrete and manifold
+// checkpoints (or manifold data) are its other forms (main.go: commands).
 func runLoglik(args []string, stdout, stderr io.Writer) error {
-	if discreteCheckpointArg(args) {
-		return runDiscreteLoglik(args, stdout, stderr) // discrete_cmds.go
-	}
-	if manifoldCheckpointArg(args) || manifoldDataArg(args) {
-		return runManifoldLoglik(args, stdout, stderr) // manifold_cmds.go
-	}
 	fs := newFlagSet("loglik", "-checkpoint model.safetensors -data name|file [flags]", stderr)
 	ckpt := fs.String("checkpoint", "", "checkpoint written by train or demo")
 	dataSpec := fs.String("data", "", "dataset name (fresh held-out draws; see 'flowmatch datasets') or a .csv/.npy file")
 	n := fs.Int("n", 1000, fmt.Sprintf("points to evaluate, 2 to %d (for a file: the first n rows; 0 = all)", maxPoints))
-	solver := addSolverFlags(fs, "dopri5")
+	solver := addSolverFlags(fs, "dopri5", 100)
 	seed := fs.Uint64("seed", 1, "random seed of the held-out draws")
 	out := fs.String("out", "", "optional per-point output (.csv or .npy; its folder must exist): x0, x1, …, logp")
 	threads := addThreadsFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := required(fs, "checkpoint", "data"); err != nil {
-		return err
-	}
+	c := checkFlags(fs, args)
+	c.required("checkpoint", "data")
 	if *n != 0 {
-		if err := checkCount("n", *n, 2, maxPoints); err != nil {
-			return err
-		}
+		c.count("n", *n, 2, maxPoints)
 	}
-	if err := checkThreads(*threads); err != nil {
-		return err
-	}
-	opts, err := solver.options()
-	if err != nil {
-		return err
-	}
+	c.threads(*threads)
+	opts := checkValue(c, solverFlags.options, solver)
 	if *out != "" {
-		if err := checkOutFile("out", *out, ".csv", ".npy"); err != nil {
-			return err
-		}
+		c.outFile("out", *out, ".csv", ".npy")
+	}
+	if c.err != nil {
+		return c.err
 	}
 	src, err := openData("data", *dataSpec)
 	if err != nil {
@@ -138,8 +107,8 @@ func runLoglik(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-data %s has %d columns but the model %s is %d-dimensional", *dataSpec, src.Dim(), *ckpt, m.Dim())
 	}
 	x := src.Points(*n, newRand(*seed, 4))
-	if x.Rows < 2 {
-		return fmt.Errorf("-data %s: %d row; want at least 2 for a mean and its standard error", *dataSpec, x.Rows)
+	if err := checkMeanRows(*dataSpec, x); err != nil {
+		return err
 	}
 	entropy := src.Entropy()
 	bar := progress.New(stderr, "loglik", x.Rows, "points")
@@ -148,42 +117,62 @@ func runLoglik(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	nll := make([]float64, len(lp))
-	for i, v := range lp {
-		nll[i] = -v
-	}
-	mean, se := stats.MeanStdErr(nll)
-	fmt.Fprintf(stdout, "loglik: n=%d nll=%.4f±%.4f nats (NFE %d)", len(nll), mean, se, st.NFE)
-	if h, hse, ok := entropy(); ok {
-		fmt.Fprintf(stdout, " entropy=%.4f kl=%.4f±%.4f", h, mean-h, math.Hypot(se, hse))
-	} else {
-		fmt.Fprint(stdout, " (entropy of the data unknown: no KL)")
-	}
-	fmt.Fprintln(stdout)
-	if *out != "" {
-		rows := ag.Zeros(x.Rows, x.Cols+1)
-		header := []string{}
-		for i := 0; i < x.Rows; i++ {
-			copy(rows.Row(i), x.Row(i))
-			rows.Row(i)[x.Cols] = lp[i]
-		}
-		for j := 0; j < x.Cols; j++ {
-			header = append(header, fmt.Sprintf("x%d", j))
-		}
-		if err := writePoints(*out, rows, append(header, "logp")...); err != nil {
-			return err
-		}
+	mean, se := meanNLL(lp)
+	h, hse, ok := entropy()
+	fmt.Fprintf(stdout, "loglik: n=%d nll=%.4f±%.4f nats (NFE %d)%s\n", len(lp), mean, se, st.NFE, klText(mean, se, h, hse, ok))
+	return writeLogp(*out, x, lp)
+}
+
+// checkMeanRows checks that the points x of -data (spec) are enough for
+// a mean and its standard error.
+func checkMeanRows(spec string, x *ag.Tensor) error {
+	if x.Rows < 2 {
+		return fmt.Errorf("-data %s: %d row; want at least 2 for a mean and its standard error", spec, x.Rows)
 	}
 	return nil
 }
 
+// meanNLL returns the mean negative log-likelihood −(1/n) Σᵢ log p(xᵢ) of
+// the values lp = log p(xᵢ) and its standard error (stats.MeanStdErr).
+func meanNLL(lp []float64) (mean, se float64) {
+	nll := make([]float64, len(lp))
+	for i, v := range lp {
+		nll[i] = -v
+	}
+	return stats.MeanStdErr(nll)
+}
+
+// klText is the end of loglik's line: with the data's entropy h known (ok),
+// h and KL(data ‖ model) ≈ NLL − h with the standard error √(se² + hse²)
+// of independent estimates; otherwise a note that there is no KL.
+func klText(nll, se, h, hse float64, ok bool) string {
+	if !ok {
+		return " (entropy of the data unknown: no KL)"
+	}
+	return fmt.Sprintf(" entropy=%.4f kl=%.4f±%.4f", h, nll-h, math.Hypot(se, hse))
+}
+
+// writeLogp writes loglik's per-point output to path (nothing when path is
+// ""): a row per point, its coordinates x0, x1, … and its logp.
+func writeLogp(path string, x *ag.Tensor, lp []float64) error {
+	if path == "" {
+		return nil
+	}
+	rows := ag.Zeros(x.Rows, x.Cols+1)
+	header := make([]string, 0, x.Cols+1)
+	for i := 0; i < x.Rows; i++ {
+		copy(rows.Row(i), x.Row(i))
+		rows.Row(i)[x.Cols] = lp[i]
+	}
+	for j := 0; j < x.Cols; j++ {
+		header = append(header, fmt.Sprintf("x%d", j))
+	}
+	return writePoints(path, rows, append(header, "logp")...)
+}
+
+// runPlot is plot for a Euclidean checkpoint; discrete and manifold
+// checkpoints (or manifold data) are its other forms (main.go: commands).
 func runPlot(args []string, stdout, stderr io.Writer) error {
-	if discreteCheckpointArg(args) {
-		return runDiscretePlot(args, stdout, stderr) // discrete_cmds.go
-	}
-	if manifoldCheckpointArg(args) || manifoldDataArg(args) {
-		return runManifoldPlot(args, stdout, stderr) // manifold_cmds.go
-	}
 	fs := newFlagSet("plot", "-checkpoint model.safetensors -out dir [flags]", stderr)
 	ckpt := fs.String("checkpoint", "", "checkpoint written by train or demo")
 	dataSpec := fs.String("data", "", "dataset name or file to draw beside the samples (default: the training data)")
@@ -194,30 +183,16 @@ func runPlot(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 0, "random seed")
 	out := fs.String("out", "", "output folder (created if missing; its parent must exist)")
 	threads := addThreadsFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := required(fs, "checkpoint", "out"); err != nil {
-		return err
-	}
-	if err := checkCount("n", *n, 2, maxPoints); err != nil {
-		return err
-	}
-	if err := checkCount("grid", *grid, 2, maxGrid); err != nil {
-		return err
-	}
-	if *ext != "png" && *ext != "svg" {
-		return usagef("-format %q: want png or svg", *ext)
-	}
-	ts, err := parseTimes(*times)
-	if err != nil {
-		return err
-	}
-	if err := checkThreads(*threads); err != nil {
-		return err
-	}
-	if err := checkOutDir("out", *out); err != nil {
-		return err
+	c := checkFlags(fs, args)
+	c.required("checkpoint", "out")
+	c.count("n", *n, 2, maxPoints)
+	c.count("grid", *grid, 2, maxGrid)
+	c.usage(*ext != "png" && *ext != "svg", "-format %q: want png or svg", *ext)
+	ts := checkValue(c, parseTimes, *times)
+	c.threads(*threads)
+	c.outDir("out", *out)
+	if c.err != nil {
+		return c.err
 	}
 	m, p, meta, err := loadModel(*ckpt)
 	if err != nil {

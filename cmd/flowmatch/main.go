@@ -39,23 +39,58 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/flowmatch/flowmatch/data"
+	"github.com/flowmatch/flowmatch/data/mnist"
+	"github.com/flowmatch/flowmatch/fm/riemann"
 )
 
-// command is one subcommand: its name, a one-line summary and its body.
+// runFunc is the body of a command: it parses args, checks every flag and
+// input before any work, and runs.
+type runFunc func(args []string, stdout, stderr io.Writer) error
+
+// command is one subcommand: its name, a one-line summary, its body for
+// 2-D (Euclidean) data and models, and its other forms.
 type command struct {
 	name, summary string
-	run           func(args []string, stdout, stderr io.Writer) error
+	run           runFunc
+	forms         []form
+}
+
+// form is a form of a command with its own flags, for one family of data
+// or models (images, discrete data, manifolds): match reads one flag
+// (-data, -checkpoint) before any is parsed, and the first form that
+// matches runs instead of the command's body.
+type form struct {
+	match func(args []string) bool
+	run   runFunc
 }
 
 var commands = []command{
-	{"demo", "train a flow on 8gaussians (or -data), evaluate it (NLL, KL, W2), draw it, report", runDemo},
-	{"train", "train a velocity model and save a checkpoint", runTrain},
-	{"sample", "draw samples from a checkpoint (ODE from noise to data)", runSample},
-	{"loglik", "log-likelihood of data under a checkpoint", runLoglik},
-	{"plot", "pictures from a checkpoint: samples, trajectories, density, field", runPlot},
-	{"datasets", "list the built-in datasets and their entropies", runDatasets},
-	{"bench", "the PyTorch peer's workload (bench/peers/torch_fm.py): train steps/s, sample and loglik points/s", runBench},
-	{"playground", "build the browser playground (WebAssembly) and serve it on localhost", runPlayground},
+	{"demo", "train a flow on 8gaussians (or -data), evaluate it (NLL, KL, W2), draw it, report", runDemo,
+		[]form{{condDataArg, runMNISTDemo}, {discreteDataArg, runDiscreteDemo}, {manifoldDataArg, runManifoldDemo}}},
+	{"train", "train a velocity model and save a checkpoint", runTrain,
+		[]form{{condDataArg, runCondTrain}, {discreteDataArg, runDiscreteTrain}, {manifoldDataArg, runManifoldTrain}}},
+	{"sample", "draw samples from a checkpoint (ODE from noise to data)", runSample,
+		[]form{{condSampleArg, runCondSample}, {discreteCheckpointArg, runDiscreteSample}, {manifoldCheckpointArg, runManifoldSample}}},
+	{"loglik", "log-likelihood of data under a checkpoint", runLoglik,
+		[]form{{discreteCheckpointArg, runDiscreteLoglik}, {manifoldArg, runManifoldLoglik}}},
+	{"plot", "pictures from a checkpoint: samples, trajectories, density, field", runPlot,
+		[]form{{discreteCheckpointArg, runDiscretePlot}, {manifoldArg, runManifoldPlot}}},
+	{"datasets", "list the built-in datasets and their entropies", runDatasets, nil},
+	{"bench", "the PyTorch peer's workload (bench/peers/torch_fm.py): train steps/s, sample and loglik points/s", runBench, nil},
+	{"playground", "build the browser playground (WebAssembly) and serve it on localhost", runPlayground, nil},
+}
+
+// body returns the form of c that serves args: the first form that
+// matches, else c.run.
+func (c command) body(args []string) runFunc {
+	for _, f := range c.forms {
+		if f.match(args) {
+			return f.run
+		}
+	}
+	return c.run
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -63,6 +98,9 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 // run executes the command line args and returns the process exit code:
 // 0 on success, 1 on failure, 2 on a usage error.
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 2 && args[0] == "help" {
+		args = []string{args[1], "-h"} // help CMD: the command's flags
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
 		usage(stderr)
 		if len(args) == 0 {
@@ -72,7 +110,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, c := range commands {
 		if c.name == args[0] {
-			err := c.run(args[1:], stdout, stderr)
+			err := c.body(args[1:])(args[1:], stdout, stderr)
 			switch {
 			case err == nil:
 				return 0
@@ -94,10 +132,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "flowmatch trains, samples, evaluates and draws flow-matching models (t = 0 noise, t = 1 data).")
 	fmt.Fprintln(w, "\nUsage: flowmatch <command> [flags]\n\nCommands:")
+	width := 0
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		width = max(width, len(c.name))
 	}
-	fmt.Fprintln(w, "\nRun 'flowmatch <command> -h' for a command's flags. Start with: flowmatch demo")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'flowmatch <command> -h' (or 'flowmatch help <command>') for a command's flags. Start with: flowmatch demo")
 	fmt.Fprintln(w, "\n"+outputPolicy)
 	fmt.Fprintln(w, "Progress goes to stderr (a bar on a terminal, plain lines otherwise); results to stdout.")
 }
@@ -110,16 +152,44 @@ func (e usageError) Error() string { return e.msg }
 func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
 
 // newFlagSet returns a flag set that prints its usage to stderr when asked
-// (-h) and reports errors instead of exiting.
+// (-h) and reports errors instead of exiting. The usage ends with where the
+// command's other forms are (formsNote) and, for a command with -out, the
+// output policy.
 func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("flowmatch "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: flowmatch %s %s\n\nFlags:\n", name, synopsis)
 		fs.PrintDefaults()
-		fmt.Fprintln(fs.Output(), "\n"+outputPolicy)
+		if note := formsNote(name); note != "" {
+			fmt.Fprintln(fs.Output(), "\n"+note)
+		}
+		if fs.Lookup("out") != nil {
+			fmt.Fprintln(fs.Output(), "\n"+outputPolicy)
+		}
 	}
 	return fs
+}
+
+// formsNote says, in the usage of every form of a command that has several
+// (commands), that each form has its own flags and how to see them.
+// TestUsage_Forms.
+func formsNote(name string) string {
+	switch name {
+	case "demo", "train":
+		return fmt.Sprintf(`Each kind of data has flags of its own: 2-D data (a dataset or a file),
+images (%s), discrete data (%s)
+and manifolds (%s).
+'flowmatch %s -data NAME -h' shows those of NAME.`, strings.Join(mnist.Names(), ", "), strings.Join(data.DiscreteNames(), ", "),
+			strings.Join(riemann.DatasetNames(), ", "), name)
+	case "sample":
+		return `Each kind of checkpoint (2-D, image, discrete, manifold) has flags of its own:
+'flowmatch sample -checkpoint FILE -h' shows those of FILE.`
+	case "loglik", "plot":
+		return fmt.Sprintf(`Each kind of checkpoint (2-D, discrete, manifold) has flags of its own:
+'flowmatch %s -checkpoint FILE -h' shows those of FILE.`, name)
+	}
+	return ""
 }
 
 // parse parses args and rejects stray positional arguments. A bad flag is
@@ -138,7 +208,7 @@ func parse(fs *flag.FlagSet, args []string) error {
 		return usageError{err.Error()}
 	}
 	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q (flags go before nothing else; see -h)", fs.Arg(0))
+		return usagef("unexpected argument %q: every input is a flag (-name value)", fs.Arg(0))
 	}
 	return nil
 }

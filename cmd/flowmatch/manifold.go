@@ -39,27 +39,16 @@ func runManifoldDemo(args []string, stdout, stderr io.Writer) error {
 	fs.Uint64Var(&cfg.Seed, "seed", 0, "random seed")
 	fs.StringVar(&cfg.Base, "base", "uniform", "law of x₀: uniform, or on the torus wrapped-normal:σ (e.g. wrapped-normal:1)")
 	threads := addThreadsFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := checkThreads(*threads); err != nil {
-		return err
-	}
-	for _, c := range []struct {
-		name   string
-		v, max int
-	}{{"steps", cfg.Steps, 1_000_000}, {"batch", cfg.Batch, 65536}, {"width", cfg.Width, 4096}, {"n", cfg.N, 100_000}} {
-		if err := checkCount(c.name, c.v, 1, c.max); err != nil {
-			return err
-		}
-	}
-	if d, err := riemann.Dataset(cfg.Data); err != nil {
-		return usagef("-data: %v", err)
-	} else if _, err := riemann.ParseBase(d.Manifold(), cfg.Base); err != nil {
-		return usagef("-base: %v", err)
-	}
-	if err := checkOutDir("out", *out); err != nil {
-		return err
+	c := checkFlags(fs, args)
+	c.threads(*threads)
+	c.count("steps", cfg.Steps, 1, 1_000_000)
+	c.count("batch", cfg.Batch, 1, 65536)
+	c.count("width", cfg.Width, 1, 4096)
+	c.count("n", cfg.N, 1, 100_000)
+	checkManifoldData(c, cfg.Data, cfg.Base)
+	c.outDir("out", *out)
+	if c.err != nil {
+		return c.err
 	}
 	if err := makeOutDir(*out, stderr); err != nil {
 		return err

@@ -14,7 +14,6 @@ import (
 	"github.com/flowmatch/flowmatch/fm/riemann"
 	"github.com/flowmatch/flowmatch/internal/manifolddemo"
 	"github.com/flowmatch/flowmatch/internal/progress"
-	"github.com/flowmatch/flowmatch/internal/stats"
 	"github.com/flowmatch/flowmatch/nn"
 	"github.com/flowmatch/flowmatch/nn/safetensors"
 )
@@ -46,6 +45,10 @@ func manifoldCheckpointArg(args []string) bool {
 	f, err := safetensors.Read(path)
 	return err == nil && riemann.IsCheckpoint(f.Metadata)
 }
+
+// manifoldArg reports whether loglik or plot is asked about a manifold: a
+// manifold checkpoint or a manifold -data.
+func manifoldArg(args []string) bool { return manifoldCheckpointArg(args) || manifoldDataArg(args) }
 
 // notOnManifold declares flags of the Euclidean command that have no
 // meaning on a manifold, so that giving one is a clear error rather than
@@ -91,45 +94,20 @@ func runManifoldTrain(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "checkpoint to write (.safetensors; its folder must exist)")
 	threads := addThreadsFlag(fs)
 	notOnManifold(fs, trainNotOnManifold)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := checkNotOnManifold(fs, trainNotOnManifold); err != nil {
-		return err
-	}
-	if err := required(fs, "out"); err != nil {
-		return err
-	}
-	if err := checkThreads(*threads); err != nil {
-		return err
-	}
-	d, err := riemann.Dataset(*name)
-	if err != nil {
-		return usagef("-data: %v", err)
-	}
-	b, err := riemann.ParseBase(d.Manifold(), *base)
-	if err != nil {
-		return usagef("-base: %v", err)
-	}
-	sizes, err := parseSizes(*hidden)
-	if err != nil {
-		return err
-	}
+	ck := checkFlags(fs, args)
+	ck.then(func() error { return checkNotOnManifold(fs, trainNotOnManifold) })
+	ck.required("out")
+	ck.threads(*threads)
+	d, b := checkManifoldData(ck, *name, *base)
+	sizes := checkValue(ck, parseSizes, *hidden)
 	a, err := ag.ParseActivation(*act)
-	if err != nil {
-		return usagef("-act %q: want silu, tanh, relu, elu or softplus", *act)
-	}
-	if err := checkCount("steps", *steps, 1, 100_000_000); err != nil {
-		return err
-	}
-	if err := checkCount("batch", *batch, 1, 1<<16); err != nil {
-		return err
-	}
-	if !(*lr > 0 && !math.IsInf(*lr, 1)) {
-		return usagef("-lr %g: want a positive, finite learning rate, e.g. 2e-3", *lr)
-	}
-	if err := checkOutFile("out", *out, ".safetensors"); err != nil {
-		return err
+	ck.usage(err != nil, "-act %q: want silu, tanh, relu, elu or softplus", *act)
+	ck.count("steps", *steps, 1, 100_000_000)
+	ck.count("batch", *batch, 1, 1<<16)
+	ck.usage(!(*lr > 0 && !math.IsInf(*lr, 1)), "-lr %g: want a positive, finite learning rate, e.g. 2e-3", *lr)
+	ck.outFile("out", *out, ".safetensors")
+	if ck.err != nil {
+		return ck.err
 	}
 	nn.SetThreads(*threads)
 	start := time.Now()
@@ -145,6 +123,24 @@ func runManifoldTrain(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "train: %s on %s, %d steps in %.1f s, final loss %.4f (mean of the last 100); wrote %s\n",
 		*name, riemann.ManifoldSpec(c.M), *steps, time.Since(start).Seconds(), meanTail(losses, 100), *out)
 	return nil
+}
+
+// checkManifoldData checks -data (a manifold data set) and -base (a base
+// law on its manifold) after the checks c, and returns them.
+func checkManifoldData(c *flagCheck, name, base string) (riemann.Distribution, riemann.Base) {
+	if c.err != nil {
+		return nil, nil
+	}
+	d, err := riemann.Dataset(name)
+	if err != nil {
+		c.err = usagef("-data: %v", err)
+		return nil, nil
+	}
+	b, err := riemann.ParseBase(d.Manifold(), base)
+	if err != nil {
+		c.err = usagef("-base: %v", err)
+	}
+	return d, b
 }
 
 // loadManifold loads a manifold checkpoint and its training data set
@@ -178,36 +174,23 @@ var sampleNotOnManifold = map[string]string{
 func runManifoldSample(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("sample", "-checkpoint model.safetensors -out samples.csv|.npy [flags]", stderr)
 	ckpt := fs.String("checkpoint", "", "manifold checkpoint written by train or demo")
-	n := fs.Int("n", 1000, fmt.Sprintf("number of samples, 1 to %d", maxPoints))
+	n := fs.Int("n", 1000, fmt.Sprintf("number of samples, 1 to %d", maxPoints/2))
 	solver := fs.String("solver", "rk4", "rk4 (then the retraction: order 4) or euler (the geodesic step Exp_x(h·v): order 1)")
 	steps := fs.Int("ode-steps", manifolddemo.SampleSteps, "steps of the solver")
 	seed := fs.Uint64("seed", 0, "random seed of the base draws")
 	out := fs.String("out", "", "output file (.csv or .npy; its folder must exist): points of ℝ³ on S² (|‖x‖ − 1| ≤ 1e-12), or angles in [0, 2π) on the torus")
 	threads := addThreadsFlag(fs)
 	notOnManifold(fs, sampleNotOnManifold)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := checkNotOnManifold(fs, sampleNotOnManifold); err != nil {
-		return err
-	}
-	if err := required(fs, "checkpoint", "out"); err != nil {
-		return err
-	}
-	if err := checkCount("n", *n, 1, maxPoints/2); err != nil {
-		return err
-	}
-	if err := checkCount("ode-steps", *steps, 1, 100_000); err != nil {
-		return err
-	}
-	if *solver != string(cnf.RK4) && *solver != string(cnf.Euler) {
-		return usagef("-solver %q: want rk4 or euler on a manifold", *solver)
-	}
-	if err := checkThreads(*threads); err != nil {
-		return err
-	}
-	if err := checkOutFile("out", *out, ".csv", ".npy"); err != nil {
-		return err
+	ck := checkFlags(fs, args)
+	ck.then(func() error { return checkNotOnManifold(fs, sampleNotOnManifold) })
+	ck.required("checkpoint", "out")
+	ck.count("n", *n, 1, maxPoints/2)
+	ck.count("ode-steps", *steps, 1, 100_000)
+	ck.usage(*solver != string(cnf.RK4) && *solver != string(cnf.Euler), "-solver %q: want rk4 or euler on a manifold", *solver)
+	ck.threads(*threads)
+	ck.outFile("out", *out, ".csv", ".npy")
+	if ck.err != nil {
+		return ck.err
 	}
 	c, _, err := loadManifold(*ckpt)
 	if err != nil {
@@ -293,30 +276,19 @@ func runManifoldLoglik(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "optional per-point output (.csv or .npy; its folder must exist): x0, x1, …, logp")
 	threads := addThreadsFlag(fs)
 	notOnManifold(fs, loglikNotOnManifold)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := checkNotOnManifold(fs, loglikNotOnManifold); err != nil {
-		return err
-	}
-	if err := required(fs, "checkpoint", "data"); err != nil {
-		return err
-	}
+	ck := checkFlags(fs, args)
+	ck.then(func() error { return checkNotOnManifold(fs, loglikNotOnManifold) })
+	ck.required("checkpoint", "data")
 	if *n != 0 {
-		if err := checkCount("n", *n, 2, maxPoints); err != nil {
-			return err
-		}
+		ck.count("n", *n, 2, maxPoints)
 	}
-	if !(*tol > 0 && *tol < 1) {
-		return usagef("-tol %g: want a tolerance in (0, 1), e.g. 1e-5", *tol)
-	}
-	if err := checkThreads(*threads); err != nil {
-		return err
-	}
+	ck.usage(!(*tol > 0 && *tol < 1), "-tol %g: want a tolerance in (0, 1), e.g. 1e-5", *tol)
+	ck.threads(*threads)
 	if *out != "" {
-		if err := checkOutFile("out", *out, ".csv", ".npy"); err != nil {
-			return err
-		}
+		ck.outFile("out", *out, ".csv", ".npy")
+	}
+	if ck.err != nil {
+		return ck.err
 	}
 	c, _, err := loadManifold(*ckpt)
 	if err != nil {
@@ -326,8 +298,8 @@ func runManifoldLoglik(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if x.Rows < 2 {
-		return fmt.Errorf("-data %s: %d row; want at least 2 for a mean and its standard error", *dataSpec, x.Rows)
+	if err := checkMeanRows(*dataSpec, x); err != nil {
+		return err
 	}
 	nn.SetThreads(*threads)
 	bar := progress.New(stderr, "loglik", x.Rows, "points")
@@ -346,34 +318,14 @@ func runManifoldLoglik(args []string, stdout, stderr io.Writer) error {
 		bar.Set(hi, "")
 	}
 	bar.Done()
-	nll := make([]float64, len(lp))
-	for i, v := range lp {
-		nll[i] = -v
-	}
-	mean, se := stats.MeanStdErr(nll)
-	fmt.Fprintf(stdout, "loglik: n=%d nll=%.4f±%.4f nats on %s, base %s (Riemannian divergence, dopri5 %g, NFE %d)", len(nll), mean, se, riemann.ManifoldSpec(c.M), c.Base, *tol, nfe)
+	mean, se := meanNLL(lp)
+	h := 0.0 // the data set's entropy is exact: no standard error
 	if d != nil {
-		h := d.Entropy()
-		fmt.Fprintf(stdout, " entropy=%.4f kl=%.4f±%.4f", h, mean-h, se)
-	} else {
-		fmt.Fprint(stdout, " (entropy of the data unknown: no KL)")
+		h = d.Entropy()
 	}
-	fmt.Fprintln(stdout)
-	if *out != "" {
-		rows := ag.Zeros(x.Rows, x.Cols+1)
-		var header []string
-		for i := 0; i < x.Rows; i++ {
-			copy(rows.Row(i), x.Row(i))
-			rows.Row(i)[x.Cols] = lp[i]
-		}
-		for j := 0; j < x.Cols; j++ {
-			header = append(header, fmt.Sprintf("x%d", j))
-		}
-		if err := writePoints(*out, rows, append(header, "logp")...); err != nil {
-			return err
-		}
-	}
-	return nil
+	fmt.Fprintf(stdout, "loglik: n=%d nll=%.4f±%.4f nats on %s, base %s (Riemannian divergence, dopri5 %g, NFE %d)%s\n",
+		len(lp), mean, se, riemann.ManifoldSpec(c.M), c.Base, *tol, nfe, klText(mean, se, h, 0, d != nil))
+	return writeLogp(*out, x, lp)
 }
 
 func runManifoldPlot(args []string, stdout, stderr io.Writer) error {
@@ -384,20 +336,13 @@ func runManifoldPlot(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 0, "random seed")
 	out := fs.String("out", "", "output folder (created if missing; its parent must exist)")
 	threads := addThreadsFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := required(fs, "checkpoint", "out"); err != nil {
-		return err
-	}
-	if err := checkCount("n", *n, 2, 100_000); err != nil {
-		return err
-	}
-	if err := checkThreads(*threads); err != nil {
-		return err
-	}
-	if err := checkOutDir("out", *out); err != nil {
-		return err
+	ck := checkFlags(fs, args)
+	ck.required("checkpoint", "out")
+	ck.count("n", *n, 2, 100_000)
+	ck.threads(*threads)
+	ck.outDir("out", *out)
+	if ck.err != nil {
+		return ck.err
 	}
 	c, d, err := loadManifold(*ckpt)
 	if err != nil {

@@ -94,49 +94,25 @@ func runMNISTDemo(args []string, stdout, stderr io.Writer) error {
 	clfEpochs := fs.Int("classifier-epochs", 3, "epochs of the evaluation classifier on the training images")
 	clfSteps := fs.Int("classifier-steps", 0, "if > 0, this many minibatches of the classifier instead of -classifier-epochs (for quick runs)")
 	threads := addThreadsFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := checkThreads(*threads); err != nil {
-		return err
-	}
-	s, err := spec()
-	if err != nil {
-		return err
-	}
-	if s.Cond != "label" {
-		return usagef("-cond %s: demo draws one row per class and measures guidance; it needs -cond label", s.Cond)
-	}
-	if err := checkCount("n", *n, 10, 100_000); err != nil {
-		return err
-	}
-	if *n%mnist.Classes != 0 {
-		return usagef("-n %d: want a multiple of %d (the same number of samples of each class)", *n, mnist.Classes)
-	}
-	if err := checkCount("ode-steps", *odeSteps, 1, 10_000); err != nil {
-		return err
-	}
-	if err := checkCount("classifier-epochs", *clfEpochs, 1, 100); err != nil {
-		return err
-	}
-	if err := checkCount("classifier-steps", *clfSteps, 0, 10_000_000); err != nil {
-		return err
-	}
-	if math.IsNaN(*guidance) || math.IsInf(*guidance, 0) {
-		return usagef("-guidance %g: want a finite weight, e.g. 2", *guidance)
-	}
-	weights, err := parseWeights(*sweep)
-	if err != nil {
-		return err
-	}
+	c := checkFlags(fs, args)
+	c.threads(*threads)
+	s := checkCondSpec(c, spec)
+	c.usage(s.Cond != "label", "-cond %s: demo draws one row per class and measures guidance; it needs -cond label", s.Cond)
+	c.count("n", *n, 10, 100_000)
+	c.usage(*n%mnist.Classes != 0, "-n %d: want a multiple of %d (the same number of samples of each class)", *n, mnist.Classes)
+	c.count("ode-steps", *odeSteps, 1, 10_000)
+	c.count("classifier-epochs", *clfEpochs, 1, 100)
+	c.count("classifier-steps", *clfSteps, 0, 10_000_000)
+	c.usage(math.IsNaN(*guidance) || math.IsInf(*guidance, 0), "-guidance %g: want a finite weight, e.g. 2", *guidance)
+	weights := checkValue(c, parseWeights, *sweep)
 	if !containsFloat(weights, *guidance) {
 		weights = append(weights, *guidance)
 	}
-	if s.Drop == 0 && (len(weights) > 1 || weights[0] != 1) {
-		return usagef("-cond-drop 0: the model would never learn the unconditional field that guidance mixes in; give -cond-drop > 0 (or -sweep 1 -guidance 1)")
-	}
-	if err := checkOutDir("out", *out); err != nil {
-		return err
+	c.usage(s.Drop == 0 && (len(weights) > 1 || weights[0] != 1),
+		"-cond-drop 0: the model would never learn the unconditional field that guidance mixes in; give -cond-drop > 0 (or -sweep 1 -guidance 1)")
+	c.outDir("out", *out)
+	if c.err != nil {
+		return c.err
 	}
 	start := time.Now()
 	train, err := mnist.Load(s.Data, mnist.Train)

@@ -101,16 +101,9 @@ func trainModel(spec trainSpec, threads int, w io.Writer) (*nn.VelocityMLP, []fl
 	return model, losses, nil
 }
 
+// runTrain is train on 2-D (or any Euclidean) data; images, discrete and
+// manifold data are its other forms (main.go: commands).
 func runTrain(args []string, stdout, stderr io.Writer) error {
-	if condDataArg(args) {
-		return runCondTrain(args, stdout, stderr) // cond.go
-	}
-	if discreteDataArg(args) {
-		return runDiscreteTrain(args, stdout, stderr) // discrete_cmds.go
-	}
-	if manifoldDataArg(args) {
-		return runManifoldTrain(args, stdout, stderr) // manifold_cmds.go
-	}
 	fs := newFlagSet("train", "-data name|file -out model.safetensors [flags]", stderr)
 	dataSpec := fs.String("data", "8gaussians", "dataset name (see 'flowmatch datasets') or a .csv/.npy file of points (one per row)")
 	pathName := fs.String("path", "condot", "probability path: condot, ve, vp, cosine, linear-vp or polyN (α = tᴺ, σ = 1 − tᴺ, e.g. poly2)")
@@ -129,29 +122,18 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	weight := fs.String("param-weight", "cfm", "loss of -param data|noise|score: cfm (the CFM loss in that parametrization) or unit (its plain squared error, e.g. DDPM's ε-loss)")
 	out := fs.String("out", "", "checkpoint to write (.safetensors; its folder must exist)")
 	threads := addThreadsFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := required(fs, "out"); err != nil {
-		return err
-	}
-	if err := checkThreads(*threads); err != nil {
-		return err
-	}
-	sizes, err := parseSizes(*hidden)
-	if err != nil {
-		return err
-	}
-	spec := trainSpec{Path: pathSpec{*pathName, *sigmaMin, *sigmaMax}, Coupling: *coup,
-		Hidden: sizes, Act: *act, Steps: *steps, Batch: *batch, LR: *lr, Schedule: *schedule, EMA: *ema, Seed: *seed, Weight: *weight}
-	if spec.Param, err = fm.ParseParam(*param); err != nil {
-		return usagef("-param %q: want velocity, data, noise or score", *param)
-	}
-	if err := spec.check(trainFlags{"steps", "batch", "lr", "ema", "lr-schedule", "act"}); err != nil {
-		return err
-	}
-	if err := checkOutFile("out", *out, ".safetensors"); err != nil {
-		return err
+	c := checkFlags(fs, args)
+	c.required("out")
+	c.threads(*threads)
+	spec := trainSpec{Path: pathSpec{*pathName, *sigmaMin, *sigmaMax}, Coupling: *coup, Hidden: checkValue(c, parseSizes, *hidden),
+		Act: *act, Steps: *steps, Batch: *batch, LR: *lr, Schedule: *schedule, EMA: *ema, Seed: *seed, Weight: *weight}
+	var err error
+	spec.Param, err = fm.ParseParam(*param)
+	c.usage(err != nil, "-param %q: want velocity, data, noise or score", *param)
+	c.then(func() error { return spec.check(trainFlags{"steps", "batch", "lr", "ema", "lr-schedule", "act"}) })
+	c.outFile("out", *out, ".safetensors")
+	if c.err != nil {
+		return c.err
 	}
 	if spec.Data, err = openData("data", *dataSpec); err != nil {
 		return err
