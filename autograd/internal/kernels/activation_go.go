@@ -63,21 +63,35 @@ func expGo(x float64) float64 {
 	if p != p { // NaN: k is NaN too, and has no integer value
 		return p
 	}
-	k1 := math.Floor(k * 0.5)
-	k2 := k - k1
+	// k is an integer in [−1083, 1025]: k₁ = ⌊k/2⌋ is an arithmetic shift
+	// (math.Floor would test for SSE4.1 on amd64 at every call).
+	ki := int64(k)
+	k1 := ki >> 1
 	// |k₁|, |k₂| ≤ 541, so both powers are normal numbers.
-	s1 := math.Float64frombits(uint64(int64(k1)+1023) << 52)
-	s2 := math.Float64frombits(uint64(int64(k2)+1023) << 52)
+	s1 := math.Float64frombits(uint64(k1+1023) << 52)
+	s2 := math.Float64frombits(uint64(ki-k1+1023) << 52)
 	return p * s1 * s2
 }
 
-// sigmoidGo is sigmoid with expGo in place of math.Exp.
+// sigmoidGo is sigmoid with expGo in place of math.Exp, the formula of
+// sigmoidRef without its branch: with e = expGo(−|x|),
+//
+//	σ(x) = n/(1 + e),  n = 1 if x ≥ 0, e otherwise,
+//
+// n chosen by a conditional move of its bits. It returns the bits of
+// 1/(1+expGo(−x)) for x ≥ 0 and e/(1+e) for x < 0 (and NaN for NaN;
+// TestSigmoidGo_Branchless). The sign of pre-activations is random in
+// training, so a branch on it mispredicts every other element: with the
+// branch and math.Floor in expGo, 13.4–14.0 CPU-ns per element of N(0, 4)
+// inputs; without the branch 11.1–11.5; without both 9.6–9.9 (alternating
+// runs, 2-core AMD EPYC Zen 5, shared, load ~10).
 func sigmoidGo(x float64) float64 {
+	e := expGo(-math.Abs(x))
+	n := math.Float64bits(e)
 	if x >= 0 {
-		return 1 / (1 + expGo(-x))
+		n = 0x3ff0000000000000 // 1.0
 	}
-	e := expGo(x)
-	return e / (1 + e)
+	return math.Float64frombits(n) / (1 + e)
 }
 
 // The loops below are the reference loops of activation.go with expGo for
