@@ -1,20 +1,30 @@
-// Command unetvsmlp compares, at equal wall time, a small U-Net velocity
-// field (nn.UNet) with the conditional velocity MLP of flowmatch demo -data
-// mnist14 (nn.NewLabelVelocityMLP(196, 10, [512, 512, 512], SiLU)) on
-// label-conditioned MNIST at 14×14, by the measures of metrics/classify at
-// the same classifier-free guidance weight w.
+// Command unetvsmlp compares, at equal wall time on one quiet core, a small
+// U-Net velocity field (nn.UNet) with the conditional velocity MLP of
+// flowmatch demo -data mnist14 (nn.NewLabelVelocityMLP(196, 10, [512, 512,
+// 512], SiLU)), or of -data mnist (784 inputs), on label-conditioned MNIST
+// at 14×14 or 28×28, by the measures of metrics/classify at the same
+// classifier-free guidance weight w.
 //
 // Every model is trained by fm.Train on the conditional flow-matching loss
 // (Lipman et al. 2022, arXiv:2210.02747, eq. 9; CondOT σ_min = 0, §4.1)
 // with label dropout 0.1 (Ho & Salimans 2022, arXiv:2207.12598,
-// Algorithm 1), Adam 1e-3, no schedule, for the same wall-clock budget: the
-// models take turns on the same machine and the same thread count, and
-// training stops after the first step that ends past the budget. The MLP
+// Algorithm 1), Adam (10⁻³ unless -mlp-lr or the -unet spec says
+// otherwise), no schedule, for the same budget. The budget is measured, by
+// default (-clock cpu), as the process's CPU seconds with GOMAXPROCS 1 and
+// one GEMM thread: on a machine shared with other jobs, wall time is not
+// equal between models, CPU time is, and on a quiet core the two are the
+// same; the garbage collector's work counts against the model that causes
+// it. -clock wall is the wall-clock budget of the first rounds. Training
+// stops after the first step that ends past the budget. With -ema d the
+// images are drawn from an exponential moving average of the weights
+// (fm.TrainConfig.EMA, decay min(d, (1 + k)/(10 + k)) at update k); -eval-at
+// also evaluates earlier budgets from snapshots of the same runs. The MLP
 // takes the fused step (TrainConfig.Fused, batch 128, as the demo); a U-Net
 // takes the autograd step (its batch is a flag). Then each model draws n
-// images (n/10 of each class) from the same noise by Euler's method in 50
-// steps along the guided field fm.Guided at each w, and the evaluation
-// classifier (metrics/classify: an MLP 196 → 256 → 256 → 10 trained 3
+// images (n/10 of each class) from the same noise with the same
+// fixed-step solver (-method euler|midpoint|heun, -nfe field evaluations,
+// Euler 50 by default) along the guided field fm.Guided at each w, and the evaluation
+// classifier (metrics/classify: an MLP 196 (or 784) → 256 → 256 → 10 trained 3
 // epochs on the training images) scores them: class accuracy, the Fréchet
 // distance of its penultimate features to the test images' (Heusel et al.
 // 2017, arXiv:1706.08500, eq. 6, in this classifier's features) and the
@@ -22,12 +32,14 @@
 //
 // Run it with
 //
-//	go run ./examples/unetvsmlp                          # budget 180 s a model, U-Nets Ch 8 (batch 64) and Ch 16 (batch 32)
+//	go run ./examples/unetvsmlp                          # 180 CPU-s a model, U-Nets Ch 8 (batch 64) and Ch 16 (batch 32)
 //	go run ./examples/unetvsmlp -budget 20s -n 200      # a quick look
+//	go run ./examples/unetvsmlp -data mnist -unet 16:32  # 28×28
 //
-// It ends with one line per model and w. Measured with the defaults (MLP
-// first; 2-core AMD EPYC (Zen 5, family 26), shared, load average 4–6;
-// 12 min wall in all; classifier test accuracy 0.9755):
+// It ends with one line per model, snapshot and w. The first rounds, on
+// the wall clock (-clock wall -budget 180s, Euler 50, no EMA; MLP first;
+// 2-core AMD EPYC (Zen 5, family 26), shared, load average 4–6; 12 min wall
+// in all; classifier test accuracy 0.9755):
 //
 //	model  w  steps  images  train_s  cpu_s  acc  fd  fd_floor
 //	MLP_512³  1  8797  1126016  180.0  106.5  0.785  12.99  2.16
@@ -52,7 +64,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -79,31 +93,125 @@ type spec struct {
 	Name  string
 	Ch    int // 0: the demo's MLP
 	Batch int
+	LR    float64
+}
+
+// snapshot is the sampling weights of a model (its EMA, or its parameters
+// without one) when the clock passed At seconds, after Steps steps.
+type snapshot struct {
+	At      float64
+	Steps   int
+	Raw     bool    // the raw parameters of a model trained with an EMA
+	Clock   float64 // the clock's reading at the snapshot (≥ At)
+	Weights [][]float64
+}
+
+// score is what one snapshot scored at one guidance weight.
+type score struct {
+	At             float64
+	Steps          int
+	Raw            bool
+	W              float64
+	Acc, AccSE, FD float64
 }
 
 // result is what a contender scored.
 type result struct {
 	spec
-	Params         int
-	Steps          int
-	TrainS, CPUS   float64
-	Load           float64 // 1-minute load average at the end of training
-	Acc, AccSE, FD []float64
+	Params       int
+	Steps        int
+	TrainS, CPUS float64
+	Load         float64 // 1-minute load average at the end of training
+	Loss         float64 // mean batch loss of the last tenth of the steps
+	Scores       []score
+}
+
+// options are the settings shared by every contender.
+type options struct {
+	Clock    string // "cpu" or "wall"
+	Budget   time.Duration
+	EvalAt   []float64 // earlier budgets (seconds on the clock) also evaluated
+	EMA      float64   // EMA decay; 0: sample with the raw parameters
+	EvalRaw  bool      // with an EMA, also evaluate the raw parameters
+	Groups   int
+	Method   cnf.Method
+	NFE      int
+	CondDrop float64
+	Seed     uint64
 }
 
 func run(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("unetvsmlp", flag.ContinueOnError)
-	budget := fs.Duration("budget", 180*time.Second, "wall-clock training budget of each model")
-	unets := fs.String("unet", "8:64,16:32", "U-Nets to train, as Ch:batch pairs (4 GroupNorm groups, time embedding 64)")
+	dataName := fs.String("data", "mnist14", "data set: mnist14 (14×14) or mnist (28×28)")
+	clock := fs.String("clock", "cpu", "budget clock: cpu (the process's CPU seconds, GOMAXPROCS 1 and 1 GEMM thread) or wall")
+	budget := fs.Duration("budget", 180*time.Second, "training budget of each model on -clock")
+	evalAt := fs.String("eval-at", "", "earlier budgets also evaluated, from snapshots of the same runs (e.g. 60s,120s)")
+	withMLP := fs.Bool("mlp", true, "train the demo's MLP 512³ (fused step, batch 128)")
+	mlpLR := fs.Float64("mlp-lr", 1e-3, "the MLP's Adam learning rate")
+	unets := fs.String("unet", "8:64,16:32", "U-Nets to train, as Ch:batch or Ch:batch:lr (Adam lr 1e-3 by default)")
+	groups := fs.Int("groups", 4, "GroupNorm groups of every U-Net")
+	ema := fs.Float64("ema", 0, "EMA decay of the weights used for sampling (warm-up min(decay, (1+k)/(10+k)) at update k); 0: none")
+	evalRaw := fs.Bool("eval-raw", false, "with -ema, also evaluate the raw (not averaged) weights of the same runs")
 	n := fs.Int("n", 1000, "images drawn per model and w, a multiple of 10")
 	ws := fs.String("w", "1,2", "guidance weights")
-	odeSteps := fs.Int("ode-steps", 50, "Euler steps from noise to image")
-	threads := fs.Int("threads", 1, "GEMM threads (the same for every model)")
+	method := fs.String("method", "euler", "sampler: euler, midpoint or heun (fixed steps)")
+	nfe := fs.Int("nfe", 50, "field evaluations per sample (Euler: steps; midpoint, heun: 2 a step)")
+	condDrop := fs.Float64("cond-drop", 0.1, "label dropout")
+	threads := fs.Int("threads", 1, "GEMM threads (the same for every model; 1 with -clock cpu)")
 	seed := fs.Uint64("seed", 1, "random seed")
 	mlpLast := fs.Bool("mlp-last", false, "train the MLP after the U-Nets (to alternate the order between runs)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the U-Nets' training to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	side, ok := mnist.Side(*dataName)
+	if !ok {
+		return fmt.Errorf("-data %q: want mnist14 or mnist", *dataName)
+	}
+	if *n < 10 || *n%10 != 0 {
+		return fmt.Errorf("-n %d: want a positive multiple of 10", *n)
+	}
+	weights, err := parseFloats(*ws)
+	if err != nil {
+		return fmt.Errorf("-w %q: %v", *ws, err)
+	}
+	opt := options{Clock: *clock, Budget: *budget, EMA: *ema, EvalRaw: *evalRaw, Groups: *groups, Method: cnf.Method(*method), NFE: *nfe, CondDrop: *condDrop, Seed: *seed}
+	switch {
+	case opt.Clock != "cpu" && opt.Clock != "wall":
+		return fmt.Errorf("-clock %q: want cpu or wall", opt.Clock)
+	case opt.Clock == "cpu" && *threads != 1:
+		return fmt.Errorf("-threads %d with -clock cpu: the CPU clock counts one thread's work; use -threads 1 or -clock wall", *threads)
+	case *budget <= 0:
+		return fmt.Errorf("-budget %s: want a positive duration", *budget)
+	case opt.EMA < 0 || opt.EMA >= 1:
+		return fmt.Errorf("-ema %g: want a decay in [0, 1)", opt.EMA)
+	case opt.Groups < 1:
+		return fmt.Errorf("-groups %d: want ≥ 1", opt.Groups)
+	case opt.CondDrop <= 0 || opt.CondDrop >= 1:
+		return fmt.Errorf("-cond-drop %g: want a probability in (0, 1) (guidance needs the null label)", opt.CondDrop)
+	}
+	if opt.EvalAt, err = parseDurations(*evalAt, *budget); err != nil {
+		return fmt.Errorf("-eval-at %q: %v", *evalAt, err)
+	}
+	evals := map[cnf.Method]int{cnf.Euler: 1, cnf.Midpoint: 2, cnf.Heun: 2}[opt.Method]
+	if evals == 0 || opt.NFE < evals || opt.NFE%evals != 0 {
+		return fmt.Errorf("-method %s -nfe %d: want euler, midpoint or heun, and an NFE that is a positive multiple of the evaluations per step", *method, opt.NFE)
+	}
+	var specs []spec
+	if *withMLP {
+		specs = append(specs, spec{Name: "MLP 512³", Batch: 128, LR: *mlpLR})
+	}
+	us, err := parseUNets(*unets, opt.Groups)
+	if err != nil {
+		return err
+	}
+	if *mlpLast {
+		specs = append(us, specs...)
+	} else {
+		specs = append(specs, us...)
+	}
+	if len(specs) == 0 {
+		return errors.New("no model to train: give -unet or -mlp")
 	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -113,36 +221,18 @@ func run(args []string, stdout io.Writer) error {
 		defer f.Close()
 		profile = f
 	}
-	if *n < 10 || *n%10 != 0 {
-		return fmt.Errorf("-n %d: want a positive multiple of 10", *n)
-	}
-	weights, err := parseFloats(*ws)
-	if err != nil {
-		return fmt.Errorf("-w %q: %v", *ws, err)
-	}
-	specs := []spec{{Name: "MLP 512³", Batch: 128}}
-	for _, p := range strings.Split(*unets, ",") {
-		if p = strings.TrimSpace(p); p == "" {
-			continue
-		}
-		a, b, ok := strings.Cut(p, ":")
-		ch, err1 := strconv.Atoi(a)
-		batch, err2 := strconv.Atoi(b)
-		if !ok || err1 != nil || err2 != nil || ch < 4 || ch%4 != 0 || batch < 1 {
-			return fmt.Errorf("-unet %q: want Ch:batch pairs with Ch a multiple of 4, e.g. 8:64", p)
-		}
-		specs = append(specs, spec{Name: fmt.Sprintf("U-Net Ch %d", ch), Ch: ch, Batch: batch})
-	}
-	if *mlpLast {
-		specs = append(specs[1:], specs[0])
+	if opt.Clock == "cpu" {
+		// One P: the garbage collector's work counts against the model
+		// that causes it, and CPU seconds equal one quiet core's seconds.
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	}
 	nn.SetThreads(*threads)
 
-	train, err := mnist.Load("mnist14", mnist.Train)
+	train, err := mnist.Load(*dataName, mnist.Train)
 	if err != nil {
 		return err
 	}
-	test, err := mnist.Load("mnist14", mnist.Test)
+	test, err := mnist.Load(*dataName, mnist.Test)
 	if err != nil {
 		return err
 	}
@@ -160,7 +250,7 @@ func run(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "classifier test accuracy %.4f; FD floor (%d training images vs test) %.3f\n", clfAcc, *n, floor)
+	fmt.Fprintf(stdout, "%s: classifier test accuracy %.4f; FD floor (%d training images vs test) %.3f\n", *dataName, clfAcc, *n, floor)
 
 	labels := make([]int, *n)
 	for i := range labels {
@@ -169,38 +259,71 @@ func run(args []string, stdout io.Writer) error {
 	null := nn.LabelContext([]int{nn.NullLabel}, mnist.Classes)
 	var results []result
 	for _, s := range specs {
-		r, model, err := trainFor(s, train, null, *budget, *seed)
+		r, model, snaps, err := trainFor(s, train, null, side, opt)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "%s (%d parameters, batch %d): %d steps in %.1f s wall, %.1f s CPU, load %.1f\n", s.Name, r.Params, s.Batch, r.Steps, r.TrainS, r.CPUS, r.Load)
-		for _, w := range weights {
-			x, err := sample(model, labels, null, w, *odeSteps, *seed)
-			if err != nil {
-				return err
+		fmt.Fprintf(stdout, "%s (%d parameters, batch %d, lr %g): %d steps in %.1f s wall, %.1f s CPU, load %.1f, loss %.4f\n",
+			s.Name, r.Params, s.Batch, s.LR, r.Steps, r.TrainS, r.CPUS, r.Load, r.Loss)
+		for _, sn := range snaps {
+			for i, p := range model.Params() {
+				copy(p.Data, sn.Weights[i])
 			}
-			acc, se, err := clf.Accuracy(x, labels)
-			if err != nil {
-				return err
+			for _, w := range weights {
+				x, err := sample(model, labels, null, w, opt, *seed)
+				if err != nil {
+					return err
+				}
+				acc, se, err := clf.Accuracy(x, labels)
+				if err != nil {
+					return err
+				}
+				fd, err := metrics.FrechetDistance(clf.Features(x), testFeat)
+				if err != nil {
+					return err
+				}
+				r.Scores = append(r.Scores, score{At: sn.At, Steps: sn.Steps, Raw: sn.Raw, W: w, Acc: acc, AccSE: se, FD: fd})
+				fmt.Fprintf(stdout, "  at %g s (%d steps%s), w = %g: accuracy %.3f ± %.3f, FD %.2f\n", sn.At, sn.Steps, rawNote(sn.Raw), w, acc, se, fd)
 			}
-			fd, err := metrics.FrechetDistance(clf.Features(x), testFeat)
-			if err != nil {
-				return err
-			}
-			r.Acc, r.AccSE, r.FD = append(r.Acc, acc), append(r.AccSE, se), append(r.FD, fd)
-			fmt.Fprintf(stdout, "  w = %g: accuracy %.3f ± %.3f, FD %.2f\n", w, acc, se, fd)
 		}
 		results = append(results, r)
 	}
-	fmt.Fprintf(stdout, "\nbudget %s a model, %d threads, n = %d, Euler %d steps\n", *budget, *threads, *n, *odeSteps)
-	fmt.Fprintln(stdout, "model  w  steps  images  train_s  cpu_s  acc  fd  fd_floor")
+	fmt.Fprintf(stdout, "\n%s, budget %s a model on the %s clock, EMA %g, %s NFE %d, n = %d, %s\n",
+		*dataName, *budget, opt.Clock, opt.EMA, opt.Method, opt.NFE, *n, cpuLine())
+	fmt.Fprintln(stdout, "model  batch  lr  budget_s  w  steps  images  train_s  cpu_s  loss  acc  fd  fd_floor")
 	for _, r := range results {
-		for i, w := range weights {
-			fmt.Fprintf(stdout, "%s  %g  %d  %d  %.1f  %.1f  %.3f  %.2f  %.2f\n",
-				strings.ReplaceAll(r.Name, " ", "_"), w, r.Steps, r.Steps*r.Batch, r.TrainS, r.CPUS, r.Acc[i], r.FD[i], floor)
+		for _, sc := range r.Scores {
+			fmt.Fprintf(stdout, "%s%s  %d  %g  %g  %g  %d  %d  %.1f  %.1f  %.4f  %.3f  %.2f  %.2f\n",
+				strings.ReplaceAll(r.Name, " ", "_"), rawNote(sc.Raw), r.Batch, r.LR, sc.At, sc.W, sc.Steps, sc.Steps*r.Batch, r.TrainS, r.CPUS, r.Loss, sc.Acc, sc.FD, floor)
 		}
 	}
 	return nil
+}
+
+// parseUNets reads -unet: Ch:batch or Ch:batch:lr pairs.
+func parseUNets(s string, groups int) ([]spec, error) {
+	var out []spec
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		f := strings.Split(p, ":")
+		lr := 1e-3
+		var err1, err2, err3 error
+		var ch, batch int
+		if len(f) == 2 || len(f) == 3 {
+			ch, err1 = strconv.Atoi(f[0])
+			batch, err2 = strconv.Atoi(f[1])
+			if len(f) == 3 {
+				lr, err3 = strconv.ParseFloat(f[2], 64)
+			}
+		}
+		if len(f) < 2 || len(f) > 3 || err1 != nil || err2 != nil || err3 != nil || ch < 1 || ch%groups != 0 || batch < 1 || !(lr > 0) {
+			return nil, fmt.Errorf("-unet %q: want Ch:batch or Ch:batch:lr with Ch a multiple of -groups %d, e.g. 16:32 or 16:32:2e-3", p, groups)
+		}
+		out = append(out, spec{Name: fmt.Sprintf("U-Net Ch %d", ch), Ch: ch, Batch: batch, LR: lr})
+	}
+	return out, nil
 }
 
 // profile, if not nil, receives the CPU profile of the first U-Net's training.
@@ -209,34 +332,81 @@ var profile io.Writer
 // errBudget stops fm.Train from its callback once the budget is spent.
 var errBudget = errors.New("budget spent")
 
-// trainFor trains the contender s on set for the wall-clock budget: fm.Train
-// with a step count it will not reach, stopped by a panic from the callback
-// after the first step that ends past the budget (the steps done so far
-// have updated the model in place).
-func trainFor(s spec, set *mnist.Set, null *ag.Tensor, budget time.Duration, seed uint64) (r result, model fm.Model, err error) {
-	rng := fm.NewRand(seed + 2)
+// emaDecay is the decay of the k-th EMA update (k = 1, 2, …) with warm-up,
+// min(decay, (1 + k)/(10 + k)): early updates forget the random
+// initialization fast, later ones average over about 1/(1 − decay) steps.
+// TestEMADecay.
+func emaDecay(decay float64, k int) float64 {
+	return min(decay, float64(1+k)/float64(10+k))
+}
+
+// trainFor trains the contender s on set for opt's budget on opt's clock:
+// fm.Train with a step count it will not reach, stopped by a panic from the
+// callback after the first step that ends past the budget (the steps done
+// so far have updated the model in place). It returns the snapshots of the
+// sampling weights at opt.EvalAt and at the budget.
+func trainFor(s spec, set *mnist.Set, null *ag.Tensor, side int, opt options) (r result, model fm.Model, snaps []snapshot, err error) {
+	rng := fm.NewRand(opt.Seed + 2)
 	if s.Ch == 0 {
 		model = nn.NewLabelVelocityMLP(set.Dim(), mnist.Classes, []int{512, 512, 512}, ag.ActSiLU, rng)
 	} else {
-		model = nn.NewUNet(nn.UNetConfig{C: 1, H: set.Side, W: set.Side, Ch: s.Ch, Groups: 4, Emb: 64,
+		model = nn.NewUNet(nn.UNetConfig{C: 1, H: side, W: side, Ch: s.Ch, Groups: opt.Groups, Emb: 64,
 			Ctx: mnist.Classes + 1, Classes: mnist.Classes}, rng)
 	}
 	r.spec = s
 	for _, p := range model.Params() {
 		r.Params += len(p.Data)
 	}
+	var ema *nn.EMA
+	if opt.EMA > 0 {
+		ema = nn.NewEMA(model.Params(), emaDecay(opt.EMA, 1))
+	}
+	take := func(at, clock float64, steps int) {
+		for _, raw := range []bool{false, true} {
+			src := model.Params()
+			switch {
+			case ema != nil && !raw:
+				src = ema.Params()
+			case raw && (ema == nil || !opt.EvalRaw):
+				continue
+			}
+			sn := snapshot{At: at, Clock: clock, Steps: steps, Raw: raw}
+			for _, p := range src {
+				sn.Weights = append(sn.Weights, slices.Clone(p.Data))
+			}
+			snaps = append(snaps, sn)
+		}
+	}
 	if profile != nil && s.Ch > 0 {
 		if err := pprof.StartCPUProfile(profile); err != nil {
-			return r, nil, err
+			return r, nil, nil, err
 		}
 		defer pprof.StopCPUProfile()
+		profile = nil
 	}
 	start, cpu := time.Now(), cpuSeconds()
-	cfg := fm.TrainConfig{Path: fm.CondOT{}, Cond: set.CondSampler(), CondDrop: 0.1, Null: null,
-		BatchSize: s.Batch, Steps: 1 << 20, LR: 1e-3, Seed: seed, Fused: s.Ch == 0,
-		Callback: func(step int, _ float64) {
+	elapsed := func() float64 {
+		if opt.Clock == "cpu" {
+			return cpuSeconds() - cpu
+		}
+		return time.Since(start).Seconds()
+	}
+	var losses []float64
+	budget, next := opt.Budget.Seconds(), 0
+	cfg := fm.TrainConfig{Path: fm.CondOT{}, Cond: set.CondSampler(), CondDrop: opt.CondDrop, Null: null,
+		BatchSize: s.Batch, Steps: 1 << 30, LR: s.LR, Seed: opt.Seed, Fused: s.Ch == 0, EMA: ema,
+		Callback: func(step int, loss float64) {
 			r.Steps = step
-			if time.Since(start) >= budget {
+			losses = append(losses, loss)
+			if ema != nil {
+				ema.Decay = emaDecay(opt.EMA, step+1)
+			}
+			e := elapsed()
+			for ; next < len(opt.EvalAt) && e >= opt.EvalAt[next]; next++ {
+				take(opt.EvalAt[next], e, step)
+			}
+			if e >= budget {
+				take(budget, e, step)
 				panic(errBudget)
 			}
 		}}
@@ -249,28 +419,46 @@ func trainFor(s spec, set *mnist.Set, null *ag.Tensor, budget time.Duration, see
 		_, err = fm.Train(model, cfg)
 	}()
 	r.TrainS, r.CPUS, r.Load = time.Since(start).Seconds(), cpuSeconds()-cpu, loadAverage()
-	return r, model, err
+	if k := len(losses); k > 0 {
+		tail := losses[k-max(1, k/10):]
+		for _, l := range tail {
+			r.Loss += l / float64(len(tail))
+		}
+	}
+	return r, model, snaps, err
 }
 
 // sample draws len(labels) images from x₀ ~ N(0, I) (the same noise for
-// every model, from seed) by Euler's method along the guided field
-// fm.Guided(model.ForwardCond, c, null, w), in chunks of 250.
-func sample(model fm.Model, labels []int, null *ag.Tensor, w float64, steps int, seed uint64) (*ag.Tensor, error) {
+// every model, from seed) with opt's fixed-step solver along the guided
+// field fm.Guided(model.ForwardCond, c, null, w), in chunks of 250.
+func sample(model fm.Model, labels []int, null *ag.Tensor, w float64, opt options, seed uint64) (*ag.Tensor, error) {
 	const chunk = 250
 	n, d := len(labels), model.Dim()
+	steps := opt.NFE
+	if opt.Method != cnf.Euler {
+		steps /= 2
+	}
 	x0 := ag.Normal(n, d, 0, 1, fm.NewRand(seed+8))
 	out := ag.Zeros(n, d)
 	for i0 := 0; i0 < n; i0 += chunk {
 		k := min(chunk, n-i0)
 		c := nn.LabelContext(labels[i0:i0+k], mnist.Classes)
 		v := fm.Guided(fm.CondVelocity(model.ForwardCond), c, null, w)
-		x, _, err := cnf.Sample(cnf.FieldOf(v), ag.FromSlice(k, d, x0.Data[i0*d:(i0+k)*d]), cnf.SolveOptions{Method: cnf.Euler, Steps: steps})
+		x, _, err := cnf.Sample(cnf.FieldOf(v), ag.FromSlice(k, d, x0.Data[i0*d:(i0+k)*d]), cnf.SolveOptions{Method: opt.Method, Steps: steps})
 		if err != nil {
 			return nil, err
 		}
 		copy(out.Data[i0*d:], x.Data)
 	}
 	return out, nil
+}
+
+// rawNote marks the raw weights of a model trained with an EMA.
+func rawNote(raw bool) string {
+	if raw {
+		return ",raw"
+	}
+	return ""
 }
 
 func parseFloats(s string) ([]float64, error) {
@@ -281,6 +469,26 @@ func parseFloats(s string) ([]float64, error) {
 			return nil, err
 		}
 		out = append(out, v)
+	}
+	return out, nil
+}
+
+// parseDurations reads a list of increasing durations below budget, in
+// seconds ("" is none).
+func parseDurations(s string, budget time.Duration) ([]float64, error) {
+	var out []float64
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		d, err := time.ParseDuration(f)
+		if err != nil {
+			return nil, err
+		}
+		if d <= 0 || d >= budget || (len(out) > 0 && d.Seconds() <= out[len(out)-1]) {
+			return nil, fmt.Errorf("%s: want increasing durations in (0, budget %s)", d, budget)
+		}
+		out = append(out, d.Seconds())
 	}
 	return out, nil
 }
@@ -306,4 +514,25 @@ func loadAverage() float64 {
 	}
 	v, _ := strconv.ParseFloat(f[0], 64)
 	return v
+}
+
+// cpuLine names the machine's CPU as /proc/cpuinfo does ("" if unknown).
+func cpuLine() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "CPU unknown"
+	}
+	var name, fam string
+	for _, l := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(l, ":")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		switch {
+		case !ok:
+		case k == "model name" && name == "":
+			name = v
+		case k == "cpu family" && fam == "":
+			fam = v
+		}
+	}
+	return fmt.Sprintf("%s (family %s), %d CPUs", name, fam, runtime.NumCPU())
 }

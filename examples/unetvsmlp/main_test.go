@@ -1,0 +1,70 @@
+package main
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The EMA's warm-up decay is (1 + k)/(10 + k) until it reaches the decay:
+// 2/11 at the first update, 0.5 at k = 8, and the decay from k = 8,990 on
+// for 0.999 ((1 + k)/(10 + k) ≥ 0.999 ⇔ k ≥ 8,990). Control: without the
+// warm-up the first update would keep 0.999 of the random initialization.
+func TestEMADecay(t *testing.T) {
+	require.InDelta(t, 2.0/11, emaDecay(0.999, 1), 1e-15)
+	require.InDelta(t, 0.5, emaDecay(0.999, 8), 1e-15)
+	require.Less(t, emaDecay(0.999, 8989), 0.999)
+	require.InDelta(t, 0.999, emaDecay(0.999, 8990), 1e-15)
+	require.Equal(t, 0.999, emaDecay(0.999, 8991))
+	require.Equal(t, 0.9, emaDecay(0.9, 1000))
+	require.NotEqual(t, 0.999, emaDecay(0.999, 1), "control: no warm-up")
+}
+
+// -unet reads Ch:batch and Ch:batch:lr; a Ch that -groups does not divide,
+// a missing batch and a bad lr are errors that name the pair.
+func TestParseUNets(t *testing.T) {
+	us, err := parseUNets("8:64, 16:32:2e-3", 4)
+	require.NoError(t, err)
+	require.Equal(t, []spec{{Name: "U-Net Ch 8", Ch: 8, Batch: 64, LR: 1e-3}, {Name: "U-Net Ch 16", Ch: 16, Batch: 32, LR: 2e-3}}, us)
+	for _, bad := range []string{"6:32", "16", "16:32:x", "16:0", "16:32:-1", "16:32:1e-3:4"} {
+		_, err := parseUNets(bad, 4)
+		require.ErrorContains(t, err, bad)
+	}
+	_, err = parseUNets("12:32", 4)
+	require.NoError(t, err)
+	_, err = parseUNets("12:32", 8)
+	require.ErrorContains(t, err, "-groups 8")
+}
+
+func TestParseDurations(t *testing.T) {
+	d, err := parseDurations("60s, 2m", 3*time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, []float64{60, 120}, d)
+	for _, bad := range []string{"2m,60s", "3m", "0s", "x"} {
+		_, err := parseDurations(bad, 3*time.Minute)
+		require.Error(t, err, bad)
+	}
+}
+
+// Flags are checked before anything is loaded or trained.
+func TestRun_FlagErrors(t *testing.T) {
+	var out bytes.Buffer
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-data", "cifar"}, "-data"},
+		{[]string{"-clock", "gpu"}, "-clock"},
+		{[]string{"-threads", "2"}, "-clock cpu"},
+		{[]string{"-ema", "1"}, "-ema"},
+		{[]string{"-method", "rk4"}, "-method"},
+		{[]string{"-method", "midpoint", "-nfe", "25"}, "-nfe 25"},
+		{[]string{"-n", "15"}, "-n 15"},
+		{[]string{"-eval-at", "4m"}, "-eval-at"},
+		{[]string{"-mlp=false", "-unet", ""}, "no model"},
+	} {
+		require.ErrorContains(t, run(c.args, &out), c.want, c.args)
+	}
+}
