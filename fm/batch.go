@@ -13,14 +13,16 @@ import (
 // with x by autograd ops, so the results are differentiable in x (and in
 // whatever x was computed from), never in t or x₁.
 
-// coeffs evaluates the path's coefficients row by row.
+// coeffs evaluates the path's coefficients row by row, in x1's arena (if it
+// has one: autograd.Arena).
 func coeffs(op string, p Path, t, x1 *autograd.Tensor) (mu, dmu, sigma, dsigma *autograd.Tensor) {
 	n, d := x1.Rows, x1.Cols
 	if t.Rows != n || t.Cols != 1 {
 		panic(&autograd.MisuseError{Op: "fm." + op, Shapes: [][2]int{t.Shape(), x1.Shape()}, Reason: fmt.Sprintf("t must be [%d,1]", n)})
 	}
-	mu, dmu = autograd.Zeros(n, d), autograd.Zeros(n, d)
-	sigma, dsigma = autograd.Zeros(n, 1), autograd.Zeros(n, 1)
+	a := x1.Arena()
+	mu, dmu = a.Zeros(n, d), a.Zeros(n, d)
+	sigma, dsigma = a.Zeros(n, 1), a.Zeros(n, 1)
 	for i := 0; i < n; i++ {
 		m, dm := p.Mean(t.Data[i], x1.Row(i))
 		copy(mu.Row(i), m)
@@ -54,7 +56,7 @@ func FlowBatch(p Path, t, x, x1 *autograd.Tensor) *autograd.Tensor {
 func CondFieldBatch(p Path, t, x, x1 *autograd.Tensor) *autograd.Tensor {
 	mustSameShape("CondFieldBatch", x, x1)
 	mu, dmu, sigma, dsigma := coeffs("CondFieldBatch", p, t, x1)
-	ratio := autograd.Zeros(sigma.Rows, 1)
+	ratio := sigma.Arena().Zeros(sigma.Rows, 1)
 	for i := range ratio.Data {
 		ratio.Data[i] = dsigma.Data[i] / sigma.Data[i]
 	}

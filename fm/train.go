@@ -85,6 +85,10 @@ var (
 	_ Model = (*nn.UNet)(nil)
 )
 
+// newTrainArena makes the arena of Train's autograd step. Tests replace it
+// (a poisoned arena, or none: nil is the heap) to compare the two.
+var newTrainArena = autograd.NewArena
+
 // CosineSchedule decays the learning rate from 1 to 0 along a half cosine,
 // 0.5·(1 + cos(π·(step−1)/steps)) (Loshchilov & Hutter 2017,
 // arXiv:1608.03983, eq. 5 without restarts).
@@ -125,6 +129,12 @@ func NewRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x5851f
 // not finite, and when a loss or a parameter stops being finite (the step,
 // the loss and the LR are named; the losses of the steps before are
 // returned). TestTrain_Errors.
+//
+// The autograd step takes its memory from one autograd.Arena for the run:
+// the batch enters it, the forward and backward passes draw from it, and
+// it is Reset after every step, so a steady-state step allocates no tensor
+// storage. Its losses and parameters are those of the same run on the heap,
+// bit for bit (TestTrain_ArenaBitIdentical).
 func Train(model Model, cfg TrainConfig) ([]float64, error) {
 	checkConfig(model, cfg)
 	rng := NewRand(cfg.Seed)
@@ -149,6 +159,14 @@ func Train(model Model, cfg TrainConfig) ([]float64, error) {
 			return nil, fmt.Errorf("fm.Train: Fused: %w; set Fused to false to train through CFMLoss and autograd, which serves every activation", err)
 		}
 	}
+	// The autograd step takes its memory from one arena for the run: the
+	// batch is made in it (or enters it by In), so the forward and backward
+	// passes draw from it, and Reset after the gradient hands it all back to
+	// the next step (autograd.Arena). The fused step needs none (nil: the heap).
+	var arena *autograd.Arena
+	if fused == nil {
+		arena = newTrainArena()
+	}
 	losses := make([]float64, 0, min(cfg.Steps, 1<<16)) // grows past 2¹⁶ steps: a huge Steps reserves nothing up front
 	for step := 1; step <= cfg.Steps; step++ {
 		var x0, x1, c *autograd.Tensor
@@ -160,7 +178,7 @@ func Train(model Model, cfg TrainConfig) ([]float64, error) {
 			if cfg.Source != nil {
 				x0 = cfg.Source(cfg.BatchSize, rng)
 			} else {
-				x0 = autograd.Normal(x1.Rows, x1.Cols, 0, 1, rng)
+				x0 = arena.Normal(x1.Rows, x1.Cols, 0, 1, rng)
 			}
 			checkBatch(model, cfg, "Cond and Source", x0, x1)
 			checkContext(model, cfg, c)
@@ -186,7 +204,7 @@ func Train(model Model, cfg TrainConfig) ([]float64, error) {
 			if cfg.Source != nil {
 				x0 = cfg.Source(cfg.BatchSize, rng)
 			} else {
-				x0 = autograd.Normal(x1.Rows, x1.Cols, 0, 1, rng)
+				x0 = arena.Normal(x1.Rows, x1.Cols, 0, 1, rng)
 			}
 			checkBatch(model, cfg, "Data and Source", x0, x1)
 			if err := finiteBatch("Data and Source", x0, x1); err != nil {
@@ -197,9 +215,16 @@ func Train(model Model, cfg TrainConfig) ([]float64, error) {
 				return losses, fmt.Errorf("fm.Train: step %d: %w", step, err)
 			}
 		}
-		t := autograd.Uniform(x1.Rows, 1, 0, 1, rng)
+		t := arena.Uniform(x1.Rows, 1, 0, 1, rng)
+		if arena != nil {
+			x0, x1 = x0.In(arena), x1.In(arena)
+			if c != nil {
+				c = c.In(arena)
+			}
+		}
 		opt.ZeroGrad()
 		loss := stepLossGrad(model, fused, cfg.Path, t, x0, x1, c)
+		arena.Reset() // the gradient is in the parameters' Grad; the step's tensors are dead
 		if (math.IsNaN(loss) || math.IsInf(loss, 0)) && step == 1 {
 			return losses, fmt.Errorf("fm.Train: step 1: the loss is %v before any update, on finite data: the model's output or the path's target u_t(x|x₁) is not finite on this batch", loss)
 		}

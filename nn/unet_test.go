@@ -221,12 +221,20 @@ func TestUNet_LearnsOneBatch(t *testing.T) {
 // Ch = 32 (64 at half resolution), 8 groups, E = 64, 10 labels plus the null
 // one: the CFM regression loss ‖v_θ(t, x_t, c) − u‖² on a fixed batch,
 // its backward pass and an Adam step. It reports CPU-ms per step besides
-// wall time, for a shared machine.
+// wall time, for a shared machine. The "-arena" variants run the step as
+// fm.Train does: the batch enters an autograd.Arena, which is Reset after
+// the optimizer step, so B/op is what is left once tensor storage is reused.
 func BenchmarkUNetStep(b *testing.B) {
-	for _, bc := range []struct{ hw, n, ch, groups int }{{14, 128, 32, 8}, {28, 128, 32, 8}, {14, 64, 8, 4}} {
+	for _, bc := range []struct {
+		hw, n, ch, groups int
+		arena             bool
+	}{{14, 128, 32, 8, false}, {14, 128, 32, 8, true}, {28, 128, 32, 8, false}, {28, 128, 32, 8, true}, {14, 64, 8, 4, false}, {14, 64, 8, 4, true}} {
 		name := fmt.Sprintf("mnist%d", bc.hw)
 		if bc.ch != 32 {
 			name += fmt.Sprintf("-ch%d-batch%d", bc.ch, bc.n)
+		}
+		if bc.arena {
+			name += "-arena"
 		}
 		b.Run(name, func(b *testing.B) {
 			hw, n := bc.hw, bc.n
@@ -241,12 +249,21 @@ func BenchmarkUNetStep(b *testing.B) {
 			}
 			c := oneHot(labels, 11)
 			opt := NewAdam(u.Params(), 1e-3)
+			var arena *autograd.Arena // nil: the heap
+			if bc.arena {
+				arena = autograd.NewArena()
+			}
+			step := func() {
+				opt.ZeroGrad()
+				autograd.Mean(autograd.Square(autograd.Sub(u.ForwardCond(tt.In(arena), xt.In(arena), c.In(arena)), target))).Backward()
+				opt.Step()
+				arena.Reset()
+			}
+			step() // warm-up, untimed: the arena's buffers and the pooled scratch exist from here on
 			b.ReportAllocs()
 			cpu := cpuSeconds()
 			for b.Loop() {
-				opt.ZeroGrad()
-				autograd.Mean(autograd.Square(autograd.Sub(u.ForwardCond(tt, xt, c), target))).Backward()
-				opt.Step()
+				step()
 			}
 			if d := cpuSeconds() - cpu; d > 0 {
 				b.ReportMetric(d/float64(b.N)*1e3, "CPU-ms/step")
