@@ -70,8 +70,13 @@ type TrainStep struct {
 	ws     *fused.Workspace
 	batch  int
 	in     []float64 // [batch, dim+1+ctx], rows (x_t, t, c)
-	out, g []float64 // v_θ and ∂L/∂v, [batch, dim]
+	out    []float64 // v_θ, then ∂L/∂v, [batch, dim]
 	dW, dB [][]float64
+	// The running call's targets and 2/n, read by chunkLoss, which
+	// fused.Workspace.LossGrad calls once per chunk of rows.
+	u         []float64
+	k         float64
+	chunkLoss fused.LossGradFunc
 }
 
 // NewTrainStep returns a TrainStep for m and batches of up to batch rows. It
@@ -86,7 +91,8 @@ func NewTrainStep(m *VelocityMLP, batch int) (*TrainStep, error) {
 		return nil, err
 	}
 	s := &TrainStep{m: m, ws: fused.NewWorkspace(net, batch, 0), batch: batch,
-		in: make([]float64, batch*m.width()), out: make([]float64, batch*m.dim), g: make([]float64, batch*m.dim)}
+		in: make([]float64, batch*m.width()), out: make([]float64, batch*m.dim)}
+	s.chunkLoss = s.rowsLoss
 	for _, l := range m.Net.Layers {
 		if l.W.Grad == nil || l.B.Grad == nil {
 			return nil, fmt.Errorf("nn: NewTrainStep: the parameters require no gradient (a Frozen model?)")
@@ -141,24 +147,29 @@ func (s *TrainStep) lossGrad(op string, t, xt, c, u []float64) float64 {
 			len(xt), len(t), len(u), s.batch, dim))
 	}
 	packInput(s.in, xt, t, c, dim, s.m.ctx, n)
-	out, g := s.out[:n*dim], s.g[:n*dim]
-	s.ws.Forward(out, s.in, n)
+	s.u, s.k = u, 2/float64(n)
+	loss := s.ws.LossGrad(s.dW, s.dB, s.in, s.out[:n*dim], n, s.chunkLoss)
+	s.u = nil
+	return loss / float64(n)
+}
+
+// rowsLoss is the fused.LossGradFunc of lossGrad: for rows i0 … i1−1 it
+// returns Σᵢ Σ_d rᵢ_d², rᵢ_d = v_θ(xtᵢ, tᵢ)_d − uᵢ_d, and overwrites out
+// with ∂L/∂v = (2/n)·r, row by row.
+func (s *TrainStep) rowsLoss(out []float64, i0, i1 int) float64 {
+	dim := s.m.dim
+	u := s.u[i0*dim : i1*dim]
 	loss := 0.0
-	for i := range n {
+	for i := range i1 - i0 {
 		row := 0.0
 		for d := range dim {
 			r := out[i*dim+d] - u[i*dim+d]
 			row += r * r
-			g[i*dim+d] = r
+			out[i*dim+d] = r * s.k
 		}
 		loss += row
 	}
-	k := 2 / float64(n)
-	for i := range g {
-		g[i] *= k
-	}
-	s.ws.Backward(s.dW, s.dB, s.in, g)
-	return loss / float64(n)
+	return loss
 }
 
 // Evaluator evaluates a VelocityMLP, and its exact divergence in x, without
@@ -358,7 +369,10 @@ func (e *Evaluator) EvalGuided(dst []float64, t float64, x, c, null []float64, w
 
 // SetThreads sets the number of goroutines the fused paths' matrix products,
 // activations and Adam steps may use, process-wide (fused.SetThreads;
-// default 1). Results are
-// bit-identical for every setting; 2 threads pay at batch 1024, where the
-// products are large (BenchmarkFastTrainStep/batch=1024/threads=2).
+// default 1). TrainStep runs its batch in chunks of at least 256 rows on
+// that many goroutines at once (fused.Workspace.LossGrad), so a batch of
+// 256 rows or fewer is one chunk and leaves the threads to the products.
+// Results are bit-identical for every setting
+// (BenchmarkFastTrainStep/batch=1024/threads=2 times it; fused's
+// TestLossGrad_ThreadsBitIdentical checks it).
 func SetThreads(n int) { fused.SetThreads(n) }

@@ -105,13 +105,18 @@ func countOff(t *testing.T, name string, a, b, bound [][]float64, report bool) i
 // autograd path's within twice fusedref.ErrorBound (a first-order rounding
 // bound, K·u times the gradient recomputed on absolute values, K ≈ 2·Σ
 // widths + batch), for SiLU and tanh and batches 1, 7 and 256 on the peer
-// architecture 3 → 256 → 256 → 256 → 2. Negative control: moving one weight
-// by 1e-6 makes the comparison fail.
+// architecture 3 → 256 → 256 → 256 → 2, and batch 600 (three chunks of
+// fused.Workspace.LossGrad's data-parallel step) on 3 → 32 → 32 → 32 → 2.
+// Negative control: moving one weight by 1e-6 makes the comparison fail.
 func TestTrainStep_MatchesAutograd(t *testing.T) {
 	for _, act := range []autograd.Activation{autograd.ActSiLU, autograd.ActTanh} {
-		for _, n := range []int{1, 7, 256} {
+		for _, n := range []int{1, 7, 256, 600} {
 			t.Run(fmt.Sprintf("%s/batch=%d", act, n), func(t *testing.T) {
-				m := NewVelocityMLP(2, []int{256, 256, 256}, act, newRNG(1))
+				width := 256
+				if n > 256 {
+					width = 32 // the naive reference is slow
+				}
+				m := NewVelocityMLP(2, []int{width, width, width}, act, newRNG(1))
 				xt, ts, u := fmBatch(n, 2, uint64(n))
 				want := autogradLoss(m, xt, ts, nil, u)
 				wantG := grads(m)
@@ -119,7 +124,7 @@ func TestTrainStep_MatchesAutograd(t *testing.T) {
 
 				opt := NewAdam(m.Params(), 1e-3)
 				opt.ZeroGrad()
-				s, err := NewTrainStep(m, 256)
+				s, err := NewTrainStep(m, max(256, n))
 				require.NoError(t, err)
 				got := s.LossGrad(ts, xt, u)
 				assert.InDelta(t, want, got, 2*lb, "loss")

@@ -56,6 +56,19 @@
 // goroutines; the results are bit-identical for every thread count
 // (TestWorkspace_ThreadsBitIdentical).
 //
+// # Data-parallel training step
+//
+// Workspace.LossGrad, the training step under nn.TrainStep, cuts a batch of
+// n rows into Chunks(n) chunks of consecutive rows (at most 8, of at least
+// 256 rows; boundaries that depend on n only) and runs the forward pass, the
+// loss gradient and the backward pass of each chunk as one task, the chunks
+// on up to SetThreads goroutines at once: one fork and one join for the
+// whole pass instead of one per product and per element-wise kernel. Each
+// chunk's gradient share hₗ₋₁[c]ᵀ·δₗ[c] is added to dW in chunk order
+// afterwards, so the results are the same to the bit for every thread count
+// (TestLossGrad_ThreadsBitIdentical); a batch of one chunk gives Forward's
+// and Backward's bits (TestLossGrad_MatchesForwardBackward).
+//
 // # Adam
 //
 // AdamStep is one torch.optim.Adam update over raw slices, a vector kernel

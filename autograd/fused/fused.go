@@ -60,6 +60,7 @@ type Workspace struct {
 	rowSum   []float64    // Σ_rows δ, [max width]
 	tanOut   []float64    // ∂out/∂xⱼ stacked, [tangents·n, s_L]
 	n        int          // rows of the last Forward, for Backward
+	step     stepState    // LossGrad's (step.go)
 }
 
 // NewWorkspace returns a Workspace for net and batches of up to maxBatch
@@ -256,5 +257,6 @@ func (w *Workspace) Divergence(out, div, x []float64, n int) {
 // (TestWorkspace_ThreadsBitIdentical). The products, the activations and
 // their derivatives, the bias-gradient sums and AdamStep run in parallel
 // above a size threshold (a few tens of µs of work); the rest stays on the
-// calling goroutine.
+// calling goroutine. Workspace.LossGrad instead runs whole chunks of rows
+// at once (TestLossGrad_ThreadsBitIdentical).
 func SetThreads(n int) { kernels.SetThreads(n) }

@@ -85,7 +85,8 @@ func SetThreads(n int) {
 func Threads() int { return int(threads.Load()) + 1 }
 
 // A gemmJob is one band of rows [i0, i1) of a Gemm or, when ew is not nil,
-// the range [i0, i1) of an element-wise kernel (parallel.go).
+// the range [i0, i1) of an element-wise kernel, or, when task is not nil,
+// a share of the tasks of a Tasks call (parallel.go).
 type gemmJob struct {
 	plan            *gemmPlan
 	transA, transB  bool
@@ -93,6 +94,7 @@ type gemmJob struct {
 	alpha, beta     float64
 	a, b, c         []float64
 	ew              *ewJob
+	task            *taskJob
 }
 
 // gemmSpin is how long a worker polls for the next job before it blocks:
@@ -108,9 +110,12 @@ func gemmWorker() {
 		if !ok {
 			j = <-gemmJobs
 		}
-		if j.ew != nil {
+		switch {
+		case j.task != nil:
+			j.task.run()
+		case j.ew != nil:
 			j.ew.run(j.i0, j.i1)
-		} else {
+		default:
 			gemmRows(j.plan, s, j.transA, j.transB, j.m, j.n, j.k, j.alpha, j.a, j.b, j.beta, j.c, j.i0, j.i1)
 		}
 		parWG.Done()
@@ -169,7 +174,7 @@ func gemmParallelPlan(p *gemmPlan, transA, transB bool, m, n, k int, alpha float
 	rows = (rows + align - 1) / align * align
 	for i0 := rows; i0 < m; i0 += rows {
 		parWG.Add(1)
-		gemmJobs <- gemmJob{p, transA, transB, m, n, k, i0, min(i0+rows, m), alpha, beta, a, b, c, nil}
+		gemmJobs <- gemmJob{p, transA, transB, m, n, k, i0, min(i0+rows, m), alpha, beta, a, b, c, nil, nil}
 	}
 	s := getScratch()
 	gemmRows(p, s, transA, transB, m, n, k, alpha, a, b, beta, c, 0, min(rows, m))

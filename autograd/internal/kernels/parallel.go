@@ -1,6 +1,10 @@
 package kernels
 
-import "gonum.org/v1/gonum/floats"
+import (
+	"sync/atomic"
+
+	"gonum.org/v1/gonum/floats"
+)
 
 /*
 Parallel element-wise kernels.
@@ -17,6 +21,10 @@ bit-identical for every thread count (TestParallel_BitIdentical).
 
 The job is copied into parJob, which the lock protects, and workers receive
 a pointer to it, so a call allocates nothing.
+
+Tasks hands whole tasks (package fused's chunks of a training batch) to the
+same workers under the same lock: one fork and one join for work that would
+otherwise be a fork and a join per kernel call.
 */
 
 // parallelMin is the smallest number of elements an element-wise kernel
@@ -102,4 +110,59 @@ func sumRowsCols(dst, a []float64, cols, lo, hi int) {
 	for i := 0; i < len(a); i += cols {
 		floats.Add(d, a[i+lo:i+hi])
 	}
+}
+
+// A taskJob is the running Tasks call: f(i) for i < n, handed out in order
+// by next.
+type taskJob struct {
+	f    func(i int)
+	n    int
+	next atomic.Int64
+}
+
+// run calls f for the next unclaimed task until none is left.
+func (j *taskJob) run() {
+	for {
+		i := int(j.next.Add(1)) - 1
+		if i >= j.n {
+			return
+		}
+		j.f(i)
+	}
+}
+
+// parTask is the running Tasks call (parMu).
+var parTask taskJob
+
+// Tasks calls f(0), …, f(n−1) and returns when all have returned. With
+// Threads() = t > 1 and n > 1 the calls are spread over up to t goroutines
+// — the caller and the workers of SetThreads, each taking the next task
+// when it is done with one — in one fork and one join; otherwise, and when
+// another parallel call holds the workers, they run on the calling
+// goroutine in the order 0, 1, …. Which goroutine runs task i depends on
+// timing, so a caller that wants bit-identical results for every thread
+// count gives each task fixed work and outputs no other task touches (the
+// data-parallel training step of package fused). The kernels that a task
+// calls find the workers taken and run on the task's goroutine; their
+// results do not depend on that. f must not call Tasks expecting
+// parallelism (a nested call runs serially). A call allocates nothing
+// (TestTasks_RunsEachOnce).
+func Tasks(n int, f func(i int)) {
+	t := min(Threads(), n)
+	if t < 2 || !parMu.TryLock() {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	defer parMu.Unlock()
+	parTask.f, parTask.n = f, n
+	parTask.next.Store(0)
+	for range t - 1 {
+		parWG.Add(1)
+		gemmJobs <- gemmJob{task: &parTask}
+	}
+	parTask.run()
+	parWG.Wait()
+	parTask.f = nil // drop the caller's closure
 }

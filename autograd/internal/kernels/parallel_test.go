@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -99,4 +100,51 @@ func BenchmarkParallel(b *testing.B) {
 			})
 		}
 	}
+}
+
+// TestTasks_RunsEachOnce: Tasks calls f once for every index, with 1, 2 and
+// 3 threads, for no, one and many tasks; a Gemm that a task calls gives the
+// bits it gives outside Tasks (it runs on the task's goroutine), a nested
+// Tasks runs all its tasks, and a call allocates nothing.
+func TestTasks_RunsEachOnce(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(85, 86))
+	const m, k, n = 96, 64, 160 // 983,040 multiply-adds a product
+	a, b := randSlice(rnd, m*k), randSlice(rnd, k*n)
+	want := make([]float64, m*n)
+	Gemm(false, false, m, n, k, 1, a, b, 0, want)
+	for threads := 1; threads <= 3; threads++ {
+		for _, tasks := range []int{0, 1, 2, 5, 17} {
+			var calls [17]atomic.Int32
+			var inner atomic.Int32
+			got := make([][]float64, tasks)
+			withThreads(threads, func() {
+				Tasks(tasks, func(i int) {
+					calls[i].Add(1)
+					got[i] = make([]float64, m*n)
+					Gemm(false, false, m, n, k, 1, a, b, 0, got[i])
+					Tasks(3, func(int) { inner.Add(1) })
+				})
+			})
+			where := fmt.Sprintf("%d threads, %d tasks", threads, tasks)
+			for i := range calls {
+				want := int32(0)
+				if i < tasks {
+					want = 1
+				}
+				require.Equal(t, want, calls[i].Load(), "%s: calls of task %d", where, i)
+			}
+			require.Equal(t, int32(3*tasks), inner.Load(), "%s: nested tasks", where)
+			for i := range got {
+				require.NoError(t, identical(got[i], want), "%s: task %d's product", where, i)
+			}
+		}
+	}
+	if raceEnabled {
+		return // the race detector allocates
+	}
+	var sum [4]float64
+	f := func(i int) { sum[i] += float64(i) }
+	withThreads(2, func() {
+		require.Zero(t, testing.AllocsPerRun(20, func() { Tasks(4, f) }))
+	})
 }
