@@ -30,12 +30,16 @@ import (
 // them as a table and the row to add to the source for this processor
 // model (docs/PERFORMANCE.md, "Contributing a tuned row"), with the load
 // average, since a loaded machine lowers every figure.
+//
+// -what scaling times the training step on 1 and on -threads threads (2 if
+// -threads is 1) and as many single-thread copies of it at once, and prints
+// both ratios (runScaling).
 func runBench(args []string, stdout, stderr io.Writer) error {
 	if benchCondArg(args) {
 		return runCondBench(args, stdout, stderr) // cond_bench.go
 	}
 	fs := newFlagSet("bench", "[flags]", stderr)
-	what := fs.String("what", "train,sample,loglik", "comma list of: train, sample, loglik, gemm")
+	what := fs.String("what", "train,sample,loglik", "comma list of: train, sample, loglik, gemm, scaling")
 	tune := fs.Bool("tune", false, "with -what gemm: measure every kernel and blocking and print the row for this CPU")
 	gemmSizes := fs.String("gemm-sizes", "256,512", "with -what gemm: comma list of square sizes n (C = A·B, n×n)")
 	tuneTrial := fs.Float64("tune-trial", 0.1, "with -tune: seconds per candidate, size and round")
@@ -48,6 +52,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	loglikPoints := fs.Int("loglik-points", 1000, "points for the log-likelihood benchmark")
 	odeSteps := fs.Int("ode-steps", 100, "Euler steps for sampling and log-likelihood")
 	seed := fs.Uint64("seed", 0, "random seed")
+	rounds := fs.Int("rounds", 3, "with -what scaling: rounds of the three measurements in turn (the best of each counts)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -59,7 +64,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		v, lo int
 		hi    int
 	}{{"batch", *batch, 1, 1 << 16}, {"warmup-steps", *warmup, 0, 1_000_000}, {"sample-points", *samplePoints, 1, maxPoints},
-		{"loglik-points", *loglikPoints, 1, maxPoints}, {"ode-steps", *odeSteps, 1, 1_000_000}} {
+		{"loglik-points", *loglikPoints, 1, maxPoints}, {"ode-steps", *odeSteps, 1, 1_000_000}, {"rounds", *rounds, 1, 100}} {
 		if err := checkCount(c.name, c.v, c.lo, c.hi); err != nil {
 			return err
 		}
@@ -68,8 +73,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return usagef("-min-time %g: want seconds in (0, 3600]", *minTime)
 	}
 	for _, w := range strings.Split(*what, ",") {
-		if w := strings.TrimSpace(w); w != "train" && w != "sample" && w != "loglik" && w != "gemm" {
-			return usagef("-what %q: want a comma list of train, sample, loglik, gemm", w)
+		if w := strings.TrimSpace(w); w != "train" && w != "sample" && w != "loglik" && w != "gemm" && w != "scaling" {
+			return usagef("-what %q: want a comma list of train, sample, loglik, gemm, scaling", w)
 		}
 	}
 	sizes, err := parseGemmSizes(*gemmSizes)
@@ -134,8 +139,14 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 				}
 				fmt.Fprintf(stdout, "gemm_gflops=%.2f n=%d clock=%s dtype=float64 threads=%d impl=flowmatch\n", g, n, clock, *threads)
 			}
+		case "scaling": // bench_scaling.go
+			sp := scalingSpec{batch: *batch, threads: *threads, warmup: *warmup, rounds: *rounds,
+				min: time.Duration(*minTime * float64(time.Second)), seed: *seed}
+			if err := runScaling(stdout, sp, "dtype=float64 impl=flowmatch data=8gaussians act=silu"); err != nil {
+				return err
+			}
 		default:
-			return usagef("-what %q: want a comma list of train, sample, loglik, gemm", w)
+			return usagef("-what %q: want a comma list of train, sample, loglik, gemm, scaling", w)
 		}
 	}
 	return nil
