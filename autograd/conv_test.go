@@ -72,6 +72,11 @@ func convGradCases() []gradCase {
 			y := Sum(Mul(Tanh(GroupNorm(x[0], x[1], x[2], 2, 4, 1e-5)), gn))
 			return GradGraph(y, nil, x[0])[0]
 		}, []*Tensor{gn, gamma, beta}},
+		{"GroupNormSiLU", func(x []*Tensor) *Tensor { return GroupNormSiLU(x[0], x[1], x[2], 2, 4, 1e-5) }, []*Tensor{gn, gamma, beta}},
+		{"GroupNormSiLU/second", func(x []*Tensor) *Tensor {
+			y := Sum(Mul(Tanh(GroupNormSiLU(x[0], x[1], x[2], 2, 4, 1e-5)), gn))
+			return GradGraph(y, nil, x[0], x[1])[1]
+		}, []*Tensor{gn, gamma, beta}},
 	}
 }
 
@@ -409,6 +414,64 @@ func TestGroupNorm_Normalizes(t *testing.T) {
 	require.Greater(t, math.Abs(mean), 100*tol, "one group should not centre each half (mean %g)", mean)
 }
 
+// TestGroupNorm_MatchesComposition compares the fused GroupNorm and
+// GroupNormSiLU (kernels.GroupNorm, and kernels.GroupNormBackward for a
+// plain-value gradient; their recorded backward pass under GradGraph) with
+// the composition of ops they replace (groupNormComposed, then SiLU), on 3 samples of 6 channels of 5×3 pixels
+// in 3 groups with offset, scaled data. Both compute the same sums of m = 30
+// terms in other orders, and each output or gradient value is a short
+// chain after them, so each value v is within 64·m·u·(1 + |v|) of the
+// composition's (a few roundings of terms of size ≲ 1 + |v| per term of
+// the sums); the gradients of γ and β sum n·P = 45 such values, within
+// 64·n·P·m·u·Σ|terms|. Negative control: the same comparison against the
+// composition with 1 group (LayerNorm) fails.
+func TestGroupNorm_MatchesComposition(t *testing.T) {
+	const n, c, groups, p, eps = 3, 6, 3, 15, 1e-5
+	const u = 0x1p-53
+	rng := newRNG(31)
+	x := Normal(n, c*p, 0, 1, rng)
+	for i := range x.Data {
+		x.Data[i] = 2 + 3*x.Data[i]
+	}
+	gamma, beta := Normal(1, c, 1, 0.5, rng), Normal(1, c, 0, 0.5, rng)
+	seed := Normal(n, c*p, 0, 1, rng)
+	m := float64(c / groups * p)
+	check := func(name string, fused, composed func(x, gamma, beta *Tensor) *Tensor) (ok bool) {
+		xs, gs, bs := x.Clone().SetRequiresGrad(true), gamma.Clone().SetRequiresGrad(true), beta.Clone().SetRequiresGrad(true)
+		yf, yc := fused(xs, gs, bs), composed(xs, gs, bs)
+		gf, gc := Grad(yf, seed, xs, gs, bs), Grad(yc, seed, xs, gs, bs)
+		ok = true
+		near := func(what string, a, b []float64, scale float64) {
+			for i := range a {
+				if tol := 64 * scale * m * u * (1 + math.Abs(b[i])); math.Abs(a[i]-b[i]) > tol {
+					if ok {
+						t.Logf("%s %s[%d]: got %v want %v (tol %.3g)", name, what, i, a[i], b[i], tol)
+					}
+					ok = false
+				}
+			}
+		}
+		near("out", yf.Data, yc.Data, 1)
+		near("∂x", gf[0].Data, gc[0].Data, 1)
+		near("∂γ", gf[1].Data, gc[1].Data, n*p)
+		near("∂β", gf[2].Data, gc[2].Data, n*p)
+		// The recorded backward pass (GradGraph) differentiates the composition.
+		gg := GradGraph(fused(xs, gs, bs), seed, xs, gs, bs)
+		near("recorded ∂x", gg[0].Data, gc[0].Data, 1)
+		near("recorded ∂γ", gg[1].Data, gc[1].Data, n*p)
+		near("recorded ∂β", gg[2].Data, gc[2].Data, n*p)
+		return ok
+	}
+	gnc := func(g int) func(x, gamma, beta *Tensor) *Tensor {
+		return func(x, gamma, beta *Tensor) *Tensor { return groupNormComposed(x, gamma, beta, g, c, eps) }
+	}
+	require.True(t, check("GroupNorm", func(x, gamma, beta *Tensor) *Tensor { return GroupNorm(x, gamma, beta, groups, c, eps) }, gnc(groups)))
+	gnSiLU := func(x, gamma, beta *Tensor) *Tensor { return GroupNormSiLU(x, gamma, beta, groups, c, eps) }
+	require.True(t, check("GroupNormSiLU", gnSiLU, func(x, gamma, beta *Tensor) *Tensor { return SiLU(gnc(groups)(x, gamma, beta)) }))
+	require.False(t, check("control", gnSiLU, func(x, gamma, beta *Tensor) *Tensor { return SiLU(gnc(1)(x, gamma, beta)) }),
+		"control: the composition with one group must differ")
+}
+
 // TestConvMisuse_PanicsWithMisuseError: shapes that do not fit the
 // geometry panic with a *MisuseError naming the op and the shapes.
 func TestConvMisuse_PanicsWithMisuseError(t *testing.T) {
@@ -428,6 +491,7 @@ func TestConvMisuse_PanicsWithMisuseError(t *testing.T) {
 		"AddChannels":     func() { AddChannels(x, Zeros(3, 2), 2) },
 		"MulChannels":     func() { MulChannels(x, Zeros(1, 3), 2) },
 		"GroupNorm":       func() { GroupNorm(x, Zeros(1, 2), Zeros(1, 2), 3, 2, 1e-5) },
+		"GroupNormSiLU":   func() { GroupNormSiLU(x, Zeros(1, 3), Zeros(1, 3), 1, 2, 1e-5) },
 	}
 	for op, f := range cases {
 		t.Run(op, func(t *testing.T) {

@@ -545,17 +545,78 @@ func MulChannels(x, e *Tensor, c int) *Tensor {
 //	μᵢ = (1/m) Σ_{k∈Sᵢ} x_k,  σᵢ² = (1/m) Σ_{k∈Sᵢ} (x_k − μᵢ)²
 //	out_k = γ_ch · (x_k − μᵢ)/√(σᵢ² + eps) + β_ch
 //
-// gamma and beta are [1, c]. Built from Reshape, SumCols, Neg, Square,
-// Pow, MulCol and column broadcasts, so its backward is that of
-// the composition and can be differentiated again. groups must divide c.
-// Checked by TestGrad/GroupNorm and TestGroupNorm_Normalizes.
+// gamma and beta are [1, c]; groups must divide c. The forward pass is one
+// op (kernels.GroupNorm: two passes for μ and σ², one to normalize, scale
+// and shift) that keeps only μ and 1/√(σ² + eps) per group. Its backward
+// pass, with ĝ = ∂L/∂out, x̂ the normalized x, h = γ ⊙ ĝ and means over
+// each group,
+//
+//	∂L/∂x = r·(h − mean(h) − x̂ ⊙ mean(h ⊙ x̂)),  r = 1/√(σ² + eps)
+//	∂L/∂γ = Σ_{s,p} ĝ ⊙ x̂,  ∂L/∂β = Σ_{s,p} ĝ
+//
+// is the fused kernels.GroupNormBackward when the gradient is a plain
+// value (Backward, Grad); when the backward pass is itself recorded
+// (GradGraph), it is the backward pass of the composition of ops
+// groupNormComposed (Reshape, SumCols, Square, Pow, MulCol, column
+// broadcasts), so GroupNorm can be differentiated to any order. Checked by
+// TestGrad/GroupNorm, GroupNorm/second, TestGroupNorm_Normalizes and
+// TestGroupNorm_MatchesComposition.
 func GroupNorm(x, gamma, beta *Tensor, groups, c int, eps float64) *Tensor {
+	return groupNorm("GroupNorm", x, gamma, beta, groups, c, eps, false)
+}
+
+// GroupNormSiLU returns SiLU(GroupNorm(x, gamma, beta, groups, c, eps)),
+// out = z ⊙ σ(z) with z GroupNorm's output (Wu & He 2018, arXiv:1803.08494,
+// §3.1; the normalization then SiLU that opens every residual block of Ho,
+// Jain & Abbeel 2020, arXiv:2006.11239, Appendix B), in one pass that keeps
+// no [n, c·P] intermediate: the backward pass recomputes z. Its gradient is
+// GroupNorm's with ĝ = g ⊙ SiLU′(z), SiLU′(z) = σ(z)·(1 + z·(1 − σ(z))),
+// fused as GroupNorm's (kernels.GroupNormBackward) for a plain-value
+// gradient and the composition SiLU(groupNormComposed(…)) when recorded.
+// Checked by TestGrad/GroupNormSiLU, GroupNormSiLU/second and
+// TestGroupNorm_MatchesComposition.
+func GroupNormSiLU(x, gamma, beta *Tensor, groups, c int, eps float64) *Tensor {
+	return groupNorm("GroupNormSiLU", x, gamma, beta, groups, c, eps, true)
+}
+
+// groupNorm is GroupNorm, followed by SiLU when silu is true, as one op
+// named op.
+func groupNorm(op string, x, gamma, beta *Tensor, groups, c int, eps float64, silu bool) *Tensor {
 	if groups < 1 || c < 1 || c%groups != 0 || x.Cols%c != 0 || eps < 0 {
-		panic(&MisuseError{Op: "GroupNorm", Shapes: [][2]int{x.Shape()}, Reason: fmt.Sprintf("%d groups must divide %d channels, which must divide the columns, and eps = %g ≥ 0", groups, c, eps)})
+		panic(&MisuseError{Op: op, Shapes: [][2]int{x.Shape()}, Reason: fmt.Sprintf("%d groups must divide %d channels, which must divide the columns, and eps = %g ≥ 0", groups, c, eps)})
 	}
 	if gamma.Rows != 1 || gamma.Cols != c || beta.Rows != 1 || beta.Cols != c {
-		panic(&MisuseError{Op: "GroupNorm", Shapes: [][2]int{gamma.Shape(), beta.Shape()}, Reason: fmt.Sprintf("gamma and beta must be [1, %d]", c)})
+		panic(&MisuseError{Op: op, Shapes: [][2]int{gamma.Shape(), beta.Shape()}, Reason: fmt.Sprintf("gamma and beta must be [1, %d]", c)})
 	}
+	n, p := x.Rows, x.Cols/c
+	out := result(op, n, x.Cols, x, gamma, beta)
+	stats := x.arena.floats(2 * n * groups)
+	kernels.GroupNorm(out.Data, stats, x.Data, gamma.Data, beta.Data, n, c, groups, p, eps, silu)
+	if out.recording() {
+		out.backward = func(g *Tensor) []*Tensor {
+			if !g.noGraph {
+				// A recorded backward pass: differentiate the composition,
+				// through stand-ins so that only its own paths count.
+				in := []*Tensor{Reshape(x, n, x.Cols), Reshape(gamma, 1, c), Reshape(beta, 1, c)}
+				y := groupNormComposed(in[0], in[1], in[2], groups, c, eps)
+				if silu {
+					y = SiLU(y)
+				}
+				return GradGraph(y, g, in...)
+			}
+			dx, dgamma, dbeta := result(op+"Grad", n, x.Cols, g), result(op+"Grad", 1, c, g), result(op+"Grad", 1, c, g)
+			kernels.GroupNormBackward(dx.Data, dgamma.Data, dbeta.Data, g.Data, x.Data, gamma.Data, beta.Data, stats, n, c, groups, p, silu)
+			return []*Tensor{finish(dx), finish(dgamma), finish(dbeta)}
+		}
+	}
+	return finish(out)
+}
+
+// groupNormComposed is GroupNorm written as a composition of ops (Reshape,
+// SumCols, Neg, Square, Pow, MulCol and column broadcasts): GroupNorm's
+// recorded backward pass differentiates it, and the tests compare the
+// fused op with it.
+func groupNormComposed(x, gamma, beta *Tensor, groups, c int, eps float64) *Tensor {
 	n := x.Rows
 	m := x.Cols / groups
 	xr := Reshape(x, n*groups, m)

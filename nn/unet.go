@@ -95,11 +95,9 @@ func newResBlock(cin, cout, h, w, emb, groups int, rng *rand.Rand) *ResBlock {
 func (b *ResBlock) Forward(x, e *autograd.Tensor) *autograd.Tensor {
 	const eps = 1e-5
 	cin, cout := b.Conv1.Geom.C, b.Conv1.Out()
-	h := autograd.GroupNorm(x, b.Norm1[0], b.Norm1[1], b.groups, cin, eps)
-	h = b.Conv1.Forward(autograd.SiLU(h))
+	h := b.Conv1.Forward(autograd.GroupNormSiLU(x, b.Norm1[0], b.Norm1[1], b.groups, cin, eps))
 	h = autograd.AddChannels(h, b.Emb.Forward(e), cout)
-	h = autograd.GroupNorm(h, b.Norm2[0], b.Norm2[1], b.groups, cout, eps)
-	h = b.Conv2.Forward(autograd.SiLU(h))
+	h = b.Conv2.Forward(autograd.GroupNormSiLU(h, b.Norm2[0], b.Norm2[1], b.groups, cout, eps))
 	skip := x
 	if b.Skip != nil {
 		skip = b.Skip.Forward(x)
@@ -233,8 +231,7 @@ func (u *UNet) forward(op string, t, x, c *autograd.Tensor) *autograd.Tensor {
 	h1 := u.Down.Forward(u.In.Forward(x), e)
 	h2 := u.Mid[1].Forward(u.Mid[0].Forward(autograd.AvgPool2(h1, ch, h, w), e), e)
 	h3 := u.Up.Forward(autograd.Concat(autograd.Upsample2(h2, 2*ch, h/2, w/2), h1), e)
-	out := autograd.GroupNorm(h3, u.NormOut[0], u.NormOut[1], cfg.Groups, ch, 1e-5)
-	return u.Out.Forward(autograd.SiLU(out))
+	return u.Out.Forward(autograd.GroupNormSiLU(h3, u.NormOut[0], u.NormOut[1], cfg.Groups, ch, 1e-5))
 }
 
 // slots returns every parameter's name and field, in a fixed order.
