@@ -18,7 +18,8 @@
 // stops after the first step that ends past the budget. With -ema d the
 // images are drawn from an exponential moving average of the weights
 // (fm.TrainConfig.EMA, decay min(d, (1 + k)/(10 + k)) at update k); -eval-at
-// also evaluates earlier budgets from snapshots of the same runs. The MLP
+// also evaluates earlier budgets from snapshots of the same runs, and
+// -eval-raw the raw weights beside the average (at the weights -snap-w). The MLP
 // takes the fused step (TrainConfig.Fused, batch 128, as the demo); a U-Net
 // takes the autograd step (its batch is a flag). Then each model draws n
 // images (n/10 of each class) from the same noise with the same
@@ -154,6 +155,7 @@ func run(args []string, stdout io.Writer) error {
 	evalRaw := fs.Bool("eval-raw", false, "with -ema, also evaluate the raw (not averaged) weights of the same runs")
 	n := fs.Int("n", 1000, "images drawn per model and w, a multiple of 10")
 	ws := fs.String("w", "1,2", "guidance weights")
+	snapWs := fs.String("snap-w", "", "guidance weights for the -eval-at and -eval-raw snapshots (default: -w)")
 	method := fs.String("method", "euler", "sampler: euler, midpoint or heun (fixed steps)")
 	nfe := fs.Int("nfe", 50, "field evaluations per sample (Euler: steps; midpoint, heun: 2 a step)")
 	condDrop := fs.Float64("cond-drop", 0.1, "label dropout")
@@ -174,6 +176,12 @@ func run(args []string, stdout io.Writer) error {
 	weights, err := parseFloats(*ws)
 	if err != nil {
 		return fmt.Errorf("-w %q: %v", *ws, err)
+	}
+	extraWeights := weights
+	if *snapWs != "" {
+		if extraWeights, err = parseFloats(*snapWs); err != nil {
+			return fmt.Errorf("-snap-w %q: %v", *snapWs, err)
+		}
 	}
 	opt := options{Clock: *clock, Budget: *budget, EMA: *ema, EvalRaw: *evalRaw, Groups: *groups, Method: cnf.Method(*method), NFE: *nfe, CondDrop: *condDrop, Seed: *seed}
 	switch {
@@ -269,7 +277,11 @@ func run(args []string, stdout io.Writer) error {
 			for i, p := range model.Params() {
 				copy(p.Data, sn.Weights[i])
 			}
-			for _, w := range weights {
+			ws := weights
+			if sn.Raw || sn.At < opt.Budget.Seconds() {
+				ws = extraWeights
+			}
+			for _, w := range ws {
 				x, err := sample(model, labels, null, w, opt, *seed)
 				if err != nil {
 					return err

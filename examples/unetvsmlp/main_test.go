@@ -63,6 +63,7 @@ func TestRun_FlagErrors(t *testing.T) {
 		{[]string{"-method", "midpoint", "-nfe", "25"}, "-nfe 25"},
 		{[]string{"-n", "15"}, "-n 15"},
 		{[]string{"-eval-at", "4m"}, "-eval-at"},
+		{[]string{"-snap-w", "x"}, "-snap-w"},
 		{[]string{"-mlp=false", "-unet", ""}, "no model"},
 	} {
 		require.ErrorContains(t, run(c.args, &out), c.want, c.args)
