@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"regexp"
 	"testing"
 
@@ -9,17 +8,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// runCmd runs the command line and returns the exit code, stdout and stderr.
-func runCmd(args ...string) (int, string, string) {
-	var out, errb bytes.Buffer
-	code := run(args, &out, &errb)
-	return code, out.String(), errb.String()
-}
-
 // TestBench_TrainCond runs bench -what train-cond briefly: one line of the
 // peer's form, key first.
 func TestBench_TrainCond(t *testing.T) {
-	code, out, errs := runCmd("bench", "-what", "train-cond", "-hidden", "16", "-batch", "8", "-min-time", "0.05", "-warmup-steps", "1")
+	code, out, errs := call("bench", "-what", "train-cond", "-hidden", "16", "-batch", "8", "-min-time", "0.05", "-warmup-steps", "1")
 	require.Equal(t, 0, code, errs)
 	assert.Regexp(t, regexp.MustCompile(`(?m)^train_cond_steps_per_s=[0-9.]+ batch=8 steps=[0-9]+ .*dim=196 ctx=11 hidden=16 .*impl=flowmatch`), out)
 	assert.Contains(t, out, "# cpu: ")

@@ -20,7 +20,7 @@ import (
 func TestCondCommands(t *testing.T) {
 	dir := t.TempDir()
 	ckpt := filepath.Join(dir, "m.safetensors")
-	code, out, errs := runCmd("train", "-data", "mnist14", "-cond", "label", "-cond-drop", "0.1", "-steps", "5", "-hidden", "16", "-batch", "16", "-threads", "1", "-out", ckpt)
+	code, out, errs := call("train", "-data", "mnist14", "-cond", "label", "-cond-drop", "0.1", "-steps", "5", "-hidden", "16", "-batch", "16", "-threads", "1", "-out", ckpt)
 	require.Equal(t, 0, code, errs)
 	assert.Contains(t, out, "train: wrote "+ckpt)
 	m, meta, err := nn.LoadVelocityMLP(ckpt)
@@ -32,7 +32,7 @@ func TestCondCommands(t *testing.T) {
 	assert.Equal(t, "mnist14", meta[metaData])
 
 	grid := filepath.Join(dir, "grid.png")
-	code, out, errs = runCmd("sample", "-checkpoint", ckpt, "-class", "3", "-guidance", "2", "-n", "8", "-ode-steps", "3", "-out", grid)
+	code, out, errs = call("sample", "-checkpoint", ckpt, "-class", "3", "-guidance", "2", "-n", "8", "-ode-steps", "3", "-out", grid)
 	require.Equal(t, 0, code, errs)
 	assert.Contains(t, out, "class 3, guidance w = 2")
 	f, err := os.Open(grid)
@@ -44,7 +44,7 @@ func TestCondCommands(t *testing.T) {
 	assert.Equal(t, 2+3*(14*4+2), img.Bounds().Dx())
 
 	csv := filepath.Join(dir, "s.csv")
-	code, out, errs = runCmd("sample", "-checkpoint", ckpt, "-n", "20", "-ode-steps", "2", "-out", csv)
+	code, out, errs = call("sample", "-checkpoint", ckpt, "-n", "20", "-ode-steps", "2", "-out", csv)
 	require.Equal(t, 0, code, errs)
 	assert.Contains(t, out, "every class in turn")
 	x, err := data.ReadCSV(csv)
@@ -52,7 +52,7 @@ func TestCondCommands(t *testing.T) {
 	assert.Equal(t, [2]int{20, 196}, x.Shape())
 
 	npy := filepath.Join(dir, "s.npy")
-	code, _, errs = runCmd("sample", "-checkpoint", ckpt, "-class", "0", "-guidance", "0", "-n", "4", "-ode-steps", "2", "-out", npy)
+	code, _, errs = call("sample", "-checkpoint", ckpt, "-class", "0", "-guidance", "0", "-n", "4", "-ode-steps", "2", "-out", npy)
 	require.Equal(t, 0, code, errs)
 	y, err := data.ReadNPY(npy)
 	require.NoError(t, err)
@@ -65,10 +65,10 @@ func TestCondCommands(t *testing.T) {
 func TestCondSample_FlagErrors(t *testing.T) {
 	dir := t.TempDir()
 	ckpt := filepath.Join(dir, "m.safetensors")
-	code, _, errs := runCmd("train", "-data", "mnist14", "-steps", "2", "-hidden", "8", "-batch", "4", "-threads", "1", "-cond-drop", "0", "-out", ckpt)
+	code, _, errs := call("train", "-data", "mnist14", "-steps", "2", "-hidden", "8", "-batch", "4", "-threads", "1", "-cond-drop", "0", "-out", ckpt)
 	require.Equal(t, 0, code, errs)
 	flat := filepath.Join(dir, "u.safetensors")
-	code, _, errs = runCmd("train", "-data", "8gaussians", "-steps", "2", "-hidden", "8", "-threads", "1", "-out", flat)
+	code, _, errs = call("train", "-data", "8gaussians", "-steps", "2", "-hidden", "8", "-threads", "1", "-out", flat)
 	require.Equal(t, 0, code, errs)
 	out := filepath.Join(dir, "x.png")
 	for _, c := range []struct {
@@ -89,14 +89,14 @@ func TestCondSample_FlagErrors(t *testing.T) {
 		{[]string{"demo", "-data", "mnist14", "-n", "15", "-out", filepath.Join(dir, "d")}, "-n 15: want a multiple of 10"},
 		{[]string{"demo", "-data", "mnist14", "-out", filepath.Join(dir, "no", "such", "d")}, "does not exist"},
 	} {
-		code, _, errs := runCmd(c.args...)
+		code, _, errs := call(c.args...)
 		assert.Equal(t, 2, code, "%v: %s", c.args, errs)
 		assert.Contains(t, errs, c.want, "%v", c.args)
 	}
 	_, err := os.Stat(filepath.Join(dir, "d"))
 	assert.True(t, os.IsNotExist(err), "a refused demo creates no folder")
 	// Control: -guidance 1 needs no unconditional field.
-	code, _, errs = runCmd("sample", "-checkpoint", ckpt, "-class", "3", "-guidance", "1", "-n", "2", "-ode-steps", "1", "-out", out)
+	code, _, errs = call("sample", "-checkpoint", ckpt, "-class", "3", "-guidance", "1", "-n", "2", "-ode-steps", "1", "-out", out)
 	assert.Equal(t, 0, code, errs)
 }
 
@@ -104,7 +104,7 @@ func TestCondSample_FlagErrors(t *testing.T) {
 // pictures, the report and the checkpoint, and ends with its one line.
 func TestDemo_MNIST(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "demo")
-	code, out, errs := runCmd("demo", "-data", "mnist14", "-steps", "3", "-hidden", "16", "-batch", "16", "-n", "20",
+	code, out, errs := call("demo", "-data", "mnist14", "-steps", "3", "-hidden", "16", "-batch", "16", "-n", "20",
 		"-classifier-steps", "3", "-ode-steps", "2", "-sweep", "0,1", "-guidance", "2", "-out", dir)
 	require.Equal(t, 0, code, errs)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
@@ -119,7 +119,7 @@ func TestDemo_MNIST(t *testing.T) {
 
 // TestDatasets_ListsMNIST checks that datasets names the image data sets.
 func TestDatasets_ListsMNIST(t *testing.T) {
-	code, out, errs := runCmd("datasets", "-threads", "1")
+	code, out, errs := call("datasets", "-threads", "1")
 	require.Equal(t, 0, code, errs)
 	assert.Regexp(t, `(?m)^  mnist14 +196D`, out)
 	assert.Regexp(t, `(?m)^  mnist +784D`, out)

@@ -19,7 +19,7 @@ import (
 func TestCondCommands_UNet(t *testing.T) {
 	dir := t.TempDir()
 	ckpt := filepath.Join(dir, "u.safetensors")
-	code, out, errs := runCmd("train", "-data", "mnist14", "-model", "unet", "-channels", "4", "-steps", "3", "-batch", "4", "-threads", "1", "-out", ckpt)
+	code, out, errs := call("train", "-data", "mnist14", "-model", "unet", "-channels", "4", "-steps", "3", "-batch", "4", "-threads", "1", "-out", ckpt)
 	require.Equal(t, 0, code, errs)
 	assert.Contains(t, out, "train: wrote "+ckpt)
 	u, meta, err := nn.LoadUNet(ckpt)
@@ -29,7 +29,7 @@ func TestCondCommands_UNet(t *testing.T) {
 	assert.Equal(t, "mnist14", meta[metaData])
 
 	csv := filepath.Join(dir, "s.csv")
-	code, out, errs = runCmd("sample", "-checkpoint", ckpt, "-class", "7", "-guidance", "2", "-n", "3", "-ode-steps", "2", "-out", csv)
+	code, out, errs = call("sample", "-checkpoint", ckpt, "-class", "7", "-guidance", "2", "-n", "3", "-ode-steps", "2", "-out", csv)
 	require.Equal(t, 0, code, errs)
 	assert.Contains(t, out, "class 7, guidance w = 2")
 	x, err := data.ReadCSV(csv)
@@ -37,16 +37,16 @@ func TestCondCommands_UNet(t *testing.T) {
 	assert.Equal(t, [2]int{3, 196}, x.Shape())
 
 	plain := filepath.Join(dir, "plain.safetensors")
-	code, _, errs = runCmd("train", "-data", "mnist14", "-cond", "none", "-cond-drop", "0", "-model", "unet", "-channels", "4", "-steps", "2", "-batch", "4", "-threads", "1", "-out", plain)
+	code, _, errs = call("train", "-data", "mnist14", "-cond", "none", "-cond-drop", "0", "-model", "unet", "-channels", "4", "-steps", "2", "-batch", "4", "-threads", "1", "-out", plain)
 	require.Equal(t, 0, code, errs)
-	code, out, errs = runCmd("sample", "-checkpoint", plain, "-n", "2", "-ode-steps", "2", "-out", csv)
+	code, out, errs = call("sample", "-checkpoint", plain, "-n", "2", "-ode-steps", "2", "-out", csv)
 	require.Equal(t, 0, code, errs)
 	assert.Contains(t, out, "unconditional")
 
-	code, _, errs = runCmd("train", "-data", "mnist14", "-model", "cnn", "-out", ckpt)
+	code, _, errs = call("train", "-data", "mnist14", "-model", "cnn", "-out", ckpt)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errs, "-model \"cnn\"")
-	code, _, errs = runCmd("train", "-data", "mnist14", "-model", "unet", "-channels", "6", "-out", ckpt)
+	code, _, errs = call("train", "-data", "mnist14", "-model", "unet", "-channels", "6", "-out", ckpt)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errs, "-channels 6")
 }

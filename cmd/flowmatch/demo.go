@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -256,12 +255,9 @@ func meanTail(xs []float64, k int) float64 {
 	return s / float64(k)
 }
 
+// writeReport writes demo's report r as report.json and report.md in dir.
 func writeReport(dir string, r demoReport) error {
-	js, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := data.WriteFileAtomic(filepath.Join(dir, "report.json"), append(js, '\n')); err != nil {
+	if _, err := writeReportJSON(dir, r); err != nil {
 		return err
 	}
 	var b strings.Builder

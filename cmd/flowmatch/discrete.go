@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -122,11 +121,7 @@ func runDiscreteDemo(args []string, stdout, stderr io.Writer) error {
 	elbo, se := discrete.ELBOEstimate(m, p, q.Sampler()(20000, newRand(*df.seed+1, 22)), 1-1/float64(*euler), newRand(*df.seed+1, 23))
 	r.NegELBO, r.NegELBOErr = -elbo, se
 	r.Seconds = time.Since(start).Seconds()
-	js, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := data.WriteFileAtomic(filepath.Join(*out, "report.json"), append(js, '\n')); err != nil {
+	if _, err := writeReportJSON(*out, r); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "demo: the exact NLL is that of the Euler sampler's law (%d steps) over all %d cells; −ELBO (the CTMC to 1 − 1/%d, then a draw from p_θ; Monte Carlo, 20,000 draws) = %.4f ± %.4f\n",

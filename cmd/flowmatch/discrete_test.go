@@ -19,8 +19,8 @@ import (
 // few steps and checks the report: the entropy is ln 32 exactly (32 black
 // cells), the KL is NLL − H and positive (an exact KL of a model), and the
 // demo line names the dataset (TestDatasets_ListsDiscrete checks the
-// listing). Negative control: -data moons is not routed
-// to the discrete demo, and -source bad is a usage error.
+// listing; TestCommands_Forms the routing). Negative control: -source bad
+// is a usage error.
 func TestDemo_Discrete(t *testing.T) {
 	dir := t.TempDir()
 	var out, errb bytes.Buffer
@@ -38,11 +38,7 @@ func TestDemo_Discrete(t *testing.T) {
 		_, err := os.Stat(filepath.Join(dir, f))
 		require.NoError(t, err)
 	}
-
-	require.True(t, discreteDataArg([]string{"-data=8gaussians-discrete"}))
-	require.True(t, discreteDataArg([]string{"--data", "checkerboard-discrete"}))
-	require.False(t, discreteDataArg([]string{"-data", "moons"}))
-	require.NotEqual(t, 0, run([]string{"demo", "-data", "checkerboard-discrete", "-source", "bad", "-out", dir}, &out, &errb))
+	mustFail(t, 2, `-source "bad": want mask or uniform`, "demo", "-data", "checkerboard-discrete", "-source", "bad", "-out", dir)
 }
 
 // TestDatasets_ListsDiscrete checks that datasets lists the discrete toys
@@ -60,13 +56,11 @@ func TestDatasets_ListsDiscrete(t *testing.T) {
 // Negative control: a continuous checkpoint is not routed to them.
 func TestDiscreteCommands(t *testing.T) {
 	dir := t.TempDir()
-	ckpt := filepath.Join(dir, "m.safetensors")
-	var out, errb bytes.Buffer
-	require.Equal(t, 0, run([]string{"train", "-data", "checkerboard-discrete", "-bins", "8", "-steps", "20", "-batch", "32", "-out", ckpt}, &out, &errb), "stderr: %s", errb.String())
-	require.True(t, discreteCheckpointArg([]string{"-checkpoint", ckpt}))
-	samples := filepath.Join(dir, "s.csv")
-	require.Equal(t, 0, run([]string{"sample", "-checkpoint", ckpt, "-n", "50", "-euler-steps", "8", "-out", samples}, &out, &errb), "stderr: %s", errb.String())
-	pts, err := data.ReadCSV(samples)
+	r := newTrip(t, dir, "disc")
+	r.train("-data", "checkerboard-discrete", "-bins", "8", "-steps", "20", "-batch", "32")
+	require.True(t, discreteCheckpointArg([]string{"-checkpoint", r.ckpt}))
+	r.sample("-n", "50", "-euler-steps", "8")
+	pts, err := data.ReadCSV(r.samples)
 	require.NoError(t, err)
 	require.Equal(t, 50, pts.Rows)
 	for i := range pts.Rows {
@@ -74,12 +68,11 @@ func TestDiscreteCommands(t *testing.T) {
 		require.InDelta(t, 0.5, math.Mod(x+4, 1), 1e-12, "row %d: x = %v is not a cell centre", i, x)
 		require.InDelta(t, 0.5, math.Mod(y+4, 1), 1e-12, "row %d: y = %v is not a cell centre", i, y)
 	}
-	out.Reset()
-	require.Equal(t, 0, run([]string{"loglik", "-checkpoint", ckpt, "-euler-steps", "8"}, &out, &errb), "stderr: %s", errb.String())
-	require.Contains(t, out.String(), "entropy=3.4657")
-	require.Equal(t, 0, run([]string{"plot", "-checkpoint", ckpt, "-euler-steps", "8", "-out", filepath.Join(dir, "pics")}, &out, &errb), "stderr: %s", errb.String())
+	out, _ := r.loglik("-euler-steps", "8")
+	require.Contains(t, out, "entropy=3.4657")
+	r.plot("-euler-steps", "8")
 	for _, f := range []string{"data.png", "model.png"} {
-		_, err := os.Stat(filepath.Join(dir, "pics", f))
+		_, err := os.Stat(filepath.Join(r.plots, f))
 		require.NoError(t, err)
 	}
 	cont := filepath.Join(dir, "v.safetensors")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -102,6 +103,17 @@ func makeOutDir(dir string, w io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// writeReportJSON writes a demo's report r as report.json in dir (indented,
+// atomically) and returns the file.
+func writeReportJSON(dir string, r any) (string, error) {
+	js, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	file := filepath.Join(dir, "report.json")
+	return file, data.WriteFileAtomic(file, append(js, '\n'))
 }
 
 // dataSource is the -data of a command: a built-in dataset or the rows of a

@@ -9,7 +9,6 @@ import (
 	ag "github.com/flowmatch/flowmatch/autograd"
 	"github.com/flowmatch/flowmatch/cnf"
 	"github.com/flowmatch/flowmatch/fm"
-	"github.com/flowmatch/flowmatch/internal/progress"
 	"github.com/flowmatch/flowmatch/nn"
 	"github.com/flowmatch/flowmatch/nn/safetensors"
 )
@@ -113,36 +112,17 @@ func velocityOf(m *nn.VelocityMLP, p fm.Path) fm.Velocity {
 func trainParamModel(spec trainSpec, threads int, w io.Writer) (*nn.VelocityMLP, []float64, error) {
 	path, _ := spec.Path.build()
 	ap := path.(fm.AffinePath) // checked by trainSpec.check
-	act, _ := ag.ParseActivation(spec.Act)
-	var schedule func(step, steps int) float64
-	if spec.Schedule == "cosine" {
-		schedule = fm.CosineSchedule
-	}
-	model := nn.NewVelocityMLP(spec.Data.Dim(), spec.Hidden, act, newRand(spec.Seed, 2))
-	var ema *nn.EMA
-	if spec.EMA > 0 {
-		ema = nn.NewEMA(model.Params(), spec.EMA)
-	}
-	nn.SetThreads(threads)
 	lo, hi := fm.ParamTimes(ap, spec.Param, paramEps)
 	var weight func(float64) float64
 	if spec.Weight == "unit" {
 		weight = func(float64) float64 { return 1 }
 	}
-	bar := progress.New(w, "train", spec.Steps, "steps")
-	losses, err := fm.TrainParam(model, fm.ParamTrainConfig{
-		Path: ap, Param: spec.Param, Weight: weight, Data: spec.Data.Sampler(), BatchSize: spec.Batch, Steps: spec.Steps,
-		LR: spec.LR, Seed: spec.Seed, TMin: lo, TMax: hi, LRSchedule: schedule, EMA: ema,
-		Callback: func(step int, loss float64) { bar.Set(step, fmt.Sprintf("loss %.4f", loss)) },
+	return fitMLP(spec, threads, w, func(model *nn.VelocityMLP, run mlpRun) ([]float64, error) {
+		return fm.TrainParam(model, fm.ParamTrainConfig{
+			Path: ap, Param: spec.Param, Weight: weight, Data: spec.Data.Sampler(), BatchSize: spec.Batch, Steps: spec.Steps,
+			LR: spec.LR, Seed: spec.Seed, TMin: lo, TMax: hi, LRSchedule: run.Schedule, EMA: run.EMA, Callback: run.Callback,
+		})
 	})
-	bar.Done()
-	if err != nil {
-		return nil, nil, err
-	}
-	if ema != nil {
-		ema.CopyTo(model.Params())
-	}
-	return model, losses, nil
 }
 
 // checkParam validates -param and -param-weight against the other

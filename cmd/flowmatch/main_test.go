@@ -23,6 +23,59 @@ func call(args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
+// mustRun runs the command line, requires exit code 0 and returns stdout
+// and stderr.
+func mustRun(t *testing.T, args ...string) (string, string) {
+	t.Helper()
+	code, out, errs := call(args...)
+	require.Equal(t, 0, code, "%v: stderr: %s", args, errs)
+	return out, errs
+}
+
+// mustFail runs the command line and requires a failure: exit code code
+// and want in stderr.
+func mustFail(t *testing.T, code int, want string, args ...string) {
+	t.Helper()
+	got, _, errs := call(args...)
+	require.Equal(t, code, got, "%v: stderr: %s", args, errs)
+	require.Contains(t, errs, want, "%v", args)
+}
+
+// trip is a train → sample → loglik → plot round trip in a folder: the
+// checkpoint NAME.safetensors, the samples NAME.csv and the pictures'
+// folder NAME-pics. Its methods run each command with the flags that name
+// these files and the given ones, require exit code 0 and return stdout
+// and stderr. TestTrainSampleLoglikPlot_RoundTrip, TestDiscreteCommands and
+// TestManifoldCommands run one for each kind of model.
+type trip struct {
+	t                    *testing.T
+	ckpt, samples, plots string
+}
+
+func newTrip(t *testing.T, dir, name string) trip {
+	return trip{t, filepath.Join(dir, name+".safetensors"), filepath.Join(dir, name+".csv"), filepath.Join(dir, name+"-pics")}
+}
+
+func (r trip) train(args ...string) (string, string) {
+	r.t.Helper()
+	return mustRun(r.t, append([]string{"train", "-out", r.ckpt}, args...)...)
+}
+
+func (r trip) sample(args ...string) (string, string) {
+	r.t.Helper()
+	return mustRun(r.t, append([]string{"sample", "-checkpoint", r.ckpt, "-out", r.samples}, args...)...)
+}
+
+func (r trip) loglik(args ...string) (string, string) {
+	r.t.Helper()
+	return mustRun(r.t, append([]string{"loglik", "-checkpoint", r.ckpt}, args...)...)
+}
+
+func (r trip) plot(args ...string) (string, string) {
+	r.t.Helper()
+	return mustRun(r.t, append([]string{"plot", "-checkpoint", r.ckpt, "-out", r.plots}, args...)...)
+}
+
 // trained returns a small checkpoint trained on moons, shared by the tests.
 func trained(t *testing.T) string {
 	t.Helper()
@@ -131,32 +184,29 @@ func TestDemo_File(t *testing.T) {
 	}
 }
 
+// TestTrainSampleLoglikPlot_RoundTrip: on moons, train writes a checkpoint
+// that sample reads (.csv and .npy), loglik scores (a file without an
+// entropy: no KL; a built-in dataset: the KL) and plot draws, each showing
+// its progress.
 func TestTrainSampleLoglikPlot_RoundTrip(t *testing.T) {
-	ckpt := trained(t)
 	dir := t.TempDir()
-	samples := filepath.Join(dir, "s.csv")
-	code, _, errs := call("sample", "-checkpoint", ckpt, "-n", "50", "-ode-steps", "10", "-out", samples)
-	require.Equal(t, 0, code, errs)
+	r := newTrip(t, dir, "moons")
+	r.train("-data", "moons", "-hidden", "16,16", "-steps", "20", "-batch", "32")
+	_, errs := r.sample("-n", "50", "-ode-steps", "10")
 	require.Contains(t, errs, "sample  done: 50 points")
-	b, err := os.ReadFile(samples)
+	b, err := os.ReadFile(r.samples)
 	require.NoError(t, err)
 	require.Len(t, strings.Split(strings.TrimSpace(string(b)), "\n"), 50)
+	mustRun(t, "sample", "-checkpoint", r.ckpt, "-n", "20", "-solver", "euler", "-ode-steps", "5", "-out", filepath.Join(dir, "s.npy"))
 
-	npy := filepath.Join(dir, "s.npy")
-	code, _, errs = call("sample", "-checkpoint", ckpt, "-n", "20", "-solver", "euler", "-ode-steps", "5", "-out", npy)
-	require.Equal(t, 0, code, errs)
-
-	code, out, errs := call("loglik", "-checkpoint", ckpt, "-data", samples, "-solver", "rk4", "-ode-steps", "10", "-out", filepath.Join(dir, "lp.csv"))
-	require.Equal(t, 0, code, errs)
+	out, errs := r.loglik("-data", r.samples, "-solver", "rk4", "-ode-steps", "10", "-out", filepath.Join(dir, "lp.csv"))
 	require.Contains(t, out, "loglik: n=50 nll=")
 	require.Contains(t, out, "entropy of the data unknown: no KL")
 	require.Contains(t, errs, "loglik  done: 50 points")
-	code, out, errs = call("loglik", "-checkpoint", ckpt, "-data", "moons", "-n", "40", "-solver", "rk4", "-ode-steps", "10")
-	require.Equal(t, 0, code, errs)
+	out, _ = r.loglik("-data", "moons", "-n", "40", "-solver", "rk4", "-ode-steps", "10")
 	require.Contains(t, out, "kl=", "a built-in dataset with a known entropy gives the KL")
 
-	code, out, errs = call("plot", "-checkpoint", ckpt, "-n", "40", "-grid", "6", "-out", filepath.Join(dir, "pics"), "-format", "svg", "-times", "0.25,0.75")
-	require.Equal(t, 0, code, errs)
+	out, errs = r.plot("-n", "40", "-grid", "6", "-format", "svg", "-times", "0.25,0.75")
 	require.Contains(t, out, "samples.svg")
 	require.Contains(t, out, "field_t025.svg")
 	require.Contains(t, errs, "density  done: 36 points")

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 
-	"github.com/flowmatch/flowmatch/data"
 	"github.com/flowmatch/flowmatch/fm/riemann"
 	"github.com/flowmatch/flowmatch/internal/manifolddemo"
 	"github.com/flowmatch/flowmatch/nn"
@@ -64,12 +61,8 @@ func runManifoldDemo(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	r.Files = append(r.Files, ckpt)
-	js, err := json.MarshalIndent(r, "", "  ")
+	file, err := writeReportJSON(*out, r)
 	if err != nil {
-		return err
-	}
-	file := filepath.Join(*out, "report.json")
-	if err := data.WriteFileAtomic(file, append(js, '\n')); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "wrote %s, %s and %d pictures\n", file, ckpt, len(r.Files)-1)

@@ -50,25 +50,25 @@ func manifoldCheckpointArg(args []string) bool {
 // manifold checkpoint or a manifold -data.
 func manifoldArg(args []string) bool { return manifoldCheckpointArg(args) || manifoldDataArg(args) }
 
-// notOnManifold declares flags of the Euclidean command that have no
-// meaning on a manifold, so that giving one is a clear error rather than
-// "flag provided but not defined" (checkNotOnManifold).
-func notOnManifold(fs *flag.FlagSet, why map[string]string) {
+// checkManifoldFlags is checkFlags for a manifold command: it first
+// declares the flags of why, the Euclidean command's flags that have no
+// meaning on a manifold, so that giving one is a clear usage error saying
+// why it does not apply (the first given) rather than "flag provided but
+// not defined".
+func checkManifoldFlags(fs *flag.FlagSet, args []string, why map[string]string) *flagCheck {
 	for name := range why {
 		fs.String(name, "", "does not apply on a manifold: giving it is an error that says why")
 	}
-}
-
-// checkNotOnManifold returns a usage error for the first flag of why that
-// was set, saying why it does not apply.
-func checkNotOnManifold(fs *flag.FlagSet, why map[string]string) error {
-	var err error
-	fs.Visit(func(f *flag.Flag) {
-		if r, ok := why[f.Name]; ok && err == nil {
-			err = usagef("-%s %s: does not apply on a manifold: %s", f.Name, f.Value, r)
-		}
+	c := checkFlags(fs, args)
+	c.then(func() (err error) {
+		fs.Visit(func(f *flag.Flag) {
+			if r, ok := why[f.Name]; ok && err == nil {
+				err = usagef("-%s %s: does not apply on a manifold: %s", f.Name, f.Value, r)
+			}
+		})
+		return err
 	})
-	return err
+	return c
 }
 
 var trainNotOnManifold = map[string]string{
@@ -93,9 +93,7 @@ func runManifoldTrain(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 0, "random seed (the same seed gives the same model)")
 	out := fs.String("out", "", "checkpoint to write (.safetensors; its folder must exist)")
 	threads := addThreadsFlag(fs)
-	notOnManifold(fs, trainNotOnManifold)
-	ck := checkFlags(fs, args)
-	ck.then(func() error { return checkNotOnManifold(fs, trainNotOnManifold) })
+	ck := checkManifoldFlags(fs, args, trainNotOnManifold)
 	ck.required("out")
 	ck.threads(*threads)
 	d, b := checkManifoldData(ck, *name, *base)
@@ -180,9 +178,7 @@ func runManifoldSample(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 0, "random seed of the base draws")
 	out := fs.String("out", "", "output file (.csv or .npy; its folder must exist): points of ℝ³ on S² (|‖x‖ − 1| ≤ 1e-12), or angles in [0, 2π) on the torus")
 	threads := addThreadsFlag(fs)
-	notOnManifold(fs, sampleNotOnManifold)
-	ck := checkFlags(fs, args)
-	ck.then(func() error { return checkNotOnManifold(fs, sampleNotOnManifold) })
+	ck := checkManifoldFlags(fs, args, sampleNotOnManifold)
 	ck.required("checkpoint", "out")
 	ck.count("n", *n, 1, maxPoints/2)
 	ck.count("ode-steps", *steps, 1, 100_000)
@@ -275,9 +271,7 @@ func runManifoldLoglik(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 1, "random seed of the held-out draws")
 	out := fs.String("out", "", "optional per-point output (.csv or .npy; its folder must exist): x0, x1, …, logp")
 	threads := addThreadsFlag(fs)
-	notOnManifold(fs, loglikNotOnManifold)
-	ck := checkFlags(fs, args)
-	ck.then(func() error { return checkNotOnManifold(fs, loglikNotOnManifold) })
+	ck := checkManifoldFlags(fs, args, loglikNotOnManifold)
 	ck.required("checkpoint", "data")
 	if *n != 0 {
 		ck.count("n", *n, 2, maxPoints)

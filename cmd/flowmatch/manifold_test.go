@@ -20,8 +20,8 @@ import (
 )
 
 // TestDemo_Manifold: demo -data sphere-vmf trains on the sphere, ends with
-// the demo line and writes report.json (kl = nll − H) and the pictures;
-// the dispatcher recognizes the flag's forms; a bad count is an error.
+// the demo line and writes report.json (kl = nll − H) and the pictures; a
+// bad count is an error (TestCommands_Forms checks the routing).
 func TestDemo_Manifold(t *testing.T) {
 	dir := t.TempDir()
 	var out, errb bytes.Buffer
@@ -38,10 +38,7 @@ func TestDemo_Manifold(t *testing.T) {
 		_, err := os.Stat(filepath.Join(dir, f))
 		require.NoError(t, err, f)
 	}
-	require.True(t, manifoldDataArg([]string{"-data=torus-vonmises"}))
-	require.True(t, manifoldDataArg([]string{"--data", "torus-checkerboard"}))
-	require.False(t, manifoldDataArg([]string{"-data", "moons"}))
-	require.NotEqual(t, 0, run([]string{"demo", "-data", "sphere-vmf", "-steps", "0", "-out", dir}, &out, &errb))
+	mustFail(t, 2, "-steps 0: want 1 to 1000000", "demo", "-data", "sphere-vmf", "-steps", "0", "-out", dir)
 }
 
 // TestDatasets_ListsManifolds checks that datasets lists the manifold data
@@ -64,27 +61,17 @@ func TestDatasets_ListsManifolds(t *testing.T) {
 // clear errors.
 func TestManifoldCommands(t *testing.T) {
 	dir := t.TempDir()
-	runOK := func(args ...string) string {
-		var out, errb bytes.Buffer
-		require.Equal(t, 0, run(args, &out, &errb), "%v: stderr: %s", args, errb.String())
-		return out.String()
-	}
-	runErr := func(want string, args ...string) {
-		var out, errb bytes.Buffer
-		require.NotEqual(t, 0, run(args, &out, &errb), "%v", args)
-		require.Contains(t, errb.String(), want, "%v", args)
-	}
 	for _, c := range []struct{ data, base string }{{"sphere-vmf", "uniform"}, {"torus-vonmises", "wrapped-normal:1"}} {
-		ckpt := filepath.Join(dir, c.data+".safetensors")
-		out := runOK("train", "-data", c.data, "-base", c.base, "-steps", "20", "-batch", "32", "-hidden", "8,8", "-out", ckpt)
+		r := newTrip(t, dir, c.data)
+		ckpt, pts := r.ckpt, r.samples
+		out, _ := r.train("-data", c.data, "-base", c.base, "-steps", "20", "-batch", "32", "-hidden", "8,8")
 		require.Contains(t, out, "train: "+c.data)
 		f, err := safetensors.Read(ckpt)
 		require.NoError(t, err)
 		require.Equal(t, c.base, f.Metadata[riemann.MetaBase])
 		require.Equal(t, map[string]string{"sphere-vmf": "sphere:2", "torus-vonmises": "torus:2"}[c.data], f.Metadata[riemann.MetaManifold])
 
-		pts := filepath.Join(dir, c.data+".csv")
-		out = runOK("sample", "-checkpoint", ckpt, "-n", "200", "-out", pts)
+		out, _ = r.sample("-n", "200")
 		require.Contains(t, out, "sample: wrote 200 points")
 		x, err := data.ReadCSV(pts)
 		require.NoError(t, err)
@@ -99,10 +86,10 @@ func TestManifoldCommands(t *testing.T) {
 				}
 			}
 		}
-		out = runOK("loglik", "-checkpoint", ckpt, "-data", c.data, "-n", "20")
+		out, _ = r.loglik("-data", c.data, "-n", "20")
 		require.Regexp(t, `loglik: n=20 nll=-?\d+\.\d{4}±\d+\.\d{4} nats on \w+:2, base `+c.base+` .* entropy=\d\.\d{4} kl=-?\d+\.\d{4}`, out)
 		lpFile := filepath.Join(dir, c.data+"-logp.csv")
-		out = runOK("loglik", "-checkpoint", ckpt, "-data", pts, "-n", "0", "-out", lpFile)
+		out, _ = r.loglik("-data", pts, "-n", "0", "-out", lpFile)
 		require.Contains(t, out, "n=200 ")
 		require.Contains(t, out, "no KL")
 		// The command's log p₁ is the library's from the checkpoint's base
@@ -127,23 +114,22 @@ func TestManifoldCommands(t *testing.T) {
 		if c.base != "uniform" {
 			require.Greater(t, worst, 0.1, "negative control: the uniform base")
 		}
-		pics := filepath.Join(dir, c.data+"-pics")
-		out = runOK("plot", "-checkpoint", ckpt, "-out", pics, "-n", "50")
+		out, _ = r.plot("-n", "50")
 		for _, f := range []string{"samples.png", "density.png", "data-density.png", "trajectories.png"} {
-			require.Contains(t, out, filepath.Join(pics, f))
+			require.Contains(t, out, filepath.Join(r.plots, f))
 		}
-		runErr("-sde 1: does not apply on a manifold", "sample", "-checkpoint", ckpt, "-sde", "1", "-out", pts)
-		runErr(`-solver "dopri5": want rk4 or euler`, "sample", "-checkpoint", ckpt, "-solver", "dopri5", "-out", pts)
+		mustFail(t, 2, "-sde 1: does not apply on a manifold", "sample", "-checkpoint", ckpt, "-sde", "1", "-out", pts)
+		mustFail(t, 2, `-solver "dopri5": want rk4 or euler`, "sample", "-checkpoint", ckpt, "-solver", "dopri5", "-out", pts)
 	}
 	ckpt := filepath.Join(dir, "x.safetensors")
-	runErr("-path vp: does not apply on a manifold: the conditional path is the geodesic", "train", "-data", "sphere-vmf", "-path", "vp", "-out", ckpt)
-	runErr("-coupling ot: does not apply on a manifold", "train", "-data", "torus-vonmises", "-coupling", "ot", "-out", ckpt)
-	runErr("-base: base \"wrapped-normal:1\": the wrapped normal is a base on the torus only", "train", "-data", "sphere-vmf", "-base", "wrapped-normal:1", "-out", ckpt)
-	runErr("-base: base \"gauss\": want uniform or wrapped-normal:σ", "demo", "-data", "torus-vonmises", "-base", "gauss", "-out", dir)
-	runErr("-data torus-vonmises lives on torus:2 but the model on sphere:2", "loglik", "-checkpoint", filepath.Join(dir, "sphere-vmf.safetensors"), "-data", "torus-vonmises")
+	mustFail(t, 2, "-path vp: does not apply on a manifold: the conditional path is the geodesic", "train", "-data", "sphere-vmf", "-path", "vp", "-out", ckpt)
+	mustFail(t, 2, "-coupling ot: does not apply on a manifold", "train", "-data", "torus-vonmises", "-coupling", "ot", "-out", ckpt)
+	mustFail(t, 2, "-base: base \"wrapped-normal:1\": the wrapped normal is a base on the torus only", "train", "-data", "sphere-vmf", "-base", "wrapped-normal:1", "-out", ckpt)
+	mustFail(t, 2, "-base: base \"gauss\": want uniform or wrapped-normal:σ", "demo", "-data", "torus-vonmises", "-base", "gauss", "-out", dir)
+	mustFail(t, 1, "-data torus-vonmises lives on torus:2 but the model on sphere:2", "loglik", "-checkpoint", filepath.Join(dir, "sphere-vmf.safetensors"), "-data", "torus-vonmises")
 	euclid := filepath.Join(dir, "euclid.safetensors")
 	require.NoError(t, nn.SaveVelocityMLP(euclid, nn.NewVelocityMLP(2, []int{4}, autograd.ActSiLU, newRand(0, 1)), nil))
-	runErr(`metadata riemann.manifold = "": missing: not a manifold checkpoint`, "loglik", "-checkpoint", euclid, "-data", "sphere-vmf")
+	mustFail(t, 1, `metadata riemann.manifold = "": missing: not a manifold checkpoint`, "loglik", "-checkpoint", euclid, "-data", "sphere-vmf")
 	require.False(t, manifoldCheckpointArg([]string{"-checkpoint", euclid}))
 	require.True(t, manifoldCheckpointArg([]string{"--checkpoint=" + filepath.Join(dir, "sphere-vmf.safetensors")}))
 }

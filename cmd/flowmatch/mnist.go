@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -307,12 +306,10 @@ func mean(xs []float64) float64 {
 	return s / float64(len(xs))
 }
 
+// writeMNISTReport writes demo's report r on images as report.json and
+// report.md in dir.
 func writeMNISTReport(dir string, r mnistReport) error {
-	js, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := data.WriteFileAtomic(filepath.Join(dir, "report.json"), append(js, '\n')); err != nil {
+	if _, err := writeReportJSON(dir, r); err != nil {
 		return err
 	}
 	var b strings.Builder

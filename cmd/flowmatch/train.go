@@ -73,30 +73,50 @@ func trainModel(spec trainSpec, threads int, w io.Writer) (*nn.VelocityMLP, []fl
 	}
 	path, _ := spec.Path.build()
 	coup, _ := coupling(spec.Coupling)
+	return fitMLP(spec, threads, w, func(model *nn.VelocityMLP, run mlpRun) ([]float64, error) {
+		_, fusedErr := nn.NewTrainStep(model, spec.Batch)
+		return fm.Train(model, fm.TrainConfig{
+			Path: path, Data: spec.Data.Sampler(), Coupling: coup, Fused: fusedErr == nil,
+			BatchSize: spec.Batch, Steps: spec.Steps, LR: spec.LR, LRSchedule: run.Schedule, EMA: run.EMA, Seed: spec.Seed,
+			Callback: run.Callback,
+		})
+	})
+}
+
+// mlpRun is what fitMLP hands its training loop: the learning-rate schedule
+// (nil: constant), the weight average (nil: none) and the callback that
+// shows progress.
+type mlpRun struct {
+	Schedule func(step, steps int) float64
+	EMA      *nn.EMA
+	Callback func(step int, loss float64)
+}
+
+// fitMLP builds the spec's velocity MLP (its widths and activation, drawn
+// from the seed's stream 2), sets the threads, and trains it by fit (fm.Train
+// or fm.TrainParam) with the spec's schedule and weight average, showing
+// progress on w; the average, if any, is copied into the model at the end.
+// The spec must have passed check.
+func fitMLP(spec trainSpec, threads int, w io.Writer, fit func(*nn.VelocityMLP, mlpRun) ([]float64, error)) (*nn.VelocityMLP, []float64, error) {
 	act, _ := autograd.ParseActivation(spec.Act)
-	var schedule func(step, steps int) float64
-	if spec.Schedule == "cosine" {
-		schedule = fm.CosineSchedule
-	}
 	model := nn.NewVelocityMLP(spec.Data.Dim(), spec.Hidden, act, newRand(spec.Seed, 2))
-	_, fusedErr := nn.NewTrainStep(model, spec.Batch)
-	var ema *nn.EMA
+	var run mlpRun
+	if spec.Schedule == "cosine" {
+		run.Schedule = fm.CosineSchedule
+	}
 	if spec.EMA > 0 {
-		ema = nn.NewEMA(model.Params(), spec.EMA)
+		run.EMA = nn.NewEMA(model.Params(), spec.EMA)
 	}
 	nn.SetThreads(threads)
 	bar := progress.New(w, "train", spec.Steps, "steps")
-	losses, err := fm.Train(model, fm.TrainConfig{
-		Path: path, Data: spec.Data.Sampler(), Coupling: coup, Fused: fusedErr == nil,
-		BatchSize: spec.Batch, Steps: spec.Steps, LR: spec.LR, LRSchedule: schedule, EMA: ema, Seed: spec.Seed,
-		Callback: func(step int, loss float64) { bar.Set(step, fmt.Sprintf("loss %.4f", loss)) },
-	})
+	run.Callback = func(step int, loss float64) { bar.Set(step, fmt.Sprintf("loss %.4f", loss)) }
+	losses, err := fit(model, run)
 	bar.Done()
 	if err != nil {
 		return nil, nil, err
 	}
-	if ema != nil {
-		ema.CopyTo(model.Params())
+	if run.EMA != nil {
+		run.EMA.CopyTo(model.Params())
 	}
 	return model, losses, nil
 }

@@ -3,12 +3,17 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	ag "github.com/flowmatch/flowmatch/autograd"
+	"github.com/flowmatch/flowmatch/data"
+	"github.com/flowmatch/flowmatch/fm"
+	"github.com/flowmatch/flowmatch/nn"
 )
 
 // TestUsageErrors_Variants is TestUsageErrors for the other forms of the
@@ -153,4 +158,93 @@ func TestUsage_Forms(t *testing.T) {
 	code, _, errs = call("help")
 	require.Equal(t, 0, code)
 	require.Contains(t, errs, "  playground  build the browser playground", "the summaries line up")
+}
+
+// TestTrain_EMAAndSchedule: train -ema 0.9 -lr-schedule cosine saves, bit
+// for bit, the weight average of the same run made here with the library
+// (nn.NewVelocityMLP from the seed's stream 2, fm.Train with nn.NewEMA and
+// fm.CosineSchedule, then EMA.CopyTo). Controls: the last weights (no
+// average copied) and a constant rate give other weights.
+func TestTrain_EMAAndSchedule(t *testing.T) {
+	ckpt := filepath.Join(t.TempDir(), "m.safetensors")
+	code, _, errs := call("train", "-data", "moons", "-hidden", "16,16", "-steps", "30", "-batch", "32",
+		"-ema", "0.9", "-lr-schedule", "cosine", "-threads", "1", "-out", ckpt)
+	require.Equal(t, 0, code, errs)
+	got, _, err := nn.LoadVelocityMLP(ckpt)
+	require.NoError(t, err)
+
+	fit := func(schedule func(step, steps int) float64, average bool) []*ag.Tensor {
+		moons, err := data.Lookup("moons")
+		require.NoError(t, err)
+		m := nn.NewVelocityMLP(2, []int{16, 16}, ag.ActSiLU, newRand(0, 2))
+		ema := nn.NewEMA(m.Params(), 0.9)
+		nn.SetThreads(1)
+		_, err = fm.Train(m, fm.TrainConfig{Path: fm.CondOT{SigmaMin: 1e-4}, Data: moons.Sample, Coupling: fm.Independent{}, Fused: true,
+			BatchSize: 32, Steps: 30, LR: 1e-3, LRSchedule: schedule, EMA: ema, Seed: 0})
+		require.NoError(t, err)
+		if average {
+			ema.CopyTo(m.Params())
+		}
+		return m.Params()
+	}
+	same := func(a, b []*ag.Tensor) bool {
+		for i := range a {
+			if !slices.Equal(a[i].Data, b[i].Data) {
+				return false
+			}
+		}
+		return true
+	}
+	require.True(t, same(got.Params(), fit(fm.CosineSchedule, true)), "the command's weights are the library run's average")
+	require.False(t, same(got.Params(), fit(fm.CosineSchedule, false)), "control: the last weights")
+	require.False(t, same(got.Params(), fit(nil, true)), "control: a constant rate")
+}
+
+// TestCommands_Forms: the forms of commands route by one flag, in any of
+// its spellings (-data x, --data x, -data=x, likewise -checkpoint), before
+// the form parses the rest: image, discrete and manifold data to their
+// demo and train, a discrete, manifold or image checkpoint (or -class) to
+// their sample, and a manifold -data to loglik and plot. Controls: 2-D
+// data, a file and a 2-D checkpoint stay with the command's own body.
+func TestCommands_Forms(t *testing.T) {
+	dir := t.TempDir()
+	disc, sph, img := filepath.Join(dir, "d.safetensors"), filepath.Join(dir, "s.safetensors"), filepath.Join(dir, "i.safetensors")
+	mustRun(t, "train", "-data", "checkerboard-discrete", "-bins", "8", "-steps", "1", "-batch", "4", "-out", disc)
+	mustRun(t, "train", "-data", "sphere-vmf", "-hidden", "4", "-steps", "1", "-batch", "4", "-out", sph)
+	mustRun(t, "train", "-data", "mnist14", "-hidden", "4", "-steps", "1", "-batch", "4", "-threads", "1", "-out", img)
+	flat := filepath.Join(dir, "f.safetensors")
+	require.NoError(t, nn.SaveVelocityMLP(flat, nn.NewVelocityMLP(2, []int{4}, ag.ActSiLU, newRand(0, 1)), nil))
+	for _, c := range []struct {
+		args []string
+		want runFunc
+	}{
+		{[]string{"demo", "-data=8gaussians-discrete"}, runDiscreteDemo},
+		{[]string{"demo", "--data", "checkerboard-discrete"}, runDiscreteDemo},
+		{[]string{"demo", "-data=torus-vonmises"}, runManifoldDemo},
+		{[]string{"demo", "-steps", "3", "--data", "torus-checkerboard"}, runManifoldDemo},
+		{[]string{"demo", "-data", "mnist14"}, runMNISTDemo},
+		{[]string{"demo", "-data", "moons"}, runDemo},
+		{[]string{"demo"}, runDemo},
+		{[]string{"train", "-data", "mnist"}, runCondTrain},
+		{[]string{"train", "-data", "8gaussians-discrete"}, runDiscreteTrain},
+		{[]string{"train", "-data", "sphere-vmf"}, runManifoldTrain},
+		{[]string{"train", "-data", "pts.csv"}, runTrain},
+		{[]string{"sample", "-checkpoint", img}, runCondSample},
+		{[]string{"sample", "-class", "3", "-checkpoint", flat}, runCondSample},
+		{[]string{"sample", "-checkpoint=" + disc}, runDiscreteSample},
+		{[]string{"sample", "--checkpoint", sph}, runManifoldSample},
+		{[]string{"sample", "-checkpoint", flat}, runSample},
+		{[]string{"loglik", "-checkpoint", disc}, runDiscreteLoglik},
+		{[]string{"loglik", "-checkpoint", sph}, runManifoldLoglik},
+		{[]string{"loglik", "-checkpoint", flat, "-data", "sphere-vmf"}, runManifoldLoglik},
+		{[]string{"loglik", "-checkpoint", flat, "-data", "moons"}, runLoglik},
+		{[]string{"plot", "-checkpoint", disc}, runDiscretePlot},
+		{[]string{"plot", "-checkpoint", sph}, runManifoldPlot},
+		{[]string{"plot", "-checkpoint", flat}, runPlot},
+	} {
+		i := slices.IndexFunc(commands, func(cmd command) bool { return cmd.name == c.args[0] })
+		require.GreaterOrEqual(t, i, 0, c.args[0])
+		got := commands[i].body(c.args[1:])
+		require.Equal(t, reflect.ValueOf(c.want).Pointer(), reflect.ValueOf(got).Pointer(), "%v", c.args)
+	}
 }
