@@ -51,7 +51,11 @@ The three lay the patches out transposed, X̃ᵀ [C·KH·KW, nb·OH·OW]
 (kernels.Im2ColRows: for stride 1 a run of OW input values per kernel tap
 and output row, not a run of KW per pixel), so that w·X̃ᵀ [Cout, OH·OW] is
 already a sample's output row and no transposition is needed (the gradient
-g enters as Ĝᵀ, whose block for one sample is its row of g).
+g enters as Ĝᵀ, whose block for one sample is its row of g). Conv2D and
+ConvTranspose2D run one sample at a time, so its patches (450 KB for 32
+channels of 14×14) stay in cache between Im2ColRows and the GEMM, and a
+1×1 convolution uses the image itself as X̃ᵀ; ConvWeightGrad runs a chunk
+at a time, its GEMM summing over the chunk's pixels.
 TestConv2D_MatchesComposition checks them against the composition above. Dumoulin & Visin 2016, "A guide to convolution
 arithmetic for deep learning", arXiv:1603.07285, §2 (output sizes) and §4
 (the transposed convolution as the adjoint); Chellapilla, Puri & Simard 2006
@@ -255,15 +259,16 @@ func Conv2D(x, w, b *Tensor, g ConvGeom) *Tensor {
 	if b != nil {
 		bias = b.Data
 	}
-	convChunks(n, p, cout, g, func(s0, nb int, cols, pix []float64) {
-		// cols = X̃ᵀ [C·KH·KW, nb·P]; pix = w·X̃ᵀ [Cout, nb·P], whose
-		// [Cout, P] block of sample s is that sample's output row.
-		kernels.Im2ColRows(cols, x.Data[s0*g.In():(s0+nb)*g.In()], nb, g.C, g.H, g.W, g.KH, g.KW, g.Stride, g.Pad)
-		if nb == 1 {
-			pix = out.Data[s0*cout*p : (s0+1)*cout*p]
+	convChunks(n, p, cout, g, func(s0, nb int, cols, _ []float64) {
+		// One sample at a time, so that its patches stay in cache for the
+		// GEMM: out[s] = w·X̃ₛᵀ [Cout, P] with X̃ₛᵀ [C·KH·KW, P].
+		for s := s0; s < s0+nb; s++ {
+			xs, ys := x.Data[s*g.In():(s+1)*g.In()], out.Data[s*cout*p:(s+1)*cout*p]
+			kernels.Gemm(false, false, cout, p, g.Patch(), 1, w.Data, patchesT(cols, xs, g), 0, ys)
+			for o, v := range bias { // none when b is nil
+				kernels.AddConst(ys[o*p:(o+1)*p], ys[o*p:(o+1)*p], v)
+			}
 		}
-		kernels.Gemm(false, false, cout, nb*p, g.Patch(), 1, w.Data, cols, 0, pix)
-		fromPixelRows(out.Data[s0*cout*p:(s0+nb)*cout*p], pix, nb, cout, p, bias)
 	})
 	if out.recording() {
 		out.backward = func(gr *Tensor) []*Tensor {
@@ -307,7 +312,8 @@ func convChunks(n, p, cout int, g ConvGeom, f func(s0, nb int, cols, pix []float
 
 // toPixelRows returns the [Cout, nb·P] matrix whose block s is sample s's
 // [Cout, P] plane stack of y [nb, Cout·P]: y itself when nb = 1, else
-// copied into buf (one run of P values per sample and channel).
+// copied into buf (one run of P values per sample and channel), for
+// ConvWeightGrad's GEMM over a chunk of samples.
 func toPixelRows(buf, y []float64, nb, cout, p int) []float64 {
 	if nb == 1 {
 		return y
@@ -320,21 +326,20 @@ func toPixelRows(buf, y []float64, nb, cout, p int) []float64 {
 	return buf
 }
 
-// fromPixelRows is toPixelRows' inverse, plus a bias per channel (nil for
-// none): it sets y [nb, Cout·P] from pix [Cout, nb·P] (already y's storage
-// when nb = 1) and adds bias[o] to every pixel of channel o.
-func fromPixelRows(y, pix []float64, nb, cout, p int, bias []float64) {
-	for s := 0; s < nb; s++ {
-		for o := 0; o < cout; o++ {
-			dst := y[(s*cout+o)*p : (s*cout+o+1)*p]
-			if nb > 1 {
-				copy(dst, pix[(o*nb+s)*p:(o*nb+s+1)*p])
-			}
-			if bias != nil {
-				kernels.AddConst(dst, dst, bias[o])
-			}
-		}
+// pointwise reports whether g is a 1×1 convolution with stride 1 and no
+// padding, whose patch matrix X̃ᵀ of one sample is the sample itself.
+func (g ConvGeom) pointwise() bool { return g.KH == 1 && g.KW == 1 && g.Stride == 1 && g.Pad == 0 }
+
+// patchesT returns X̃ᵀ [C·KH·KW, OH·OW], the transposed patches of the one
+// image xs (kernels.Im2ColRows), written into buf, or xs itself for a
+// pointwise geometry.
+func patchesT(buf, xs []float64, g ConvGeom) []float64 {
+	if g.pointwise() {
+		return xs
 	}
+	buf = buf[:g.Patch()*g.OutH()*g.OutW()]
+	kernels.Im2ColRows(buf, xs, 1, g.C, g.H, g.W, g.KH, g.KW, g.Stride, g.Pad)
+	return buf
 }
 
 // convScratch holds the convolutions' scratch buffers (*[]float64) between
@@ -374,11 +379,18 @@ func ConvTranspose2D(gr, w *Tensor, g ConvGeom) *Tensor {
 	}
 	n := gr.Rows
 	out := result("ConvTranspose2D", n, g.In(), gr, w)
-	convChunks(n, p, cout, g, func(s0, nb int, cols, pix []float64) {
-		// pix = Ĝᵀ [Cout, nb·P]; cols = wᵀ·pix [C·KH·KW, nb·P].
-		pix = toPixelRows(pix, gr.Data[s0*cout*p:(s0+nb)*cout*p], nb, cout, p)
-		kernels.Gemm(true, false, g.Patch(), nb*p, cout, 1, w.Data, pix, 0, cols)
-		kernels.Col2ImRows(out.Data[s0*g.In():(s0+nb)*g.In()], cols, nb, g.C, g.H, g.W, g.KH, g.KW, g.Stride, g.Pad)
+	convChunks(n, p, cout, g, func(s0, nb int, cols, _ []float64) {
+		// One sample at a time: X̃ₛᵀ = wᵀ·Ĝₛᵀ [C·KH·KW, P], Ĝₛᵀ = gr[s] [Cout, P].
+		for s := s0; s < s0+nb; s++ {
+			gs, xs := gr.Data[s*cout*p:(s+1)*cout*p], out.Data[s*g.In():(s+1)*g.In()]
+			if g.pointwise() {
+				kernels.Gemm(true, false, g.Patch(), p, cout, 1, w.Data, gs, 0, xs)
+				continue
+			}
+			c1 := cols[:g.Patch()*p]
+			kernels.Gemm(true, false, g.Patch(), p, cout, 1, w.Data, gs, 0, c1)
+			kernels.Col2ImRows(xs, c1, 1, g.C, g.H, g.W, g.KH, g.KW, g.Stride, g.Pad)
+		}
 	})
 	if out.recording() {
 		out.backward = func(gg *Tensor) []*Tensor {
