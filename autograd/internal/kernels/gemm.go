@@ -461,94 +461,63 @@ func packB8(d []float64, trans bool, b []float64, n, k, p0, j, kc int) {
 }
 
 // kern8x8 is the portable micro-kernel, mr = nr = 8, on packed panels (see
-// microKernel). Go's compiler neither vectorizes nor schedules for register
-// pressure: given 16 scalar accumulators (the former 4×4 kernel) it computes
-// all the products first and spills them. Here the 8×8 tile lives in a
-// local array (L1, store-forwarded), each k step loads the 8 values of B's
-// row into registers once and uses them for all 8 rows of A, written out
-// (the compiler does not unroll loops). Each element is still a plain
-// left-to-right sum over the k steps. Measured against the 4×4 kernel,
-// alternating, in CPU time per product (-tags purego, Gemm 256³, loaded
-// 2-core AMD EPYC Zen 5): 8.9 vs 3.7 GFLOP per CPU-second, and 6.3 for this
-// tile with a loop over the rows (docs/PERFORMANCE.md).
+// microKernel). Each element of the tile is a plain left-to-right sum over
+// the k steps of products rounded before they are added, float64(a·b) + s:
+// the conversion keeps the compiler from fusing them on arm64, so the
+// kernel gives the same bits on every architecture
+// (TestGoKernel_MatchesReference).
+//
+// Go's compiler neither vectorizes nor uses three-operand instructions on
+// the default GOAMD64=v1, and its scheduler computes every product of a
+// basic block before the sums that feed the next loop iteration, so 16 or
+// more accumulators in registers spill (the former 4×4 kernel). Instead the
+// 8×8 tile lives in a local array (L1, store-forwarded) and each element
+// takes eight k steps at once: per column j, B's eight values b[p..p+7][j]
+// are loaded into registers, and for each of the 8 rows
+//
+//	t[r][j] = t[r][j] + a[p][r]·b[p][j] + … + a[p+7][r]·b[p+7][j]
+//
+// left to right: a load of A's value, a multiply, an add per product, one
+// load (folded into the first add) and one store of the tile per eight
+// products, about 3.1 instructions per multiply-add where one k step at a
+// time (kern8x8's former body) took 4.25: a copy, a multiply, an add from
+// the tile in memory and a store back. The scalar peak is 2 multiplies and
+// 2 adds a cycle (BenchmarkScalarPeak), and the kernel is bound by the
+// instructions the core retires a cycle rather than by the floating-point
+// pipes. k mod 8 steps run one at a time. Measured against the former body,
+// alternating, CPU time per product (docs/PERFORMANCE.md).
 func kern8x8(k int, a, b, c []float64, ldc int, alpha, beta float64) {
 	var t [8][8]float64
 	a, b = a[:8*k], b[:8*k]
+	for len(a) >= 64 && len(b) >= 64 {
+		ap, bp := (*[64]float64)(a), (*[64]float64)(b)
+		for j := range 8 {
+			b0, b1, b2, b3, b4, b5, b6, b7 := bp[j], bp[8+j], bp[16+j], bp[24+j], bp[32+j], bp[40+j], bp[48+j], bp[56+j]
+			t[0][j] = t[0][j] + float64(ap[0]*b0) + float64(ap[8]*b1) + float64(ap[16]*b2) + float64(ap[24]*b3) + float64(ap[32]*b4) + float64(ap[40]*b5) + float64(ap[48]*b6) + float64(ap[56]*b7)
+			t[1][j] = t[1][j] + float64(ap[1]*b0) + float64(ap[9]*b1) + float64(ap[17]*b2) + float64(ap[25]*b3) + float64(ap[33]*b4) + float64(ap[41]*b5) + float64(ap[49]*b6) + float64(ap[57]*b7)
+			t[2][j] = t[2][j] + float64(ap[2]*b0) + float64(ap[10]*b1) + float64(ap[18]*b2) + float64(ap[26]*b3) + float64(ap[34]*b4) + float64(ap[42]*b5) + float64(ap[50]*b6) + float64(ap[58]*b7)
+			t[3][j] = t[3][j] + float64(ap[3]*b0) + float64(ap[11]*b1) + float64(ap[19]*b2) + float64(ap[27]*b3) + float64(ap[35]*b4) + float64(ap[43]*b5) + float64(ap[51]*b6) + float64(ap[59]*b7)
+			t[4][j] = t[4][j] + float64(ap[4]*b0) + float64(ap[12]*b1) + float64(ap[20]*b2) + float64(ap[28]*b3) + float64(ap[36]*b4) + float64(ap[44]*b5) + float64(ap[52]*b6) + float64(ap[60]*b7)
+			t[5][j] = t[5][j] + float64(ap[5]*b0) + float64(ap[13]*b1) + float64(ap[21]*b2) + float64(ap[29]*b3) + float64(ap[37]*b4) + float64(ap[45]*b5) + float64(ap[53]*b6) + float64(ap[61]*b7)
+			t[6][j] = t[6][j] + float64(ap[6]*b0) + float64(ap[14]*b1) + float64(ap[22]*b2) + float64(ap[30]*b3) + float64(ap[38]*b4) + float64(ap[46]*b5) + float64(ap[54]*b6) + float64(ap[62]*b7)
+			t[7][j] = t[7][j] + float64(ap[7]*b0) + float64(ap[15]*b1) + float64(ap[23]*b2) + float64(ap[31]*b3) + float64(ap[39]*b4) + float64(ap[47]*b5) + float64(ap[55]*b6) + float64(ap[63]*b7)
+		}
+		a, b = a[64:], b[64:]
+	}
 	for len(a) >= 8 && len(b) >= 8 {
 		bp := (*[8]float64)(b)
 		b0, b1, b2, b3, b4, b5, b6, b7 := bp[0], bp[1], bp[2], bp[3], bp[4], bp[5], bp[6], bp[7]
-		ar, tr := a[0], &t[0]
-		tr[0] += ar * b0
-		tr[1] += ar * b1
-		tr[2] += ar * b2
-		tr[3] += ar * b3
-		tr[4] += ar * b4
-		tr[5] += ar * b5
-		tr[6] += ar * b6
-		tr[7] += ar * b7
-		ar, tr = a[1], &t[1]
-		tr[0] += ar * b0
-		tr[1] += ar * b1
-		tr[2] += ar * b2
-		tr[3] += ar * b3
-		tr[4] += ar * b4
-		tr[5] += ar * b5
-		tr[6] += ar * b6
-		tr[7] += ar * b7
-		ar, tr = a[2], &t[2]
-		tr[0] += ar * b0
-		tr[1] += ar * b1
-		tr[2] += ar * b2
-		tr[3] += ar * b3
-		tr[4] += ar * b4
-		tr[5] += ar * b5
-		tr[6] += ar * b6
-		tr[7] += ar * b7
-		ar, tr = a[3], &t[3]
-		tr[0] += ar * b0
-		tr[1] += ar * b1
-		tr[2] += ar * b2
-		tr[3] += ar * b3
-		tr[4] += ar * b4
-		tr[5] += ar * b5
-		tr[6] += ar * b6
-		tr[7] += ar * b7
-		ar, tr = a[4], &t[4]
-		tr[0] += ar * b0
-		tr[1] += ar * b1
-		tr[2] += ar * b2
-		tr[3] += ar * b3
-		tr[4] += ar * b4
-		tr[5] += ar * b5
-		tr[6] += ar * b6
-		tr[7] += ar * b7
-		ar, tr = a[5], &t[5]
-		tr[0] += ar * b0
-		tr[1] += ar * b1
-		tr[2] += ar * b2
-		tr[3] += ar * b3
-		tr[4] += ar * b4
-		tr[5] += ar * b5
-		tr[6] += ar * b6
-		tr[7] += ar * b7
-		ar, tr = a[6], &t[6]
-		tr[0] += ar * b0
-		tr[1] += ar * b1
-		tr[2] += ar * b2
-		tr[3] += ar * b3
-		tr[4] += ar * b4
-		tr[5] += ar * b5
-		tr[6] += ar * b6
-		tr[7] += ar * b7
-		ar, tr = a[7], &t[7]
-		tr[0] += ar * b0
-		tr[1] += ar * b1
-		tr[2] += ar * b2
-		tr[3] += ar * b3
-		tr[4] += ar * b4
-		tr[5] += ar * b5
-		tr[6] += ar * b6
-		tr[7] += ar * b7
+		for r, ar := range (*[8]float64)(a) {
+			tr := &t[r]
+			tr[0] += float64(ar * b0)
+			tr[1] += float64(ar * b1)
+			tr[2] += float64(ar * b2)
+			tr[3] += float64(ar * b3)
+			tr[4] += float64(ar * b4)
+			tr[5] += float64(ar * b5)
+			tr[6] += float64(ar * b6)
+			tr[7] += float64(ar * b7)
+		}
 		a, b = a[8:], b[8:]
 	}
 	storeTile8x8(&t, c, ldc, alpha, beta)
@@ -566,14 +535,14 @@ func kern8x8s(k int, a []float64, lda int, b []float64, ldb int, c []float64, ld
 		b0, b1, b2, b3, b4, b5, b6, b7 := bp[0], bp[1], bp[2], bp[3], bp[4], bp[5], bp[6], bp[7]
 		for r, ar := range ap {
 			tr := &t[r]
-			tr[0] += ar * b0
-			tr[1] += ar * b1
-			tr[2] += ar * b2
-			tr[3] += ar * b3
-			tr[4] += ar * b4
-			tr[5] += ar * b5
-			tr[6] += ar * b6
-			tr[7] += ar * b7
+			tr[0] += float64(ar * b0)
+			tr[1] += float64(ar * b1)
+			tr[2] += float64(ar * b2)
+			tr[3] += float64(ar * b3)
+			tr[4] += float64(ar * b4)
+			tr[5] += float64(ar * b5)
+			tr[6] += float64(ar * b6)
+			tr[7] += float64(ar * b7)
 		}
 	}
 	storeTile8x8(&t, c, ldc, alpha, beta)
