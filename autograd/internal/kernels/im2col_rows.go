@@ -100,8 +100,12 @@ func Col2ImRows(x, cols []float64, n, c, h, w, kh, kw, stride, pad int) {
 	np := n * oh * ow
 	cols = cols[:c*kh*kw*np]
 	x = x[:n*c*h*w]
-	clear(x)
 	for ch := 0; ch < c; ch++ {
+		// Only channel ch's taps reach its planes: clear them now, so that
+		// they are still in cache for the taps' sums.
+		for s := 0; s < n; s++ {
+			clear(x[(s*c+ch)*h*w : (s*c+ch+1)*h*w])
+		}
 		for ky := 0; ky < kh; ky++ {
 			for kx := 0; kx < kw; kx++ {
 				row := cols[((ch*kh+ky)*kw+kx)*np : ((ch*kh+ky)*kw+kx+1)*np]
