@@ -1,7 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 
 	"github.com/flowmatch/flowmatch/fm"
 	"github.com/flowmatch/flowmatch/nn"
@@ -32,6 +35,22 @@ func pathMeta(ps pathSpec, dataSpec string) (map[string]string, error) {
 	return meta, nil
 }
 
+// checkCheckpoint checks that the -checkpoint path is a file, with an
+// error that says how to make one when it is missing or a folder (the
+// loaders' own error would say "open: open …: no such file or directory").
+func checkCheckpoint(path string) error {
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("-checkpoint %s: no such file (train or demo writes one: flowmatch train -data NAME -out %s)", path, path)
+	case err != nil:
+		return fmt.Errorf("-checkpoint %s: %w", path, err)
+	case st.IsDir():
+		return fmt.Errorf("-checkpoint %s: is a folder; want the .safetensors file that train or demo wrote", path)
+	}
+	return nil
+}
+
 // loadModel reads a checkpoint written by train or demo: the model
 // (nn.LoadVelocityMLP) and the path it was trained with
 // (fm.PathFromMetadata; a paramPath when the model predicts something other
@@ -39,6 +58,9 @@ func pathMeta(ps pathSpec, dataSpec string) (map[string]string, error) {
 // is an error naming the file, the key and the value
 // (TestLoadModel_CorruptCheckpoint).
 func loadModel(path string) (*nn.VelocityMLP, fm.Path, map[string]string, error) {
+	if err := checkCheckpoint(path); err != nil {
+		return nil, nil, nil, err
+	}
 	m, meta, err := nn.LoadVelocityMLP(path)
 	if err != nil {
 		return nil, nil, nil, err

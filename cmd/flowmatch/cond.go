@@ -126,10 +126,10 @@ func (s condSpec) check() error {
 	case s.Model == "unet" && (s.Channels < 4 || s.Channels%4 != 0 || s.Channels > 256):
 		return usagef("-channels %d: the U-Net's channels at full resolution must be a multiple of 4 (its GroupNorm groups) in [4, 256], e.g. 16", s.Channels)
 	}
-	if err := checkCount("steps", s.Steps, 1, 100_000_000); err != nil {
+	if err := checkCount("steps", s.Steps, 1, maxSteps); err != nil {
 		return err
 	}
-	if err := checkCount("batch", s.Batch, 1, 1<<16); err != nil {
+	if err := checkCount("batch", s.Batch, 1, maxBatch); err != nil {
 		return err
 	}
 	if !(s.LR > 0 && !math.IsInf(s.LR, 1)) {
@@ -203,6 +203,9 @@ func saveCond(path string, m condModel, meta map[string]string) error {
 // metadata's nn.MetaModel is "UNet", nn.LoadUNet) or a velocity MLP
 // (loadModel), with its path.
 func loadCondModel(path string) (condModel, fm.Path, map[string]string, error) {
+	if err := checkCheckpoint(path); err != nil {
+		return nil, nil, nil, err
+	}
 	f, err := safetensors.Read(path)
 	if err != nil {
 		return nil, nil, nil, err

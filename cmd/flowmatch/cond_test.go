@@ -20,8 +20,7 @@ import (
 func TestCondCommands(t *testing.T) {
 	dir := t.TempDir()
 	ckpt := filepath.Join(dir, "m.safetensors")
-	code, out, errs := call("train", "-data", "mnist14", "-cond", "label", "-cond-drop", "0.1", "-steps", "5", "-hidden", "16", "-batch", "16", "-threads", "1", "-out", ckpt)
-	require.Equal(t, 0, code, errs)
+	out, _ := mustRun(t, "train", "-data", "mnist14", "-cond", "label", "-cond-drop", "0.1", "-steps", "5", "-hidden", "16", "-batch", "16", "-threads", "1", "-out", ckpt)
 	assert.Contains(t, out, "train: wrote "+ckpt)
 	m, meta, err := nn.LoadVelocityMLP(ckpt)
 	require.NoError(t, err)
@@ -32,8 +31,7 @@ func TestCondCommands(t *testing.T) {
 	assert.Equal(t, "mnist14", meta[metaData])
 
 	grid := filepath.Join(dir, "grid.png")
-	code, out, errs = call("sample", "-checkpoint", ckpt, "-class", "3", "-guidance", "2", "-n", "8", "-ode-steps", "3", "-out", grid)
-	require.Equal(t, 0, code, errs)
+	out, _ = mustRun(t, "sample", "-checkpoint", ckpt, "-class", "3", "-guidance", "2", "-n", "8", "-ode-steps", "3", "-out", grid)
 	assert.Contains(t, out, "class 3, guidance w = 2")
 	f, err := os.Open(grid)
 	require.NoError(t, err)
@@ -44,16 +42,14 @@ func TestCondCommands(t *testing.T) {
 	assert.Equal(t, 2+3*(14*4+2), img.Bounds().Dx())
 
 	csv := filepath.Join(dir, "s.csv")
-	code, out, errs = call("sample", "-checkpoint", ckpt, "-n", "20", "-ode-steps", "2", "-out", csv)
-	require.Equal(t, 0, code, errs)
+	out, _ = mustRun(t, "sample", "-checkpoint", ckpt, "-n", "20", "-ode-steps", "2", "-out", csv)
 	assert.Contains(t, out, "every class in turn")
 	x, err := data.ReadCSV(csv)
 	require.NoError(t, err)
 	assert.Equal(t, [2]int{20, 196}, x.Shape())
 
 	npy := filepath.Join(dir, "s.npy")
-	code, _, errs = call("sample", "-checkpoint", ckpt, "-class", "0", "-guidance", "0", "-n", "4", "-ode-steps", "2", "-out", npy)
-	require.Equal(t, 0, code, errs)
+	mustRun(t, "sample", "-checkpoint", ckpt, "-class", "0", "-guidance", "0", "-n", "4", "-ode-steps", "2", "-out", npy)
 	y, err := data.ReadNPY(npy)
 	require.NoError(t, err)
 	assert.Equal(t, [2]int{4, 196}, y.Shape())
@@ -65,11 +61,9 @@ func TestCondCommands(t *testing.T) {
 func TestCondSample_FlagErrors(t *testing.T) {
 	dir := t.TempDir()
 	ckpt := filepath.Join(dir, "m.safetensors")
-	code, _, errs := call("train", "-data", "mnist14", "-steps", "2", "-hidden", "8", "-batch", "4", "-threads", "1", "-cond-drop", "0", "-out", ckpt)
-	require.Equal(t, 0, code, errs)
+	mustRun(t, "train", "-data", "mnist14", "-steps", "2", "-hidden", "8", "-batch", "4", "-threads", "1", "-cond-drop", "0", "-out", ckpt)
 	flat := filepath.Join(dir, "u.safetensors")
-	code, _, errs = call("train", "-data", "8gaussians", "-steps", "2", "-hidden", "8", "-threads", "1", "-out", flat)
-	require.Equal(t, 0, code, errs)
+	mustRun(t, "train", "-data", "8gaussians", "-steps", "2", "-hidden", "8", "-threads", "1", "-out", flat)
 	out := filepath.Join(dir, "x.png")
 	for _, c := range []struct {
 		args []string
@@ -96,8 +90,7 @@ func TestCondSample_FlagErrors(t *testing.T) {
 	_, err := os.Stat(filepath.Join(dir, "d"))
 	assert.True(t, os.IsNotExist(err), "a refused demo creates no folder")
 	// Control: -guidance 1 needs no unconditional field.
-	code, _, errs = call("sample", "-checkpoint", ckpt, "-class", "3", "-guidance", "1", "-n", "2", "-ode-steps", "1", "-out", out)
-	assert.Equal(t, 0, code, errs)
+	mustRun(t, "sample", "-checkpoint", ckpt, "-class", "3", "-guidance", "1", "-n", "2", "-ode-steps", "1", "-out", out)
 }
 
 // TestDemo_MNIST runs demo -data mnist14 at toy size: it writes the
@@ -119,8 +112,7 @@ func TestDemo_MNIST(t *testing.T) {
 
 // TestDatasets_ListsMNIST checks that datasets names the image data sets.
 func TestDatasets_ListsMNIST(t *testing.T) {
-	code, out, errs := call("datasets", "-threads", "1")
-	require.Equal(t, 0, code, errs)
+	out, _ := mustRun(t, "datasets", "-threads", "1")
 	assert.Regexp(t, `(?m)^  mnist14 +196D`, out)
 	assert.Regexp(t, `(?m)^  mnist +784D`, out)
 }

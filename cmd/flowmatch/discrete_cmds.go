@@ -63,8 +63,8 @@ func addDiscreteFlags(fs interface {
 // data and the path, or c's first failure.
 func (f discreteFlags) check(c *flagCheck) (discrete.Dist, discrete.Path, error) {
 	c.count("bins", *f.bins, 4, 128)
-	c.count("steps", *f.steps, 1, 1_000_000)
-	c.count("batch", *f.batch, 1, 65536)
+	c.count("steps", *f.steps, 1, maxSteps)
+	c.count("batch", *f.batch, 1, maxBatch)
 	p := discrete.Path{Sched: discrete.Linear{}, V: *f.bins, D: 2}
 	switch *f.source {
 	case "mask":

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -23,14 +22,10 @@ import (
 // is a usage error.
 func TestDemo_Discrete(t *testing.T) {
 	dir := t.TempDir()
-	var out, errb bytes.Buffer
-	code := run([]string{"demo", "-data", "checkerboard-discrete", "-bins", "8", "-steps", "20", "-batch", "32", "-euler-steps", "4", "-out", dir}, &out, &errb)
-	require.Equal(t, 0, code, "stderr: %s", errb.String())
-	require.Contains(t, out.String(), "demo: dataset=checkerboard-discrete steps=20 nll=")
-	js, err := os.ReadFile(filepath.Join(dir, "report.json"))
-	require.NoError(t, err)
+	out, _ := mustRun(t, "demo", "-data", "checkerboard-discrete", "-bins", "8", "-steps", "20", "-batch", "32", "-euler-steps", "4", "-out", dir)
+	require.Contains(t, out, "demo: dataset=checkerboard-discrete steps=20 nll=")
 	var r discreteReport
-	require.NoError(t, json.Unmarshal(js, &r))
+	readJSON(t, filepath.Join(dir, "report.json"), &r)
 	require.InDelta(t, 3.4657359027997265, r.Entropy, 1e-12)
 	require.InDelta(t, r.NLL-r.Entropy, r.KL, 1e-12)
 	require.Greater(t, r.KL, 0.0)
@@ -57,9 +52,9 @@ func TestDatasets_ListsDiscrete(t *testing.T) {
 func TestDiscreteCommands(t *testing.T) {
 	dir := t.TempDir()
 	r := newTrip(t, dir, "disc")
-	r.train("-data", "checkerboard-discrete", "-bins", "8", "-steps", "20", "-batch", "32")
+	r.run("train", "-data", "checkerboard-discrete", "-bins", "8", "-steps", "20", "-batch", "32")
 	require.True(t, discreteCheckpointArg([]string{"-checkpoint", r.ckpt}))
-	r.sample("-n", "50", "-euler-steps", "8")
+	r.run("sample", "-n", "50", "-euler-steps", "8")
 	pts, err := data.ReadCSV(r.samples)
 	require.NoError(t, err)
 	require.Equal(t, 50, pts.Rows)
@@ -68,9 +63,9 @@ func TestDiscreteCommands(t *testing.T) {
 		require.InDelta(t, 0.5, math.Mod(x+4, 1), 1e-12, "row %d: x = %v is not a cell centre", i, x)
 		require.InDelta(t, 0.5, math.Mod(y+4, 1), 1e-12, "row %d: y = %v is not a cell centre", i, y)
 	}
-	out, _ := r.loglik("-euler-steps", "8")
+	out, _ := r.run("loglik", "-euler-steps", "8")
 	require.Contains(t, out, "entropy=3.4657")
-	r.plot("-euler-steps", "8")
+	r.run("plot", "-euler-steps", "8")
 	for _, f := range []string{"data.png", "model.png"} {
 		_, err := os.Stat(filepath.Join(r.plots, f))
 		require.NoError(t, err)

@@ -31,6 +31,14 @@ work starts. Files are written atomically (a temporary file, then a rename).`
 // bytes of CSV text) and each costs hundreds of network evaluations.
 const maxPoints = 2_000_000
 
+// maxSteps and maxBatch bound -steps and -batch of every training
+// command, whatever the data (the discrete and manifold commands allowed
+// 10⁶ steps, the others 10⁸).
+const (
+	maxSteps = 100_000_000
+	maxBatch = 1 << 16
+)
+
 // checkCount rejects a count flag outside [lo, hi] with a one-line usage error.
 func checkCount(name string, v, lo, hi int) error {
 	if v < lo || v > hi {

@@ -25,26 +25,17 @@ import (
 func TestSample_SDEAndSchedule(t *testing.T) {
 	dir := t.TempDir()
 	cos := filepath.Join(dir, "cos.safetensors")
-	code, _, errs := call("train", "-data", "moons", "-path", "cosine", "-hidden", "16,16", "-steps", "20", "-batch", "32", "-out", cos)
-	require.Equal(t, 0, code, errs)
+	mustRun(t, "train", "-data", "moons", "-path", "cosine", "-hidden", "16,16", "-steps", "20", "-batch", "32", "-out", cos)
 	ot := filepath.Join(dir, "ot.safetensors")
-	code, _, errs = call("train", "-data", "moons", "-sigma-min", "0", "-hidden", "16,16", "-steps", "20", "-batch", "32", "-out", ot)
-	require.Equal(t, 0, code, errs)
+	mustRun(t, "train", "-data", "moons", "-sigma-min", "0", "-hidden", "16,16", "-steps", "20", "-batch", "32", "-out", ot)
 	out := filepath.Join(dir, "s.csv")
-	code, _, errs = call("sample", "-checkpoint", cos, "-n", "20", "-ode-steps", "10", "-out", out)
-	require.Equal(t, 0, code, errs)
-	code, stdout, errs := call("sample", "-checkpoint", ot, "-n", "20", "-ode-steps", "10", "-sde", "0.5", "-out", out)
-	require.Equal(t, 0, code, errs)
+	mustRun(t, "sample", "-checkpoint", cos, "-n", "20", "-ode-steps", "10", "-out", out)
+	stdout, _ := mustRun(t, "sample", "-checkpoint", ot, "-n", "20", "-ode-steps", "10", "-sde", "0.5", "-out", out)
 	assert.Contains(t, stdout, "sde g = 0.5")
-	code, stdout, errs = call("sample", "-checkpoint", ot, "-n", "20", "-ode-steps", "10", "-schedule", "cosine", "-out", out)
-	require.Equal(t, 0, code, errs)
+	stdout, _ = mustRun(t, "sample", "-checkpoint", ot, "-n", "20", "-ode-steps", "10", "-schedule", "cosine", "-out", out)
 	assert.Contains(t, stdout, `schedule "cosine"`)
-	code, _, errs = call("sample", "-checkpoint", trained(t), "-n", "20", "-schedule", "cosine", "-out", out)
-	assert.Equal(t, 2, code)
-	assert.Contains(t, errs, "outside the model's path's range")
-	code, _, errs = call("sample", "-checkpoint", ot, "-n", "20", "-sde", "-1", "-out", out)
-	assert.Equal(t, 2, code)
-	assert.Contains(t, errs, "want a finite g ≥ 0")
+	mustFail(t, 2, "outside the model's path's range", "sample", "-checkpoint", trained(t), "-n", "20", "-schedule", "cosine", "-out", out)
+	mustFail(t, 2, "want a finite g ≥ 0", "sample", "-checkpoint", ot, "-n", "20", "-sde", "-1", "-out", out)
 }
 
 // TestTrain_Param: train -param data writes a checkpoint that records
@@ -65,23 +56,16 @@ func TestSample_SDEAndSchedule(t *testing.T) {
 // the key (written before it existed) is read as a velocity.
 func TestTrain_Param(t *testing.T) {
 	dir := t.TempDir()
-	code, _, errs := call("train", "-data", "gaussian", "-param", "x1", "-out", filepath.Join(dir, "x.safetensors"))
-	assert.Equal(t, 2, code)
-	assert.Contains(t, errs, `-param "x1": want velocity, data, noise or score`)
-	code, _, errs = call("train", "-data", "gaussian", "-param", "data", "-coupling", "ot", "-out", filepath.Join(dir, "x.safetensors"))
-	assert.Equal(t, 2, code)
-	assert.Contains(t, errs, "-coupling ot works with -param velocity only")
-	code, _, errs = call("train", "-data", "gaussian", "-param", "noise", "-param-weight", "snr", "-out", filepath.Join(dir, "x.safetensors"))
-	assert.Equal(t, 2, code)
-	assert.Contains(t, errs, `-param-weight "snr": want cfm or unit`)
-	code, _, errs = call("train", "-data", "gaussian", "-param", "noise", "-param-weight", "unit", "-hidden", "8", "-steps", "3", "-out", filepath.Join(dir, "unit.safetensors"))
-	assert.Equal(t, 0, code, errs)
+	x := filepath.Join(dir, "x.safetensors")
+	mustFail(t, 2, `-param "x1": want velocity, data, noise or score`, "train", "-data", "gaussian", "-param", "x1", "-out", x)
+	mustFail(t, 2, "-coupling ot works with -param velocity only", "train", "-data", "gaussian", "-param", "data", "-coupling", "ot", "-out", x)
+	mustFail(t, 2, `-param-weight "snr": want cfm or unit`, "train", "-data", "gaussian", "-param", "noise", "-param-weight", "snr", "-out", x)
+	mustRun(t, "train", "-data", "gaussian", "-param", "noise", "-param-weight", "unit", "-hidden", "8", "-steps", "3", "-out", filepath.Join(dir, "unit.safetensors"))
 
 	ckpt := map[string]string{}
 	for _, q := range []string{"velocity", "data"} {
 		ckpt[q] = filepath.Join(dir, q+".safetensors")
-		code, _, errs := call("train", "-data", "gaussian", "-param", q, "-hidden", "32,32", "-steps", "400", "-batch", "256", "-lr", "3e-3", "-out", ckpt[q])
-		require.Equal(t, 0, code, errs)
+		mustRun(t, "train", "-data", "gaussian", "-param", q, "-hidden", "32,32", "-steps", "400", "-batch", "256", "-lr", "3e-3", "-out", ckpt[q])
 	}
 	m, meta, err := nn.LoadVelocityMLP(ckpt["data"])
 	require.NoError(t, err)
@@ -105,20 +89,15 @@ func TestTrain_Param(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, fm.CondOT{SigmaMin: 1e-4}, p, "no fm.param: a velocity model")
 	bad := rewrite("bad", func(mm map[string]string) { mm[fm.MetaParam] = "eps" })
-	code, _, errs = call("sample", "-checkpoint", bad, "-n", "10", "-out", filepath.Join(dir, "s.csv"))
-	assert.Equal(t, 1, code)
 	for _, s := range []string{bad, fm.MetaParam, `"eps"`} {
-		assert.Contains(t, errs, s)
+		mustFail(t, 1, s, "sample", "-checkpoint", bad, "-n", "10", "-out", filepath.Join(dir, "s.csv"))
 	}
-	code, _, errs = call("sample", "-checkpoint", ckpt["data"], "-n", "10", "-sde", "0.5", "-out", filepath.Join(dir, "s.csv"))
-	assert.Equal(t, 2, code)
-	assert.Contains(t, errs, "turns into a velocity on [0, 0.999] only")
+	mustFail(t, 2, "turns into a velocity on [0, 0.999] only", "sample", "-checkpoint", ckpt["data"], "-n", "10", "-sde", "0.5", "-out", filepath.Join(dir, "s.csv"))
 
 	const k, n = 4, 300
 	draw := func(c string, seed int) *ag.Tensor {
 		out := filepath.Join(dir, fmt.Sprintf("s%d.csv", seed))
-		code, _, errs := call("sample", "-checkpoint", c, "-n", fmt.Sprint(n), "-ode-steps", "50", "-seed", fmt.Sprint(seed), "-out", out)
-		require.Equal(t, 0, code, errs)
+		mustRun(t, "sample", "-checkpoint", c, "-n", fmt.Sprint(n), "-ode-steps", "50", "-seed", fmt.Sprint(seed), "-out", out)
 		src, err := openData("s", out)
 		require.NoError(t, err)
 		return src.Points(n, nil)
@@ -146,8 +125,7 @@ func TestTrain_Param(t *testing.T) {
 	// loglik converts the divergence too (div v = d·c_x + c_y·div x̂₁): both
 	// models' NLL on the same 300 points agree within 3 standard errors.
 	nll := func(c string) (float64, float64) {
-		code, out, errs := call("loglik", "-checkpoint", c, "-data", "gaussian", "-n", "300")
-		require.Equal(t, 0, code, errs)
+		out, _ := mustRun(t, "loglik", "-checkpoint", c, "-data", "gaussian", "-n", "300")
 		var nll, se float64
 		_, err := fmt.Sscanf(out[strings.Index(out, "nll="):], "nll=%f±%f", &nll, &se)
 		require.NoError(t, err, out)

@@ -45,7 +45,7 @@ func mustFail(t *testing.T, code int, want string, args ...string) {
 // checkpoint NAME.safetensors, the samples NAME.csv and the pictures'
 // folder NAME-pics. Its methods run each command with the flags that name
 // these files and the given ones, require exit code 0 and return stdout
-// and stderr. TestTrainSampleLoglikPlot_RoundTrip, TestDiscreteCommands and
+// and stderr (trip.run). TestTrainSampleLoglikPlot_RoundTrip, TestDiscreteCommands and
 // TestManifoldCommands run one for each kind of model.
 type trip struct {
 	t                    *testing.T
@@ -56,32 +56,33 @@ func newTrip(t *testing.T, dir, name string) trip {
 	return trip{t, filepath.Join(dir, name+".safetensors"), filepath.Join(dir, name+".csv"), filepath.Join(dir, name+"-pics")}
 }
 
-func (r trip) train(args ...string) (string, string) {
+// run runs cmd (train, sample, loglik or plot) with the flags that name the
+// trip's files, then args.
+func (r trip) run(cmd string, args ...string) (string, string) {
 	r.t.Helper()
-	return mustRun(r.t, append([]string{"train", "-out", r.ckpt}, args...)...)
+	files := map[string][]string{
+		"train":  {"-out", r.ckpt},
+		"sample": {"-checkpoint", r.ckpt, "-out", r.samples},
+		"loglik": {"-checkpoint", r.ckpt},
+		"plot":   {"-checkpoint", r.ckpt, "-out", r.plots},
+	}[cmd]
+	require.NotNil(r.t, files, "trip runs train, sample, loglik or plot, not %s", cmd)
+	return mustRun(r.t, append(append([]string{cmd}, files...), args...)...)
 }
 
-func (r trip) sample(args ...string) (string, string) {
-	r.t.Helper()
-	return mustRun(r.t, append([]string{"sample", "-checkpoint", r.ckpt, "-out", r.samples}, args...)...)
-}
-
-func (r trip) loglik(args ...string) (string, string) {
-	r.t.Helper()
-	return mustRun(r.t, append([]string{"loglik", "-checkpoint", r.ckpt}, args...)...)
-}
-
-func (r trip) plot(args ...string) (string, string) {
-	r.t.Helper()
-	return mustRun(r.t, append([]string{"plot", "-checkpoint", r.ckpt, "-out", r.plots}, args...)...)
+// readJSON reads the JSON file (a demo's report.json) into v.
+func readJSON(t *testing.T, file string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, v))
 }
 
 // trained returns a small checkpoint trained on moons, shared by the tests.
 func trained(t *testing.T) string {
 	t.Helper()
 	ckpt := filepath.Join(t.TempDir(), "m.safetensors")
-	code, _, errs := call("train", "-data", "moons", "-hidden", "16,16", "-steps", "20", "-batch", "32", "-out", ckpt)
-	require.Equal(t, 0, code, errs)
+	mustRun(t, "train", "-data", "moons", "-hidden", "16,16", "-steps", "20", "-batch", "32", "-out", ckpt)
 	return ckpt
 }
 
@@ -110,8 +111,7 @@ func lastLine(s string) string {
 
 func TestDemo_Small(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "new") // a missing folder whose parent exists is created
-	code, out, errs := call("demo", "-out", dir, "-steps", "30", "-n", "64", "-grid", "8")
-	require.Equal(t, 0, code, errs)
+	out, errs := mustRun(t, "demo", "-out", dir, "-steps", "30", "-n", "64", "-grid", "8")
 	require.Regexp(t, regexp.MustCompile(`^demo: dataset=8gaussians steps=30 nll=[-0-9.]+ entropy=2\.83[0-9]+ kl=[-0-9.]+ w2=[0-9.]+ seconds=[0-9.]+$`), lastLine(out))
 	for _, f := range []string{"model.safetensors", "report.json", "report.md", "samples.png", "trajectories.png", "density.png", "loss.png", "field_t050.png"} {
 		st, err := os.Stat(filepath.Join(dir, f))
@@ -119,9 +119,7 @@ func TestDemo_Small(t *testing.T) {
 		require.Positive(t, st.Size(), f)
 	}
 	var r demoReport
-	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
-	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(b, &r))
+	readJSON(t, filepath.Join(dir, "report.json"), &r)
 	require.Equal(t, 30, r.Steps)
 	require.NotNil(t, r.KL)
 	require.InDelta(t, r.NLL-*r.Entropy, *r.KL, 1e-12)
@@ -146,17 +144,14 @@ func TestDemo_File(t *testing.T) {
 	dir := t.TempDir()
 	file := writeCSV(t, dir, 100, 2)
 	out := filepath.Join(dir, "out")
-	code, stdout, errs := call("demo", "-data", file, "-out", out, "-steps", "20", "-n", "64", "-grid", "4")
-	require.Equal(t, 0, code, errs)
+	stdout, _ := mustRun(t, "demo", "-data", file, "-out", out, "-steps", "20", "-n", "64", "-grid", "4")
 	require.Contains(t, stdout, "has 100 rows: training on 80, holding out 20 for evaluation")
 	require.Contains(t, stdout, "is unknown, so no KL")
 	require.Regexp(t, regexp.MustCompile(`^demo: dataset=\S+pts100x2.csv steps=20 nll=[-0-9.]+ entropy=unknown w2=[0-9.]+ seconds=[0-9.]+$`), lastLine(stdout))
 	require.NotContains(t, stdout, "kl=")
 	require.NotContains(t, stdout, "KL ≈")
 	var r demoReport
-	b, err := os.ReadFile(filepath.Join(out, "report.json"))
-	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(b, &r))
+	readJSON(t, filepath.Join(out, "report.json"), &r)
 	require.Nil(t, r.KL)
 	require.Nil(t, r.Entropy)
 	require.Equal(t, 80, r.TrainRows)
@@ -191,22 +186,22 @@ func TestDemo_File(t *testing.T) {
 func TestTrainSampleLoglikPlot_RoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	r := newTrip(t, dir, "moons")
-	r.train("-data", "moons", "-hidden", "16,16", "-steps", "20", "-batch", "32")
-	_, errs := r.sample("-n", "50", "-ode-steps", "10")
+	r.run("train", "-data", "moons", "-hidden", "16,16", "-steps", "20", "-batch", "32")
+	_, errs := r.run("sample", "-n", "50", "-ode-steps", "10")
 	require.Contains(t, errs, "sample  done: 50 points")
 	b, err := os.ReadFile(r.samples)
 	require.NoError(t, err)
 	require.Len(t, strings.Split(strings.TrimSpace(string(b)), "\n"), 50)
 	mustRun(t, "sample", "-checkpoint", r.ckpt, "-n", "20", "-solver", "euler", "-ode-steps", "5", "-out", filepath.Join(dir, "s.npy"))
 
-	out, errs := r.loglik("-data", r.samples, "-solver", "rk4", "-ode-steps", "10", "-out", filepath.Join(dir, "lp.csv"))
+	out, errs := r.run("loglik", "-data", r.samples, "-solver", "rk4", "-ode-steps", "10", "-out", filepath.Join(dir, "lp.csv"))
 	require.Contains(t, out, "loglik: n=50 nll=")
 	require.Contains(t, out, "entropy of the data unknown: no KL")
 	require.Contains(t, errs, "loglik  done: 50 points")
-	out, _ = r.loglik("-data", "moons", "-n", "40", "-solver", "rk4", "-ode-steps", "10")
+	out, _ = r.run("loglik", "-data", "moons", "-n", "40", "-solver", "rk4", "-ode-steps", "10")
 	require.Contains(t, out, "kl=", "a built-in dataset with a known entropy gives the KL")
 
-	out, errs = r.plot("-n", "40", "-grid", "6", "-format", "svg", "-times", "0.25,0.75")
+	out, errs = r.run("plot", "-n", "40", "-grid", "6", "-format", "svg", "-times", "0.25,0.75")
 	require.Contains(t, out, "samples.svg")
 	require.Contains(t, out, "field_t025.svg")
 	require.Contains(t, errs, "density  done: 36 points")
@@ -222,13 +217,11 @@ func TestThreads_SameResults(t *testing.T) {
 	var nll []string
 	for _, th := range []string{"1", "2", "3"} {
 		f := filepath.Join(dir, "s"+th+".csv")
-		code, _, errs := call("sample", "-checkpoint", ckpt, "-n", "1100", "-ode-steps", "4", "-threads", th, "-out", f)
-		require.Equal(t, 0, code, errs)
+		mustRun(t, "sample", "-checkpoint", ckpt, "-n", "1100", "-ode-steps", "4", "-threads", th, "-out", f)
 		b, err := os.ReadFile(f)
 		require.NoError(t, err)
 		files = append(files, string(b))
-		code, out, errs := call("loglik", "-checkpoint", ckpt, "-data", "moons", "-n", "600", "-solver", "dopri5", "-tol", "1e-3", "-threads", th)
-		require.Equal(t, 0, code, errs)
+		out, _ := mustRun(t, "loglik", "-checkpoint", ckpt, "-data", "moons", "-n", "600", "-solver", "dopri5", "-tol", "1e-3", "-threads", th)
 		nll = append(nll, out)
 	}
 	require.Equal(t, files[0], files[1])
@@ -322,8 +315,7 @@ func TestTrain_Diverges(t *testing.T) {
 }
 
 func TestDatasets(t *testing.T) {
-	code, out, errs := call("datasets")
-	require.Equal(t, 0, code, errs)
+	out, errs := mustRun(t, "datasets")
 	for _, name := range data.Names() {
 		require.Regexp(t, regexp.MustCompile(`(?m)^  `+regexp.QuoteMeta(name)+` +2D  .+ H = [0-9.]+ (± [0-9.]+ nats \(Monte Carlo\)|nats \(exact\))$`), out)
 	}
@@ -390,15 +382,11 @@ func TestW2Pair_Distance(t *testing.T) {
 func TestSample_LimitScalesWithDim(t *testing.T) {
 	dir := t.TempDir()
 	ckpt := filepath.Join(dir, "m5.safetensors")
-	code, _, errs := call("train", "-data", writeCSV(t, dir, 30, 5), "-hidden", "8", "-steps", "2", "-batch", "8", "-out", ckpt)
-	require.Equal(t, 0, code, errs)
+	mustRun(t, "train", "-data", writeCSV(t, dir, 30, 5), "-hidden", "8", "-steps", "2", "-batch", "8", "-out", ckpt)
 	out := filepath.Join(dir, "s.npy")
-	code, _, errs = call("sample", "-checkpoint", ckpt, "-n", "800001", "-out", out)
-	require.Equal(t, 2, code, errs)
-	require.Contains(t, errs, "-n 800001: want at most 800000 for this 5-dimensional model")
+	mustFail(t, 2, "-n 800001: want at most 800000 for this 5-dimensional model", "sample", "-checkpoint", ckpt, "-n", "800001", "-out", out)
 	require.NoFileExists(t, out)
-	code, _, errs = call("sample", "-checkpoint", ckpt, "-n", "10", "-ode-steps", "2", "-out", out)
-	require.Equal(t, 0, code, errs)
+	mustRun(t, "sample", "-checkpoint", ckpt, "-n", "10", "-ode-steps", "2", "-out", out)
 	x, err := data.ReadNPY(out)
 	require.NoError(t, err)
 	require.Equal(t, [2]int{10, 5}, x.Shape())

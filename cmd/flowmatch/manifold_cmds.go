@@ -100,8 +100,8 @@ func runManifoldTrain(args []string, stdout, stderr io.Writer) error {
 	sizes := checkValue(ck, parseSizes, *hidden)
 	a, err := ag.ParseActivation(*act)
 	ck.usage(err != nil, "-act %q: want silu, tanh, relu, elu or softplus", *act)
-	ck.count("steps", *steps, 1, 100_000_000)
-	ck.count("batch", *batch, 1, 1<<16)
+	ck.count("steps", *steps, 1, maxSteps)
+	ck.count("batch", *batch, 1, maxBatch)
 	ck.usage(!(*lr > 0 && !math.IsInf(*lr, 1)), "-lr %g: want a positive, finite learning rate, e.g. 2e-3", *lr)
 	ck.outFile("out", *out, ".safetensors")
 	if ck.err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -24,21 +23,17 @@ import (
 // bad count is an error (TestCommands_Forms checks the routing).
 func TestDemo_Manifold(t *testing.T) {
 	dir := t.TempDir()
-	var out, errb bytes.Buffer
-	code := run([]string{"demo", "-data", "sphere-vmf", "-steps", "20", "-batch", "32", "-width", "8", "-n", "50", "-out", dir}, &out, &errb)
-	require.Equal(t, 0, code, "stderr: %s", errb.String())
-	require.Contains(t, out.String(), "demo: dataset=sphere-vmf steps=20 nll=")
-	js, err := os.ReadFile(filepath.Join(dir, "report.json"))
-	require.NoError(t, err)
+	out, _ := mustRun(t, "demo", "-data", "sphere-vmf", "-steps", "20", "-batch", "32", "-width", "8", "-n", "50", "-out", dir)
+	require.Contains(t, out, "demo: dataset=sphere-vmf steps=20 nll=")
 	var r manifolddemo.Report
-	require.NoError(t, json.Unmarshal(js, &r))
+	readJSON(t, filepath.Join(dir, "report.json"), &r)
 	require.InDelta(t, r.NLL-r.Entropy, r.KL, 1e-12)
 	require.Less(t, r.SphereDrift, 1e-12)
 	for _, f := range []string{"samples.png", "density.png", "data-density.png", "trajectories.png", "ortho.png", "model.safetensors"} {
 		_, err := os.Stat(filepath.Join(dir, f))
 		require.NoError(t, err, f)
 	}
-	mustFail(t, 2, "-steps 0: want 1 to 1000000", "demo", "-data", "sphere-vmf", "-steps", "0", "-out", dir)
+	mustFail(t, 2, "-steps 0: want 1 to 100000000", "demo", "-data", "sphere-vmf", "-steps", "0", "-out", dir)
 }
 
 // TestDatasets_ListsManifolds checks that datasets lists the manifold data
@@ -64,14 +59,14 @@ func TestManifoldCommands(t *testing.T) {
 	for _, c := range []struct{ data, base string }{{"sphere-vmf", "uniform"}, {"torus-vonmises", "wrapped-normal:1"}} {
 		r := newTrip(t, dir, c.data)
 		ckpt, pts := r.ckpt, r.samples
-		out, _ := r.train("-data", c.data, "-base", c.base, "-steps", "20", "-batch", "32", "-hidden", "8,8")
+		out, _ := r.run("train", "-data", c.data, "-base", c.base, "-steps", "20", "-batch", "32", "-hidden", "8,8")
 		require.Contains(t, out, "train: "+c.data)
 		f, err := safetensors.Read(ckpt)
 		require.NoError(t, err)
 		require.Equal(t, c.base, f.Metadata[riemann.MetaBase])
 		require.Equal(t, map[string]string{"sphere-vmf": "sphere:2", "torus-vonmises": "torus:2"}[c.data], f.Metadata[riemann.MetaManifold])
 
-		out, _ = r.sample("-n", "200")
+		out, _ = r.run("sample", "-n", "200")
 		require.Contains(t, out, "sample: wrote 200 points")
 		x, err := data.ReadCSV(pts)
 		require.NoError(t, err)
@@ -86,10 +81,10 @@ func TestManifoldCommands(t *testing.T) {
 				}
 			}
 		}
-		out, _ = r.loglik("-data", c.data, "-n", "20")
+		out, _ = r.run("loglik", "-data", c.data, "-n", "20")
 		require.Regexp(t, `loglik: n=20 nll=-?\d+\.\d{4}±\d+\.\d{4} nats on \w+:2, base `+c.base+` .* entropy=\d\.\d{4} kl=-?\d+\.\d{4}`, out)
 		lpFile := filepath.Join(dir, c.data+"-logp.csv")
-		out, _ = r.loglik("-data", pts, "-n", "0", "-out", lpFile)
+		out, _ = r.run("loglik", "-data", pts, "-n", "0", "-out", lpFile)
 		require.Contains(t, out, "n=200 ")
 		require.Contains(t, out, "no KL")
 		// The command's log p₁ is the library's from the checkpoint's base
@@ -114,7 +109,7 @@ func TestManifoldCommands(t *testing.T) {
 		if c.base != "uniform" {
 			require.Greater(t, worst, 0.1, "negative control: the uniform base")
 		}
-		out, _ = r.plot("-n", "50")
+		out, _ = r.run("plot", "-n", "50")
 		for _, f := range []string{"samples.png", "density.png", "data-density.png", "trajectories.png"} {
 			require.Contains(t, out, filepath.Join(r.plots, f))
 		}

@@ -43,10 +43,10 @@ func (s trainSpec) check(f trainFlags) error {
 	if _, err := autograd.ParseActivation(s.Act); err != nil {
 		return usagef("-%s %q: want silu, tanh, relu, elu or softplus", f.act, s.Act)
 	}
-	if err := checkCount(f.steps, s.Steps, 1, 100_000_000); err != nil {
+	if err := checkCount(f.steps, s.Steps, 1, maxSteps); err != nil {
 		return err
 	}
-	if err := checkCount(f.batch, s.Batch, 1, 1<<16); err != nil {
+	if err := checkCount(f.batch, s.Batch, 1, maxBatch); err != nil {
 		return err
 	}
 	if !(s.LR > 0 && !math.IsInf(s.LR, 1)) {

@@ -26,15 +26,10 @@ import (
 func TestUsageErrors_Variants(t *testing.T) {
 	dir := t.TempDir()
 	missing := filepath.Join(dir, "missing-dir")
-	disc := filepath.Join(dir, "disc.safetensors")
-	code, _, errs := call("train", "-data", "checkerboard-discrete", "-bins", "8", "-steps", "2", "-batch", "8", "-out", disc)
-	require.Equal(t, 0, code, errs)
-	sph := filepath.Join(dir, "sphere.safetensors")
-	code, _, errs = call("train", "-data", "sphere-vmf", "-hidden", "8", "-steps", "2", "-batch", "8", "-out", sph)
-	require.Equal(t, 0, code, errs)
-	img := filepath.Join(dir, "img.safetensors")
-	code, _, errs = call("train", "-data", "mnist14", "-hidden", "8", "-steps", "2", "-batch", "4", "-threads", "1", "-out", img)
-	require.Equal(t, 0, code, errs)
+	disc, sph, img := filepath.Join(dir, "disc.safetensors"), filepath.Join(dir, "sphere.safetensors"), filepath.Join(dir, "img.safetensors")
+	mustRun(t, "train", "-data", "checkerboard-discrete", "-bins", "8", "-steps", "2", "-batch", "8", "-out", disc)
+	mustRun(t, "train", "-data", "sphere-vmf", "-hidden", "8", "-steps", "2", "-batch", "8", "-out", sph)
+	mustRun(t, "train", "-data", "mnist14", "-hidden", "8", "-steps", "2", "-batch", "4", "-threads", "1", "-out", img)
 	csv := filepath.Join(dir, "s.csv")
 	for _, c := range []struct {
 		args []string
@@ -57,6 +52,8 @@ func TestUsageErrors_Variants(t *testing.T) {
 		{[]string{"train", "-data", "checkerboard-discrete", "-bins", "3", "-out", filepath.Join(dir, "x.safetensors")}, 2, "-bins 3: want 4 to 128"},
 		{[]string{"train", "-data", "checkerboard-discrete", "-out", filepath.Join(dir, "x.pt")}, 2, "want a file name ending in .safetensors"},
 		{[]string{"demo", "-data", "checkerboard-discrete", "-euler-steps", "0", "-out", filepath.Join(dir, "d1")}, 2, "-euler-steps 0: want 1 to 10000"},
+		{[]string{"demo", "-data", "checkerboard-discrete", "-batch", "65537", "-out", filepath.Join(dir, "d1")}, 2, "-batch 65537: want 1 to 65536"},
+		{[]string{"train", "-data", "8gaussians-discrete", "-steps", "100000001", "-out", filepath.Join(dir, "x.safetensors")}, 2, "-steps 100000001: want 1 to 100000000"},
 		{[]string{"demo", "-data", "checkerboard-discrete", "-out", filepath.Join(missing, "d")}, 2, "folder " + missing + " does not exist"},
 
 		// Manifold checkpoints and data.
@@ -78,6 +75,7 @@ func TestUsageErrors_Variants(t *testing.T) {
 		{[]string{"train", "-data", "sphere-vmf", "-act", "gelu", "-out", filepath.Join(dir, "x.safetensors")}, 2, `-act "gelu": want silu, tanh, relu, elu or softplus`},
 		{[]string{"train", "-data", "sphere-vmf", "-out", filepath.Join(dir, "x.pt")}, 2, "want a file name ending in .safetensors"},
 		{[]string{"demo", "-data", "sphere-vmf", "-width", "0", "-out", filepath.Join(dir, "d2")}, 2, "-width 0: want 1 to 4096"},
+		{[]string{"demo", "-data", "sphere-vmf", "-steps", "100000001", "-out", filepath.Join(dir, "d2")}, 2, "-steps 100000001: want 1 to 100000000"},
 
 		// Images.
 		{[]string{"sample", "-checkpoint", img}, 2, "missing required flag(s) -out"},
@@ -90,6 +88,12 @@ func TestUsageErrors_Variants(t *testing.T) {
 		{[]string{"train", "-data", "mnist14", "-steps", "0", "-out", filepath.Join(dir, "x.safetensors")}, 2, "-steps 0: want 1 to 100000000"},
 		{[]string{"train", "-data", "mnist14", "-out", filepath.Join(dir, "x.pt")}, 2, "want a file name ending in .safetensors"},
 		{[]string{"demo", "-data", "mnist14", "-ode-steps", "0", "-out", filepath.Join(dir, "d3")}, 2, "-ode-steps 0: want 1 to 10000"},
+		{[]string{"sample", "-checkpoint", filepath.Join(dir, "none.safetensors"), "-class", "3", "-out", csv}, 1, "none.safetensors: no such file (train or demo writes one"},
+
+		// A checkpoint that is missing or a folder.
+		{[]string{"sample", "-checkpoint", filepath.Join(dir, "none.safetensors"), "-out", csv}, 1, "none.safetensors: no such file (train or demo writes one"},
+		{[]string{"loglik", "-checkpoint", filepath.Join(dir, "none.safetensors"), "-data", "moons"}, 1, "none.safetensors: no such file"},
+		{[]string{"plot", "-checkpoint", dir, "-out", filepath.Join(dir, "p4")}, 1, "is a folder; want the .safetensors file that train or demo wrote"},
 	} {
 		code, stdout, errs := call(c.args...)
 		require.Equal(t, c.code, code, "%v: %s", c.args, errs)
@@ -97,7 +101,7 @@ func TestUsageErrors_Variants(t *testing.T) {
 		require.Equal(t, 1, strings.Count(errs, "\n"), "%v: one line, got %q", c.args, errs)
 		require.Empty(t, stdout, "%v", c.args)
 	}
-	for _, d := range []string{"p1", "p2", "p3", "d1", "d2", "d3", "missing-dir", "s.csv", "s.txt", "g.gif", "x.pt", "x.safetensors"} {
+	for _, d := range []string{"p1", "p2", "p3", "p4", "d1", "d2", "d3", "missing-dir", "s.csv", "s.txt", "g.gif", "x.pt", "x.safetensors"} {
 		require.NoFileExists(t, filepath.Join(dir, d), "nothing is created before the inputs are checked")
 		require.NoDirExists(t, filepath.Join(dir, d), "nothing is created before the inputs are checked")
 	}
@@ -167,9 +171,7 @@ func TestUsage_Forms(t *testing.T) {
 // average copied) and a constant rate give other weights.
 func TestTrain_EMAAndSchedule(t *testing.T) {
 	ckpt := filepath.Join(t.TempDir(), "m.safetensors")
-	code, _, errs := call("train", "-data", "moons", "-hidden", "16,16", "-steps", "30", "-batch", "32",
-		"-ema", "0.9", "-lr-schedule", "cosine", "-threads", "1", "-out", ckpt)
-	require.Equal(t, 0, code, errs)
+	mustRun(t, "train", "-data", "moons", "-hidden", "16,16", "-steps", "30", "-batch", "32", "-ema", "0.9", "-lr-schedule", "cosine", "-threads", "1", "-out", ckpt)
 	got, _, err := nn.LoadVelocityMLP(ckpt)
 	require.NoError(t, err)
 
