@@ -19,7 +19,12 @@
 // images are drawn from an exponential moving average of the weights
 // (fm.TrainConfig.EMA, decay min(d, (1 + k)/(10 + k)) at update k); -eval-at
 // also evaluates earlier budgets from snapshots of the same runs, and
-// -eval-raw the raw weights beside the average (at the weights -snap-w). The MLP
+// -eval-raw the raw weights beside the average (at the weights -snap-w).
+// -save writes every snapshot as a checkpoint (nn.SaveUNet or
+// nn.SaveVelocityMLP, with the run's numbers in its metadata) and -load
+// evaluates such checkpoints without training, so that training and the
+// sampling passes can run as separate processes; -classifier keeps the
+// evaluation classifier in a file (classify.LoadOrTrain). The MLP
 // takes the fused step (TrainConfig.Fused, batch 128, as the demo); a U-Net
 // takes the autograd step (its batch is a flag). Then each model draws n
 // images (n/10 of each class) from the same noise with the same
@@ -65,6 +70,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -163,6 +169,10 @@ func run(args []string, stdout io.Writer) error {
 	seed := fs.Uint64("seed", 1, "random seed")
 	mlpLast := fs.Bool("mlp-last", false, "train the MLP after the U-Nets (to alternate the order between runs)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the U-Nets' training to this file")
+	saveDir := fs.String("save", "", "write every snapshot's weights to this folder (nn.SaveUNet, nn.SaveVelocityMLP), for -load")
+	load := fs.String("load", "", "evaluate these checkpoints written by -save (comma-separated) instead of training")
+	doEval := fs.Bool("eval", true, "evaluate after training (-eval=false with -save: train only)")
+	clfPath := fs.String("classifier", "", "load the evaluation classifier from this file, or train it and save it there (classify.LoadOrTrain)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -206,6 +216,9 @@ func run(args []string, stdout io.Writer) error {
 		return fmt.Errorf("-method %s -nfe %d: want euler, midpoint or heun, and an NFE that is a positive multiple of the evaluations per step", *method, opt.NFE)
 	}
 	var specs []spec
+	if *load != "" {
+		*withMLP, *unets = false, ""
+	}
 	if *withMLP {
 		specs = append(specs, spec{Name: "MLP 512³", Batch: 128, LR: *mlpLR})
 	}
@@ -218,8 +231,11 @@ func run(args []string, stdout io.Writer) error {
 	} else {
 		specs = append(specs, us...)
 	}
-	if len(specs) == 0 {
+	if len(specs) == 0 && *load == "" {
 		return errors.New("no model to train: give -unet or -mlp")
+	}
+	if !*doEval && *saveDir == "" {
+		return errors.New("-eval=false without -save would throw the models away")
 	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -244,21 +260,30 @@ func run(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	clf, err := classify.Train(train.X, train.Labels, classify.Config{Classes: mnist.Classes, Seed: *seed})
-	if err != nil {
-		return err
+	var clf *classify.Classifier
+	var testFeat *ag.Tensor
+	var floor float64
+	if *doEval {
+		cfg := classify.Config{Classes: mnist.Classes, Seed: *seed}
+		if *clfPath != "" {
+			clf, _, err = classify.LoadOrTrain(*clfPath, train.X, train.Labels, cfg, map[string]string{"data": *dataName})
+		} else {
+			clf, err = classify.Train(train.X, train.Labels, cfg)
+		}
+		if err != nil {
+			return err
+		}
+		clfAcc, _, err := clf.Accuracy(test.X, test.Labels)
+		if err != nil {
+			return err
+		}
+		testFeat = clf.Features(test.X)
+		sub := train.Subset(fm.NewRand(*seed + 14).Perm(train.Len())[:*n])
+		if floor, err = metrics.FrechetDistance(clf.Features(sub.X), testFeat); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s: classifier test accuracy %.4f; FD floor (%d training images vs test) %.3f\n", *dataName, clfAcc, *n, floor)
 	}
-	clfAcc, _, err := clf.Accuracy(test.X, test.Labels)
-	if err != nil {
-		return err
-	}
-	testFeat := clf.Features(test.X)
-	sub := train.Subset(fm.NewRand(*seed + 14).Perm(train.Len())[:*n])
-	floor, err := metrics.FrechetDistance(clf.Features(sub.X), testFeat)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%s: classifier test accuracy %.4f; FD floor (%d training images vs test) %.3f\n", *dataName, clfAcc, *n, floor)
 
 	labels := make([]int, *n)
 	for i := range labels {
@@ -266,6 +291,23 @@ func run(args []string, stdout io.Writer) error {
 	}
 	null := nn.LabelContext([]int{nn.NullLabel}, mnist.Classes)
 	var results []result
+	type job struct {
+		r     result
+		model fm.Model
+		snaps []snapshot
+	}
+	var jobs []job
+	for _, path := range strings.Split(*load, ",") {
+		if path = strings.TrimSpace(path); path == "" {
+			continue
+		}
+		r, model, sn, err := loadSnapshot(path, side)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s: %s, %d steps, batch %d, lr %g, at %g s%s\n", path, r.Name, sn.Steps, r.Batch, r.LR, sn.At, rawNote(sn.Raw))
+		jobs = append(jobs, job{r, model, []snapshot{sn}})
+	}
 	for _, s := range specs {
 		r, model, snaps, err := trainFor(s, train, null, side, opt)
 		if err != nil {
@@ -273,6 +315,24 @@ func run(args []string, stdout io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "%s (%d parameters, batch %d, lr %g): %d steps in %.1f s wall, %.1f s CPU, load %.1f, loss %.4f\n",
 			s.Name, r.Params, s.Batch, s.LR, r.Steps, r.TrainS, r.CPUS, r.Load, r.Loss)
+		if *saveDir != "" {
+			for _, sn := range snaps {
+				path, err := saveSnapshot(*saveDir, *dataName, r, model, sn)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "  wrote %s\n", path)
+			}
+		}
+		if *doEval {
+			jobs = append(jobs, job{r, model, snaps})
+		}
+	}
+	if !*doEval {
+		return nil
+	}
+	for _, j := range jobs {
+		r, model, snaps := j.r, j.model, j.snaps
 		for _, sn := range snaps {
 			for i, p := range model.Params() {
 				copy(p.Data, sn.Weights[i])
@@ -463,6 +523,74 @@ func sample(model fm.Model, labels []int, null *ag.Tensor, w float64, opt option
 		copy(out.Data[i0*d:], x.Data)
 	}
 	return out, nil
+}
+
+// Checkpoint metadata of the snapshots written by -save.
+const (
+	metaPrefix = "unetvsmlp."
+)
+
+// saveSnapshot writes the snapshot's weights, in model's architecture, to
+// dir with the run's numbers as metadata, and returns the file's path.
+func saveSnapshot(dir, data string, r result, model fm.Model, sn snapshot) (string, error) {
+	name := strings.ToLower(strings.NewReplacer(" ", "", "³", "", "-", "").Replace(r.Name))
+	name = fmt.Sprintf("%s-%s-b%d-lr%g-%gs", data, name, r.Batch, r.LR, sn.At)
+	if sn.Raw {
+		name += "-raw"
+	}
+	path := filepath.Join(dir, name+".safetensors")
+	for i, p := range model.Params() {
+		copy(p.Data, sn.Weights[i])
+	}
+	meta := map[string]string{}
+	for k, v := range map[string]string{"name": r.Name, "batch": strconv.Itoa(r.Batch), "lr": fmt.Sprint(r.LR),
+		"at": fmt.Sprint(sn.At), "raw": strconv.FormatBool(sn.Raw), "steps": strconv.Itoa(sn.Steps),
+		"train_s": fmt.Sprintf("%.1f", r.TrainS), "cpu_s": fmt.Sprintf("%.1f", r.CPUS), "loss": fmt.Sprintf("%.4f", r.Loss), "data": data} {
+		meta[metaPrefix+k] = v
+	}
+	switch m := model.(type) {
+	case *nn.UNet:
+		return path, nn.SaveUNet(path, m, meta)
+	case *nn.VelocityMLP:
+		return path, nn.SaveVelocityMLP(path, m, meta)
+	}
+	return "", fmt.Errorf("cannot save a %T", model)
+}
+
+// loadSnapshot reads a checkpoint written by saveSnapshot.
+func loadSnapshot(path string, side int) (r result, model fm.Model, sn snapshot, err error) {
+	u, meta, err := nn.LoadUNet(path)
+	if err != nil {
+		var v *nn.VelocityMLP
+		if v, meta, err = nn.LoadVelocityMLP(path); err != nil {
+			return r, nil, sn, fmt.Errorf("%s: neither a U-Net nor a velocity MLP checkpoint: %w", path, err)
+		}
+		model = v
+	} else {
+		model = u
+	}
+	if model.Dim() != side*side || model.Ctx() != mnist.Classes+1 {
+		return r, nil, sn, fmt.Errorf("%s: a model of %d pixels and context %d, want %d and %d (-data)", path, model.Dim(), model.Ctx(), side*side, mnist.Classes+1)
+	}
+	get := func(k string) string { return meta[metaPrefix+k] }
+	r.Name = get("name")
+	r.Batch, _ = strconv.Atoi(get("batch"))
+	r.LR, _ = strconv.ParseFloat(get("lr"), 64)
+	r.TrainS, _ = strconv.ParseFloat(get("train_s"), 64)
+	r.CPUS, _ = strconv.ParseFloat(get("cpu_s"), 64)
+	r.Loss, _ = strconv.ParseFloat(get("loss"), 64)
+	sn.At, _ = strconv.ParseFloat(get("at"), 64)
+	sn.Raw = get("raw") == "true"
+	sn.Steps, _ = strconv.Atoi(get("steps"))
+	r.Steps = sn.Steps
+	if r.Name == "" {
+		return r, nil, sn, fmt.Errorf("%s: no %sname metadata: not written by unetvsmlp -save", path, metaPrefix)
+	}
+	for _, p := range model.Params() {
+		r.Params += len(p.Data)
+		sn.Weights = append(sn.Weights, p.Data)
+	}
+	return r, model, sn, nil
 }
 
 // rawNote marks the raw weights of a model trained with an EMA.

@@ -2,10 +2,15 @@ package main
 
 import (
 	"bytes"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	ag "github.com/flowmatch/flowmatch/autograd"
+	"github.com/flowmatch/flowmatch/fm"
+	"github.com/flowmatch/flowmatch/nn"
 )
 
 // The EMA's warm-up decay is (1 + k)/(10 + k) until it reaches the decay:
@@ -64,8 +69,48 @@ func TestRun_FlagErrors(t *testing.T) {
 		{[]string{"-n", "15"}, "-n 15"},
 		{[]string{"-eval-at", "4m"}, "-eval-at"},
 		{[]string{"-snap-w", "x"}, "-snap-w"},
+		{[]string{"-eval=false"}, "-save"},
 		{[]string{"-mlp=false", "-unet", ""}, "no model"},
 	} {
 		require.ErrorContains(t, run(c.args, &out), c.want, c.args)
 	}
+}
+
+// A snapshot written by -save loads back (-load) with its numbers and its
+// weights, as a U-Net and as an MLP; a U-Net of the wrong size and a file
+// without the run's metadata are errors.
+func TestSnapshot_RoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	rng := fm.NewRand(1)
+	models := []fm.Model{
+		nn.NewUNet(nn.UNetConfig{C: 1, H: 14, W: 14, Ch: 4, Groups: 2, Emb: 8, Ctx: 11, Classes: 10}, rng),
+		nn.NewLabelVelocityMLP(196, 10, []int{8}, ag.ActSiLU, rng),
+	}
+	for _, m := range models {
+		r := result{spec: spec{Name: "U-Net Ch 4", Ch: 4, Batch: 32, LR: 2e-3}, TrainS: 200.5, CPUS: 180.2, Loss: 0.25}
+		var sn snapshot
+		sn.At, sn.Steps, sn.Raw = 90, 1234, true
+		for _, p := range m.Params() {
+			w := make([]float64, len(p.Data))
+			for i := range w {
+				w[i] = rng.NormFloat64()
+			}
+			sn.Weights = append(sn.Weights, w)
+		}
+		path, err := saveSnapshot(dir, "mnist14", r, m, sn)
+		require.NoError(t, err)
+		r2, m2, sn2, err := loadSnapshot(path, 14)
+		require.NoError(t, err)
+		require.Equal(t, r.Name, r2.Name)
+		require.Equal(t, []any{32, 2e-3, 200.5, 180.2, 0.25, 1234}, []any{r2.Batch, r2.LR, r2.TrainS, r2.CPUS, r2.Loss, r2.Steps})
+		require.Equal(t, []any{90.0, 1234, true}, []any{sn2.At, sn2.Steps, sn2.Raw})
+		require.Equal(t, sn.Weights, sn2.Weights)
+		require.IsType(t, m, m2)
+		_, _, _, err = loadSnapshot(path, 28)
+		require.ErrorContains(t, err, "want 784")
+	}
+	path := filepath.Join(dir, "plain.safetensors")
+	require.NoError(t, nn.SaveUNet(path, models[0].(*nn.UNet), nil))
+	_, _, _, err := loadSnapshot(path, 14)
+	require.ErrorContains(t, err, "not written by unetvsmlp")
 }
