@@ -93,6 +93,23 @@ func (c command) body(args []string) runFunc {
 	return c.run
 }
 
+// help is the command line that shows the flags of the form of c that
+// args chose: 'flowmatch CMD -h', followed by the flags that choose a form
+// (-data, -checkpoint, -class, -guidance) when args hold them, since
+// another form has other flags (-h comes first: parsing stops there, so a
+// choosing flag the form does not have is no error). TestUsageErrors_Variants.
+func (c command) help(args []string) string {
+	h := "flowmatch " + c.name + " -h"
+	if len(c.forms) > 0 {
+		for _, name := range []string{"data", "checkpoint", "class", "guidance"} {
+			if v, ok := flagArg(args, name); ok {
+				h += " -" + name + " " + v
+			}
+		}
+	}
+	return h
+}
+
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 // run executes the command line args and returns the process exit code:
@@ -117,7 +134,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			case errors.Is(err, flag.ErrHelp):
 				return 0
 			case errors.As(err, new(usageError)):
-				fmt.Fprintf(stderr, "flowmatch %s: %v (see 'flowmatch %s -h')\n", c.name, err, c.name)
+				fmt.Fprintf(stderr, "flowmatch %s: %v (see '%s')\n", c.name, err, c.help(args[1:]))
 				return 2
 			default:
 				fmt.Fprintf(stderr, "flowmatch %s: %v\n", c.name, err)

@@ -36,6 +36,11 @@ func TestUsageErrors_Variants(t *testing.T) {
 		code int
 		want string
 	}{
+		// A flag of another form: the hint shows the flags of this one.
+		{[]string{"loglik", "-checkpoint", disc, "-data", "moons"}, 2, "flag provided but not defined: -data (see 'flowmatch loglik -h -data moons -checkpoint " + disc + "')"},
+		{[]string{"train", "-data", "mnist14", "-path", "vp"}, 2, "flag provided but not defined: -path (see 'flowmatch train -h -data mnist14')"},
+		{[]string{"datasets", "-n", "3"}, 2, "flag provided but not defined: -n (see 'flowmatch datasets -h')"},
+
 		// Discrete checkpoints and data.
 		{[]string{"sample", "-checkpoint", disc}, 2, "missing required flag(s) -out"},
 		{[]string{"sample", "-checkpoint", disc, "-out", csv, "-n", "0"}, 2, "-n 0: want 1 to 2000000"},
