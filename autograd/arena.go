@@ -38,7 +38,8 @@ arXiv:1912.01703, §5.3), with the release made explicit: PyTorch frees a
 block when its last reference dies, here Reset frees everything at once, at
 the end of a step. TestArena_MatchesHeap, TestArena_ReusesBuffers,
 TestArena_FreshStructs, TestArena_PoisonShowsEscape, TestArena_SecondOrder
-and TestArena_Concurrent check it.
+and TestArena_Concurrent check it; fm's TestTrain_ArenaBitIdentical checks
+the training loop that uses it (fm.Train).
 */
 
 // Arena owns the storage of the tensors of one computation (a training step)
