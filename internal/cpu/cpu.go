@@ -40,17 +40,22 @@ type Cache struct {
 	LineBytes int // line size in bytes, 0 if unknown
 }
 
-// Info describes the processor.
+// Info describes the processor. On arm64 the identity fields hold the
+// core's MIDR_EL1 (midr.go): Vendor the implementer's name ("Arm",
+// "Apple", …), Family the implementer code (0x41, 0x61, …), Model the part
+// number (0xd0c for a Neoverse N1), Variant and Stepping the N and M of its
+// rNpM revision.
 type Info struct {
 	Arch     string // runtime.GOARCH
-	Vendor   string // "GenuineIntel", "AuthenticAMD", … ("" if unknown)
-	Brand    string // brand string, e.g. "AMD EPYC 7B13 64-Core Processor"
-	Family   int    // display family: base + extended when base is 0xF
-	Model    int    // display model: base + extended·16 when family is 6 or ≥ 0xF
-	Stepping int
-	AVX2     bool // AVX2, with YMM state saved by the OS
-	FMA      bool // FMA3, with YMM state saved by the OS
-	AVX512F  bool // AVX-512 Foundation, with ZMM and opmask state saved
+	Vendor   string // "GenuineIntel", "AuthenticAMD", "Arm", "Apple", … ("" if unknown)
+	Brand    string // brand string, e.g. "AMD EPYC 7B13 64-Core Processor", "Arm Neoverse N1"
+	Family   int    // display family: base + extended when base is 0xF; arm64: implementer
+	Model    int    // display model: base + extended·16 when family is 6 or ≥ 0xF; arm64: part
+	Stepping int    // arm64: revision
+	Variant  int    // arm64: variant (0 elsewhere)
+	AVX2     bool   // AVX2, with YMM state saved by the OS
+	FMA      bool   // FMA3, with YMM state saved by the OS
+	AVX512F  bool   // AVX-512 Foundation, with ZMM and opmask state saved
 	Caches   []Cache
 }
 
@@ -92,9 +97,23 @@ func (c Info) CacheBytes(level int) int {
 	return 0
 }
 
+// ID names the processor model as the tuned kernel plans key it, e.g.
+// "AuthenticAMD family 26 model 2" or, on arm64, "Arm implementer 0x41
+// part 0xd0c"; "" when the vendor is unknown.
+func (c Info) ID() string {
+	switch {
+	case c.Vendor == "":
+		return ""
+	case c.Arch == "arm64":
+		return fmt.Sprintf("%s implementer 0x%02x part 0x%03x", c.Vendor, c.Family, c.Model)
+	}
+	return fmt.Sprintf("%s family %d model %d", c.Vendor, c.Family, c.Model)
+}
+
 // String is one line for reports, e.g.
 //
 //	AMD EPYC (AuthenticAMD family 26 model 2 stepping 1, amd64); isa: avx2 fma avx512f; cache: L1d 48 KiB, L2 1 MiB, L3 32 MiB
+//	Arm Neoverse N1 (Arm implementer 0x41 part 0xd0c r3p1, arm64); isa: neon; cache: L1d 64 KiB, L2 1 MiB, L3 32 MiB
 func (c Info) String() string {
 	var b strings.Builder
 	brand := c.Brand
@@ -102,9 +121,12 @@ func (c Info) String() string {
 		brand = "unknown CPU"
 	}
 	b.WriteString(brand)
-	if c.Vendor != "" {
-		fmt.Fprintf(&b, " (%s family %d model %d stepping %d, %s)", c.Vendor, c.Family, c.Model, c.Stepping, c.Arch)
-	} else {
+	switch {
+	case c.Vendor != "" && c.Arch == "arm64":
+		fmt.Fprintf(&b, " (%s r%dp%d, %s)", c.ID(), c.Variant, c.Stepping, c.Arch)
+	case c.Vendor != "":
+		fmt.Fprintf(&b, " (%s stepping %d, %s)", c.ID(), c.Stepping, c.Arch)
+	default:
 		fmt.Fprintf(&b, " (%s)", c.Arch)
 	}
 	fmt.Fprintf(&b, "; isa: %s", c.ISA())

@@ -116,10 +116,13 @@ func deriveBlocking(mr, nr int, l1, l2, l3 cpu.Cache) (mc, kc, nc int) {
 	return mc, kc, nc
 }
 
-// tunedFor returns the tunedPlans row of processor c, if it has one. A
-// processor without a vendor (arm64 and other architectures without CPUID,
-// and amd64 under -tags purego, report none: internal/cpu) has no row, so
-// that a row measured on one of them cannot apply to all of them.
+// tunedFor returns the tunedPlans row of processor c, if it has one. On
+// arm64 the key is the core's MIDR_EL1 implementer and part (cpu.Info's
+// Family and Model there, e.g. {"Arm", 0x41, 0xd0c} for a Neoverse N1;
+// TestChoosePlan_ARMRow). A processor without a vendor (an arm64 core
+// whose MIDR could not be read, other architectures without CPUID, and
+// amd64 under -tags purego report none: internal/cpu) has no row, so that
+// a row measured on one of them cannot apply to all of them.
 func tunedFor(c cpu.Info) (tunedRow, bool) {
 	if c.Vendor == "" {
 		return tunedRow{}, false
@@ -132,7 +135,7 @@ func tunedFor(c cpu.Info) (tunedRow, bool) {
 // there is one for kn, else the derived blocking.
 func planFor(kn *microKernel, c cpu.Info) *gemmPlan {
 	if r, ok := tunedFor(c); ok && r.Kernel == kn.name {
-		return &gemmPlan{kn, r.MC, r.KC, r.NC, fmt.Sprintf("tuned for %s family %d model %d", c.Vendor, c.Family, c.Model)}
+		return &gemmPlan{kn, r.MC, r.KC, r.NC, "tuned for " + c.ID()}
 	}
 	l1, l2, l3, known := c.Hierarchy()
 	mc, kc, nc := deriveBlocking(kn.mr, kn.nr, l1, l2, l3)
