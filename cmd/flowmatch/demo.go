@@ -75,7 +75,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	c.count("grid", *grid, 2, maxGrid)
 	spec := trainSpec{Path: pathSpec{Name: "condot", SigmaMin: 1e-4}, Coupling: "independent",
 		Hidden: []int{256, 256, 256}, Act: "silu", Steps: *steps, Batch: *batch, LR: 1e-3, Schedule: *schedule, EMA: *ema, Seed: *seed}
-	c.then(func() error { return spec.check(trainFlags{"steps", "batch", "lr", "ema", "lr-schedule", "act"}) })
+	spec.check(c)
 	c.outDir("out", *out)
 	if c.err != nil {
 		return c.err

@@ -251,6 +251,11 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"train", "-out", filepath.Join(missing, "m.safetensors")}, 2, "folder " + missing + " does not exist"},
 		{[]string{"train", "-out", filepath.Join(dir, "m.safetensors"), "-threads", "0"}, 2, "-threads 0: want 1 to 64"},
 		{[]string{"train", "-out", filepath.Join(dir, "m.safetensors"), "-lr", "-1"}, 2, "-lr -1: want a positive, finite learning rate"},
+		{[]string{"train", "-out", filepath.Join(dir, "m.safetensors"), "-ema", "1"}, 2, "-ema 1: want a decay in [0, 1)"},
+		{[]string{"train", "-out", filepath.Join(dir, "m.safetensors"), "-lr-schedule", "step"}, 2, `-lr-schedule "step": want constant or cosine`},
+		{[]string{"train", "-out", filepath.Join(dir, "m.safetensors"), "-act", "gelu"}, 2, `-act "gelu": want silu, tanh, relu, elu or softplus`},
+		{[]string{"train", "-out", filepath.Join(dir, "m.safetensors"), "-coupling", "best"}, 2, `-coupling "best": want independent, ot or sinkhorn`},
+		{[]string{"train", "-out", filepath.Join(dir, "m.safetensors"), "-batch", "0"}, 2, "-batch 0: want 1 to 65536"},
 		{[]string{"sample", "-checkpoint", "/nonexistent/m.safetensors", "-out", filepath.Join(dir, "s.csv")}, 1, "/nonexistent/m.safetensors"},
 		{[]string{"sample", "-checkpoint", "m", "-out", "s.csv", "-solver", "rk5"}, 2, `-solver "rk5"`},
 		{[]string{"sample", "-checkpoint", ckpt, "-out", filepath.Join(dir, "s.csv"), "-n", "1000000000"}, 2, "-n 1000000000: want 1 to 2000000"},
@@ -270,6 +275,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"demo", "-data", "nope", "-out", filepath.Join(dir, "d2")}, 2, `-data "nope": not a built-in dataset`},
 		{[]string{"demo", "-data", file3, "-out", filepath.Join(dir, "d3")}, 1, "has 3 columns; demo draws 2-D data"},
 		{[]string{"demo", "-grid", "0", "-out", filepath.Join(dir, "d4")}, 2, "-grid 0: want 2 to 400"},
+		{[]string{"demo", "-ema", "1", "-out", filepath.Join(dir, "d4")}, 2, "-ema 1: want a decay in [0, 1)"},
+		{[]string{"demo", "-lr-schedule", "step", "-out", filepath.Join(dir, "d4")}, 2, `-lr-schedule "step": want constant or cosine`},
 		{[]string{"demo", "-out", filepath.Join(missing, "demo")}, 2, "folder " + missing + " does not exist"},
 		{[]string{"demo", "stray"}, 2, `unexpected argument "stray"`},
 		{[]string{"bench", "-what", "dance"}, 2, `-what "dance"`},
@@ -284,7 +291,7 @@ func TestUsageErrors(t *testing.T) {
 		require.Equal(t, 1, strings.Count(errs, "\n"), "%v: one line, got %q", c.args, errs)
 		require.Empty(t, stdout, "%v", c.args)
 		if c.args[0] == "demo" {
-			require.NotContains(t, errs, "-lr", "%v: demo has no -lr", c.args)
+			require.NotRegexp(t, `-(lr|act) `, errs, "%v: demo has no -lr or -act", c.args)
 		}
 	}
 	for _, d := range []string{"p1", "p2", "p3", "p4", "d1", "d2", "d3", "d4", "missing-dir", "s.csv", "z.pt", "m.safetensors"} {

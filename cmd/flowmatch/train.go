@@ -28,37 +28,21 @@ type trainSpec struct {
 	Weight   string   // -param-weight: cfm or unit (gaussian.go)
 }
 
-// trainFlags names the command's flags for the messages of check (demo has
-// no -lr, -act, … of its own: its messages must not name them).
-type trainFlags struct{ steps, batch, lr, ema, schedule, act string }
-
-// check validates the spec before any work, naming the command's own flags.
-func (s trainSpec) check(f trainFlags) error {
-	if _, err := s.Path.build(); err != nil {
-		return err
-	}
-	if _, err := coupling(s.Coupling); err != nil {
-		return err
-	}
-	if _, err := autograd.ParseActivation(s.Act); err != nil {
-		return usagef("-%s %q: want silu, tanh, relu, elu or softplus", f.act, s.Act)
-	}
-	if err := checkCount(f.steps, s.Steps, 1, maxSteps); err != nil {
-		return err
-	}
-	if err := checkCount(f.batch, s.Batch, 1, maxBatch); err != nil {
-		return err
-	}
-	if !(s.LR > 0 && !math.IsInf(s.LR, 1)) {
-		return usagef("-%s %g: want a positive, finite learning rate, e.g. 1e-3", f.lr, s.LR)
-	}
-	if !(s.EMA >= 0 && s.EMA < 1) {
-		return usagef("-%s %g: want a decay in [0, 1), e.g. 0.999 (0: off)", f.ema, s.EMA)
-	}
-	if s.Schedule != "constant" && s.Schedule != "cosine" {
-		return usagef("-%s %q: want constant or cosine", f.schedule, s.Schedule)
-	}
-	return checkParam(s) // gaussian.go
+// check validates the spec after the checks c, before any work, naming
+// train's flags. Demo fixes the path, coupling, activation and learning
+// rate, so only its own -steps, -batch, -ema and -lr-schedule can fail
+// (TestUsageErrors: no demo message names -lr).
+func (s trainSpec) check(c *flagCheck) {
+	checkValue(c, pathSpec.build, s.Path)
+	checkValue(c, coupling, s.Coupling)
+	_, err := autograd.ParseActivation(s.Act)
+	c.usage(err != nil, "-act %q: want silu, tanh, relu, elu or softplus", s.Act)
+	c.count("steps", s.Steps, 1, maxSteps)
+	c.count("batch", s.Batch, 1, maxBatch)
+	c.usage(!(s.LR > 0 && !math.IsInf(s.LR, 1)), "-lr %g: want a positive, finite learning rate, e.g. 1e-3", s.LR)
+	c.usage(!(s.EMA >= 0 && s.EMA < 1), "-ema %g: want a decay in [0, 1), e.g. 0.999 (0: off)", s.EMA)
+	c.usage(s.Schedule != "constant" && s.Schedule != "cosine", "-lr-schedule %q: want constant or cosine", s.Schedule)
+	c.then(func() error { return checkParam(s) }) // gaussian.go
 }
 
 // trainModel builds a velocity MLP and trains it by conditional flow
@@ -150,7 +134,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	var err error
 	spec.Param, err = fm.ParseParam(*param)
 	c.usage(err != nil, "-param %q: want velocity, data, noise or score", *param)
-	c.then(func() error { return spec.check(trainFlags{"steps", "batch", "lr", "ema", "lr-schedule", "act"}) })
+	spec.check(c)
 	c.outFile("out", *out, ".safetensors")
 	if c.err != nil {
 		return c.err
