@@ -82,7 +82,8 @@ func NewArena() *Arena { return &Arena{free: map[int][][]float64{}} }
 
 // Reset takes back every buffer, Tensor struct and input list lent since the
 // last Reset (filling the buffers with NaN in Poison mode). Every tensor of
-// the arena is invalid afterwards. Reset of a nil arena does nothing.
+// the arena is invalid afterwards (TestArena_PoisonShowsEscape,
+// TestArena_FreshStructs). Reset of a nil arena does nothing.
 func (a *Arena) Reset() {
 	if a == nil {
 		return
@@ -120,7 +121,8 @@ func (a *Arena) Held() (buffers, bytes int) {
 }
 
 // Zeros returns a [rows, cols] leaf of the arena filled with 0 (on the heap
-// for a nil arena: the package-level Zeros).
+// for a nil arena: the package-level Zeros); a reused buffer is zeroed
+// (TestArena_PoisonShowsEscape).
 func (a *Arena) Zeros(rows, cols int) *Tensor {
 	if rows < 0 || cols < 0 {
 		panic(&MisuseError{Op: "Zeros", Shapes: [][2]int{{rows, cols}}, Reason: "negative dimension"})
@@ -132,8 +134,9 @@ func (a *Arena) Zeros(rows, cols int) *Tensor {
 
 // Normal returns a [rows, cols] leaf of the arena holding independent
 // N(mean, std²) draws from rng, mean + std·rng.NormFloat64() in row-major
-// order (the package-level Normal for a nil arena). A nil rng panics with
-// a *MisuseError.
+// order (the package-level Normal for a nil arena), so the same rng gives
+// the same batch in or out of an arena (TestArena_MatchesHeap). A nil rng
+// panics with a *MisuseError.
 func (a *Arena) Normal(rows, cols int, mean, std float64, rng *rand.Rand) *Tensor {
 	mustRNG("Normal", rng)
 	t := a.Zeros(rows, cols)
@@ -145,8 +148,8 @@ func (a *Arena) Normal(rows, cols int, mean, std float64, rng *rand.Rand) *Tenso
 
 // Uniform returns a [rows, cols] leaf of the arena holding independent
 // U[lo, hi) draws from rng, lo + (hi − lo)·rng.Float64() in row-major order
-// (the package-level Uniform for a nil arena). A nil rng panics with a
-// *MisuseError.
+// (the package-level Uniform for a nil arena; fm's TestTrain_ArenaBitIdentical
+// draws its times so). A nil rng panics with a *MisuseError.
 func (a *Arena) Uniform(rows, cols int, lo, hi float64, rng *rand.Rand) *Tensor {
 	mustRNG("Uniform", rng)
 	t := a.Zeros(rows, cols)
@@ -161,7 +164,8 @@ func (a *Arena) Uniform(rows, cols int, lo, hi float64, rng *rand.Rand) *Tensor 
 // on it takes its memory from a. It is how a batch that already exists (a
 // sampler's output) enters a step. a's Reset does not touch t's Data, which
 // a does not own, but the view itself is a's like any of its tensors: make
-// it again after Reset.
+// it again after Reset. With a nil arena it is a heap leaf, as Detach.
+// TestArena_ReusesBuffers and ExampleTensor_In.
 func (t *Tensor) In(a *Arena) *Tensor {
 	v := a.tensor()
 	v.Rows, v.Cols, v.Data, v.noGraph, v.arena = t.Rows, t.Cols, t.Data, t.noGraph, a
@@ -170,7 +174,9 @@ func (t *Tensor) In(a *Arena) *Tensor {
 
 // Arena returns the arena t belongs to, or nil for a tensor on the heap.
 // A helper that makes constants for a computation on t makes them with
-// t.Arena().Zeros(…), which is the heap when t has no arena.
+// t.Arena().Zeros(…), which is the heap when t has no arena. An op's output
+// belongs to the arena of its first input that has one
+// (TestArena_MatchesHeap).
 func (t *Tensor) Arena() *Arena { return t.arena }
 
 // floats returns a zeroed buffer of length n: a free one of that length if

@@ -35,3 +35,22 @@ func ExampleArena() {
 	// step 3: loss 1.2389; the arena holds 13 buffers, 5680 bytes
 	// step 4: loss 0.3216; the arena holds 13 buffers, 5680 bytes
 }
+
+// A batch that already exists (a sampler's output) enters an arena by In: a
+// view that shares its data, so that the ops on it take their memory from
+// the arena. Reset does not touch the batch itself.
+func ExampleTensor_In() {
+	batch := ag.FromRows([][]float64{{1, 2}, {3, 4}}) // e.g. from a data sampler
+	arena := ag.NewArena()
+	arena.Poison = true // Reset fills the arena's buffers with NaN
+	x := batch.In(arena)
+	y := ag.Scale(x, 10)
+	fmt.Println(x.Arena() == arena, y.Arena() == arena, batch.Arena() == nil)
+	fmt.Println(y.Data)
+	arena.Reset()
+	fmt.Println(batch.Data, y.Data) // y escaped the step: NaN
+	// Output:
+	// true true true
+	// [10 20 30 40]
+	// [1 2 3 4] [NaN NaN NaN NaN]
+}
