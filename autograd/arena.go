@@ -57,6 +57,12 @@ the training loop that uses it (fm.Train).
 // so that a tensor that escaped its step reads NaN (until the buffer is lent
 // again); tests use it (TestArena_PoisonShowsEscape).
 //
+// Everything lent stays lent until Reset, dead or not: the arena holds the
+// largest step's tensors, all at once, for as long as it is used. It suits a
+// loop of steps that each end with Reset; a long computation without Reset
+// (an ODE solve of many steps) would keep every intermediate that the
+// garbage collector would have freed.
+//
 // An arena serves one graph at a time: do not Reset it while another
 // goroutine still computes with its tensors. Its lists are guarded by a
 // mutex, so ops may draw from it on several goroutines at once; an op's
