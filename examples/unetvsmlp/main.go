@@ -24,7 +24,10 @@
 // nn.SaveVelocityMLP, with the run's numbers in its metadata) and -load
 // evaluates such checkpoints without training, so that training and the
 // sampling passes can run as separate processes; -classifier keeps the
-// evaluation classifier in a file (classify.LoadOrTrain). The MLP
+// evaluation classifier in a file (classify.LoadOrTrain). -load c -rows a:b
+// -w w -samples-out p draws only the images a…b−1 of one checkpoint (from
+// the same noise rows as a whole run) and -combine p1,p2,… scores the parts
+// together, so that one sampling pass can be spread over processes. The MLP
 // takes the fused step (TrainConfig.Fused, batch 128, as the demo); a U-Net
 // takes the autograd step (its batch is a flag). Then each model draws n
 // images (n/10 of each class) from the same noise with the same
@@ -86,6 +89,7 @@ import (
 	"github.com/flowmatch/flowmatch/metrics"
 	"github.com/flowmatch/flowmatch/metrics/classify"
 	"github.com/flowmatch/flowmatch/nn"
+	"github.com/flowmatch/flowmatch/nn/safetensors"
 )
 
 func main() {
@@ -172,6 +176,9 @@ func run(args []string, stdout io.Writer) error {
 	saveDir := fs.String("save", "", "write every snapshot's weights to this folder (nn.SaveUNet, nn.SaveVelocityMLP), for -load")
 	load := fs.String("load", "", "evaluate these checkpoints written by -save (comma-separated) instead of training")
 	doEval := fs.Bool("eval", true, "evaluate after training (-eval=false with -save: train only)")
+	rows := fs.String("rows", "", "with one -load checkpoint and one -w: draw only the images a:b of the n and write them to -samples-out (no scoring)")
+	samplesOut := fs.String("samples-out", "", "the file -rows writes (safetensors)")
+	combine := fs.String("combine", "", "score the images of these -samples-out files together (comma-separated parts covering 0:n)")
 	clfPath := fs.String("classifier", "", "load the evaluation classifier from this file, or train it and save it there (classify.LoadOrTrain)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -215,8 +222,11 @@ func run(args []string, stdout io.Writer) error {
 	if evals == 0 || opt.NFE < evals || opt.NFE%evals != 0 {
 		return fmt.Errorf("-method %s -nfe %d: want euler, midpoint or heun, and an NFE that is a positive multiple of the evaluations per step", *method, opt.NFE)
 	}
+	if *rows != "" {
+		return drawRows(*load, *rows, *samplesOut, side, weights, *n, opt)
+	}
 	var specs []spec
-	if *load != "" {
+	if *load != "" || *combine != "" {
 		*withMLP, *unets = false, ""
 	}
 	if *withMLP {
@@ -231,7 +241,7 @@ func run(args []string, stdout io.Writer) error {
 	} else {
 		specs = append(specs, us...)
 	}
-	if len(specs) == 0 && *load == "" {
+	if len(specs) == 0 && *load == "" && *combine == "" {
 		return errors.New("no model to train: give -unet or -mlp")
 	}
 	if !*doEval && *saveDir == "" {
@@ -331,6 +341,19 @@ func run(args []string, stdout io.Writer) error {
 	if !*doEval {
 		return nil
 	}
+	if *combine != "" {
+		r, w, x, err := combineRows(*combine, *n, side)
+		if err != nil {
+			return err
+		}
+		sc, err := scoreImages(clf, x, labels, testFeat)
+		if err != nil {
+			return err
+		}
+		r.Scores[0].Acc, r.Scores[0].AccSE, r.Scores[0].FD = sc[0].Acc, sc[0].AccSE, sc[0].FD
+		fmt.Fprintf(stdout, "  %s at %g s (%d steps%s), w = %g: accuracy %.3f ± %.3f, FD %.2f\n", r.Name, r.Scores[0].At, r.Steps, rawNote(r.Scores[0].Raw), w, r.Scores[0].Acc, r.Scores[0].AccSE, r.Scores[0].FD)
+		results = append(results, r)
+	}
 	for _, j := range jobs {
 		r, model, snaps := j.r, j.model, j.snaps
 		for _, sn := range snaps {
@@ -342,18 +365,15 @@ func run(args []string, stdout io.Writer) error {
 				ws = extraWeights
 			}
 			for _, w := range ws {
-				x, err := sample(model, labels, null, w, opt, *seed)
+				x, err := sample(model, labels, null, w, opt, *seed, 0, len(labels))
 				if err != nil {
 					return err
 				}
-				acc, se, err := clf.Accuracy(x, labels)
+				sc, err := scoreImages(clf, x, labels, testFeat)
 				if err != nil {
 					return err
 				}
-				fd, err := metrics.FrechetDistance(clf.Features(x), testFeat)
-				if err != nil {
-					return err
-				}
+				acc, se, fd := sc[0].Acc, sc[0].AccSE, sc[0].FD
 				r.Scores = append(r.Scores, score{At: sn.At, Steps: sn.Steps, Raw: sn.Raw, W: w, Acc: acc, AccSE: se, FD: fd})
 				fmt.Fprintf(stdout, "  at %g s (%d steps%s), w = %g: accuracy %.3f ± %.3f, FD %.2f\n", sn.At, sn.Steps, rawNote(sn.Raw), w, acc, se, fd)
 			}
@@ -503,7 +523,9 @@ func trainFor(s spec, set *mnist.Set, null *ag.Tensor, side int, opt options) (r
 // sample draws len(labels) images from x₀ ~ N(0, I) (the same noise for
 // every model, from seed) with opt's fixed-step solver along the guided
 // field fm.Guided(model.ForwardCond, c, null, w), in chunks of 250.
-func sample(model fm.Model, labels []int, null *ag.Tensor, w float64, opt options, seed uint64) (*ag.Tensor, error) {
+// Only the images a…b−1 are drawn (out has b − a rows), from the same
+// noise rows as a full run.
+func sample(model fm.Model, labels []int, null *ag.Tensor, w float64, opt options, seed uint64, a, b int) (*ag.Tensor, error) {
 	const chunk = 250
 	n, d := len(labels), model.Dim()
 	steps := opt.NFE
@@ -511,18 +533,146 @@ func sample(model fm.Model, labels []int, null *ag.Tensor, w float64, opt option
 		steps /= 2
 	}
 	x0 := ag.Normal(n, d, 0, 1, fm.NewRand(seed+8))
-	out := ag.Zeros(n, d)
-	for i0 := 0; i0 < n; i0 += chunk {
-		k := min(chunk, n-i0)
+	out := ag.Zeros(b-a, d)
+	for i0 := a; i0 < b; i0 += chunk {
+		k := min(chunk, b-i0)
 		c := nn.LabelContext(labels[i0:i0+k], mnist.Classes)
 		v := fm.Guided(fm.CondVelocity(model.ForwardCond), c, null, w)
 		x, _, err := cnf.Sample(cnf.FieldOf(v), ag.FromSlice(k, d, x0.Data[i0*d:(i0+k)*d]), cnf.SolveOptions{Method: opt.Method, Steps: steps})
 		if err != nil {
 			return nil, err
 		}
-		copy(out.Data[i0*d:], x.Data)
+		copy(out.Data[(i0-a)*d:], x.Data)
 	}
 	return out, nil
+}
+
+// scoreImages scores images x drawn for labels: one score with the class
+// accuracy (± its standard error) and the Fréchet distance of clf's
+// features to testFeat.
+func scoreImages(clf *classify.Classifier, x *ag.Tensor, labels []int, testFeat *ag.Tensor) ([]score, error) {
+	acc, se, err := clf.Accuracy(x, labels)
+	if err != nil {
+		return nil, err
+	}
+	fd, err := metrics.FrechetDistance(clf.Features(x), testFeat)
+	if err != nil {
+		return nil, err
+	}
+	return []score{{Acc: acc, AccSE: se, FD: fd}}, nil
+}
+
+// drawRows draws the images a:b (of n) of one checkpoint at one guidance
+// weight and writes them to out with the checkpoint's metadata and the
+// rows, n and w, for -combine.
+func drawRows(load, rows, out string, side int, ws []float64, n int, opt options) error {
+	a, b, err := parseRows(rows, n)
+	if err != nil {
+		return fmt.Errorf("-rows %q: %v", rows, err)
+	}
+	if len(ws) != 1 || strings.Contains(load, ",") || load == "" || out == "" {
+		return fmt.Errorf("-rows takes one -load checkpoint, one -w and -samples-out")
+	}
+	_, model, _, err := loadSnapshot(load, side)
+	if err != nil {
+		return err
+	}
+	labels := make([]int, n)
+	for i := range labels {
+		labels[i] = i / (n / mnist.Classes)
+	}
+	null := nn.LabelContext([]int{nn.NullLabel}, mnist.Classes)
+	x, err := sample(model, labels, null, ws[0], opt, opt.Seed, a, b)
+	if err != nil {
+		return err
+	}
+	f, err := safetensors.Read(load)
+	if err != nil {
+		return err
+	}
+	meta := map[string]string{}
+	for k, v := range f.Metadata {
+		if strings.HasPrefix(k, metaPrefix) {
+			meta[k] = v
+		}
+	}
+	meta[metaPrefix+"rows"], meta[metaPrefix+"n"], meta[metaPrefix+"w"] = rows, strconv.Itoa(n), fmt.Sprint(ws[0])
+	meta[metaPrefix+"sampler"] = fmt.Sprintf("%s %d", opt.Method, opt.NFE)
+	return safetensors.Write(out, []safetensors.Named{{Name: "x", T: x}}, meta)
+}
+
+// parseRows reads a:b with 0 ≤ a < b ≤ n.
+func parseRows(s string, n int) (a, b int, err error) {
+	x, y, ok := strings.Cut(s, ":")
+	a, err1 := strconv.Atoi(x)
+	b, err2 := strconv.Atoi(y)
+	if !ok || err1 != nil || err2 != nil || a < 0 || b <= a || b > n {
+		return 0, 0, fmt.Errorf("want a:b with 0 ≤ a < b ≤ n = %d", n)
+	}
+	return a, b, nil
+}
+
+// combineRows reads the parts written by drawRows (one checkpoint, one w)
+// and returns the run's result, w and the n images in row order. Parts
+// that overlap, leave a gap, or come from different checkpoints, weights
+// or n are errors.
+func combineRows(list string, n, side int) (r result, w float64, x *ag.Tensor, err error) {
+	d := side * side
+	x = ag.Zeros(n, d)
+	covered := make([]bool, n)
+	var first map[string]string
+	for _, path := range strings.Split(list, ",") {
+		path = strings.TrimSpace(path)
+		f, err := safetensors.Read(path)
+		if err != nil {
+			return r, 0, nil, err
+		}
+		m := f.Metadata
+		if first == nil {
+			first = m
+		}
+		for _, k := range []string{"name", "at", "raw", "steps", "lr", "batch", "w", "n", "sampler"} {
+			if m[metaPrefix+k] != first[metaPrefix+k] {
+				return r, 0, nil, fmt.Errorf("%s: %s%s = %q, the first part has %q", path, metaPrefix, k, m[metaPrefix+k], first[metaPrefix+k])
+			}
+		}
+		if m[metaPrefix+"n"] != strconv.Itoa(n) {
+			return r, 0, nil, fmt.Errorf("%s: drawn for n = %s, want -n %d", path, m[metaPrefix+"n"], n)
+		}
+		a, b, err := parseRows(m[metaPrefix+"rows"], n)
+		t := f.Tensors["x"]
+		if err != nil || t == nil || t.Rows != b-a || t.Cols != d {
+			return r, 0, nil, fmt.Errorf("%s: not a -samples-out part of %d-pixel images (rows %q)", path, d, m[metaPrefix+"rows"])
+		}
+		for i := a; i < b; i++ {
+			if covered[i] {
+				return r, 0, nil, fmt.Errorf("%s: row %d drawn twice", path, i)
+			}
+			covered[i] = true
+		}
+		copy(x.Data[a*d:], t.Data)
+	}
+	for i, c := range covered {
+		if !c {
+			return r, 0, nil, fmt.Errorf("-combine: row %d of %d is in no part", i, n)
+		}
+	}
+	get := func(k string) string { return first[metaPrefix+k] }
+	r.Name = get("name")
+	r.Batch, _ = strconv.Atoi(get("batch"))
+	r.LR, _ = strconv.ParseFloat(get("lr"), 64)
+	r.TrainS, _ = strconv.ParseFloat(get("train_s"), 64)
+	r.CPUS, _ = strconv.ParseFloat(get("cpu_s"), 64)
+	r.Loss, _ = strconv.ParseFloat(get("loss"), 64)
+	r.Steps, _ = strconv.Atoi(get("steps"))
+	w, _ = strconv.ParseFloat(get("w"), 64)
+	at, _ := strconv.ParseFloat(get("at"), 64)
+	defer func() {
+		if err == nil {
+			r.Scores = []score{{At: at, Steps: r.Steps, Raw: get("raw") == "true", W: w}}
+		}
+	}()
+	return r, w, x, nil
 }
 
 // Checkpoint metadata of the snapshots written by -save.
