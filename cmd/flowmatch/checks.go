@@ -36,6 +36,27 @@ func checkFlags(fs *flag.FlagSet, args []string) *flagCheck {
 	return &flagCheck{fs: fs, err: parse(fs, args)}
 }
 
+// checkFormFlags is checkFlags for a form of a command (on a manifold, for
+// a discrete model) that lacks some of the 2-D form's flags: it first
+// declares the flags of why, so that giving one is a usage error saying
+// that it does not apply where and why (the first given, in the order of
+// their names) rather than "flag provided but not defined".
+func checkFormFlags(fs *flag.FlagSet, args []string, where string, why map[string]string) *flagCheck {
+	for name := range why {
+		fs.String(name, "", "does not apply "+where+": giving it is an error that says why")
+	}
+	c := checkFlags(fs, args)
+	c.then(func() (err error) {
+		fs.Visit(func(f *flag.Flag) {
+			if r, ok := why[f.Name]; ok && err == nil {
+				err = usagef("-%s %s: does not apply %s: %s", f.Name, f.Value, where, r)
+			}
+		})
+		return err
+	})
+	return c
+}
+
 // then runs check unless a check has failed.
 func (c *flagCheck) then(check func() error) {
 	if c.err == nil {

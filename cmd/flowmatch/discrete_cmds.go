@@ -144,6 +144,36 @@ func cellCentres(xs [][]int, bins int) *ag.Tensor {
 	return t
 }
 
+// sampleNotDiscrete, loglikNotDiscrete and plotNotDiscrete are the flags
+// of sample, loglik and plot on a 2-D checkpoint that have no meaning for a
+// discrete one, and why (checkFormFlags).
+var (
+	sampleNotDiscrete = map[string]string{
+		"solver":    "the sampler is the discrete Euler jump process (set -euler-steps)",
+		"ode-steps": "the sampler is the discrete Euler jump process (set -euler-steps)",
+		"tol":       "the discrete Euler sampler takes fixed steps (-euler-steps)",
+		"sde":       "the sampler is a jump process already",
+		"schedule":  "the mixture path's schedule is linear",
+	}
+	loglikNotDiscrete = map[string]string{
+		"data":      "the NLL is exact, over every cell of the data set the checkpoint names",
+		"n":         "the NLL is exact, over every cell: no points are drawn",
+		"seed":      "the NLL is exact, over every cell: no points are drawn",
+		"out":       "the NLL is exact, over every cell: there are no per-point values",
+		"solver":    "the likelihood is the exact law of the Euler sampler (set -euler-steps)",
+		"ode-steps": "the likelihood is the exact law of the Euler sampler (set -euler-steps)",
+		"tol":       "the likelihood is the exact law of the Euler sampler (set -euler-steps)",
+	}
+	plotNotDiscrete = map[string]string{
+		"data":   "the pictures show the data set the checkpoint names",
+		"n":      "the pictures are exact laws over every cell: nothing is sampled",
+		"seed":   "the pictures are exact laws over every cell: nothing is sampled",
+		"grid":   "the grid is the model's cells (train's -bins)",
+		"times":  "the pictures are the data's law and the Euler sampler's",
+		"format": "the pictures are PNG",
+	}
+)
+
 func runDiscreteSample(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("sample", "-checkpoint model.safetensors -out samples.csv|.npy [flags]", stderr)
 	ckpt := fs.String("checkpoint", "", "discrete checkpoint written by train or demo")
@@ -152,7 +182,7 @@ func runDiscreteSample(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 0, "random seed")
 	out := fs.String("out", "", "output file (.csv or .npy; its folder must exist): the centres of the sampled cells in [−4, 4)²")
 	threads := addThreadsFlag(fs)
-	c := checkFlags(fs, args)
+	c := checkFormFlags(fs, args, "to a discrete model", sampleNotDiscrete)
 	c.required("checkpoint", "out")
 	c.count("n", *n, 1, maxPoints)
 	c.count("euler-steps", *euler, 1, maxEulerSteps)
@@ -179,7 +209,7 @@ func runDiscreteLoglik(args []string, stdout, stderr io.Writer) error {
 	ckpt := fs.String("checkpoint", "", "discrete checkpoint written by train or demo")
 	euler := fs.Int("euler-steps", 64, "steps of the Euler sampler whose exact law is evaluated")
 	threads := addThreadsFlag(fs)
-	c := checkFlags(fs, args)
+	c := checkFormFlags(fs, args, "to a discrete model", loglikNotDiscrete)
 	c.required("checkpoint")
 	c.count("euler-steps", *euler, 1, maxEulerSteps)
 	c.threads(*threads)
@@ -231,7 +261,7 @@ func runDiscretePlot(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "output folder (created if missing; its parent must exist)")
 	euler := fs.Int("euler-steps", 64, "steps of the Euler sampler whose exact law is drawn")
 	threads := addThreadsFlag(fs)
-	c := checkFlags(fs, args)
+	c := checkFormFlags(fs, args, "to a discrete model", plotNotDiscrete)
 	c.required("checkpoint", "out")
 	c.count("euler-steps", *euler, 1, maxEulerSteps)
 	c.threads(*threads)

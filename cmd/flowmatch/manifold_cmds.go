@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -50,27 +49,6 @@ func manifoldCheckpointArg(args []string) bool {
 // manifold checkpoint or a manifold -data.
 func manifoldArg(args []string) bool { return manifoldCheckpointArg(args) || manifoldDataArg(args) }
 
-// checkManifoldFlags is checkFlags for a manifold command: it first
-// declares the flags of why, the Euclidean command's flags that have no
-// meaning on a manifold, so that giving one is a clear usage error saying
-// why it does not apply (the first given) rather than "flag provided but
-// not defined".
-func checkManifoldFlags(fs *flag.FlagSet, args []string, why map[string]string) *flagCheck {
-	for name := range why {
-		fs.String(name, "", "does not apply on a manifold: giving it is an error that says why")
-	}
-	c := checkFlags(fs, args)
-	c.then(func() (err error) {
-		fs.Visit(func(f *flag.Flag) {
-			if r, ok := why[f.Name]; ok && err == nil {
-				err = usagef("-%s %s: does not apply on a manifold: %s", f.Name, f.Value, r)
-			}
-		})
-		return err
-	})
-	return c
-}
-
 var trainNotOnManifold = map[string]string{
 	"path":        "the conditional path is the geodesic x_t = Exp_{x₀}(t·Log_{x₀}(x₁)) (Chen & Lipman 2023, §3.3)",
 	"coupling":    "x₀ and x₁ are drawn independently (no OT coupling on a manifold here)",
@@ -93,7 +71,7 @@ func runManifoldTrain(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 0, "random seed (the same seed gives the same model)")
 	out := fs.String("out", "", "checkpoint to write (.safetensors; its folder must exist)")
 	threads := addThreadsFlag(fs)
-	ck := checkManifoldFlags(fs, args, trainNotOnManifold)
+	ck := checkFormFlags(fs, args, "on a manifold", trainNotOnManifold)
 	ck.required("out")
 	ck.threads(*threads)
 	d, b := checkManifoldData(ck, *name, *base)
@@ -178,7 +156,7 @@ func runManifoldSample(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 0, "random seed of the base draws")
 	out := fs.String("out", "", "output file (.csv or .npy; its folder must exist): points of ℝ³ on S² (|‖x‖ − 1| ≤ 1e-12), or angles in [0, 2π) on the torus")
 	threads := addThreadsFlag(fs)
-	ck := checkManifoldFlags(fs, args, sampleNotOnManifold)
+	ck := checkFormFlags(fs, args, "on a manifold", sampleNotOnManifold)
 	ck.required("checkpoint", "out")
 	ck.count("n", *n, 1, maxPoints/2)
 	ck.count("ode-steps", *steps, 1, 100_000)
@@ -271,7 +249,7 @@ func runManifoldLoglik(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 1, "random seed of the held-out draws")
 	out := fs.String("out", "", "optional per-point output (.csv or .npy; its folder must exist): x0, x1, …, logp")
 	threads := addThreadsFlag(fs)
-	ck := checkManifoldFlags(fs, args, loglikNotOnManifold)
+	ck := checkFormFlags(fs, args, "on a manifold", loglikNotOnManifold)
 	ck.required("checkpoint", "data")
 	if *n != 0 {
 		ck.count("n", *n, 2, maxPoints)

@@ -37,11 +37,15 @@ func TestUsageErrors_Variants(t *testing.T) {
 		want string
 	}{
 		// A flag of another form: the hint shows the flags of this one.
-		{[]string{"loglik", "-checkpoint", disc, "-data", "moons"}, 2, "flag provided but not defined: -data (see 'flowmatch loglik -h -data moons -checkpoint " + disc + "')"},
+		{[]string{"train", "-data", "sphere-vmf", "-lr", "1", "-foo", "2"}, 2, "flag provided but not defined: -foo (see 'flowmatch train -h -data sphere-vmf')"},
 		{[]string{"train", "-data", "mnist14", "-path", "vp"}, 2, "flag provided but not defined: -path (see 'flowmatch train -h -data mnist14')"},
 		{[]string{"datasets", "-n", "3"}, 2, "flag provided but not defined: -n (see 'flowmatch datasets -h')"},
 
-		// Discrete checkpoints and data.
+		// Discrete checkpoints and data; the 2-D form's flags say why they
+		// do not apply.
+		{[]string{"loglik", "-checkpoint", disc, "-data", "moons"}, 2, "-data moons: does not apply to a discrete model: the NLL is exact"},
+		{[]string{"sample", "-checkpoint", disc, "-solver", "rk4", "-out", csv}, 2, "-solver rk4: does not apply to a discrete model: the sampler is the discrete Euler jump process (set -euler-steps)"},
+		{[]string{"plot", "-checkpoint", disc, "-n", "100", "-out", filepath.Join(dir, "p1")}, 2, "-n 100: does not apply to a discrete model: the pictures are exact laws"},
 		{[]string{"sample", "-checkpoint", disc}, 2, "missing required flag(s) -out"},
 		{[]string{"sample", "-checkpoint", disc, "-out", csv, "-n", "0"}, 2, "-n 0: want 1 to 2000000"},
 		{[]string{"sample", "-checkpoint", disc, "-out", csv, "-euler-steps", "0"}, 2, "-euler-steps 0: want 1 to 10000"},
