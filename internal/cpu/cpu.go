@@ -11,7 +11,10 @@
 // it), with XGETBV for the OS-enabled
 // register state. Elsewhere Info holds the architecture and, on Linux, the
 // "model name" of /proc/cpuinfo and the caches of
-// /sys/devices/system/cpu/cpu0/cache. Info.Hierarchy gives the L1d, L2 and
+// /sys/devices/system/cpu/cpu0/cache; on arm64 also the core's implementer,
+// part, variant and revision from its MIDR_EL1 register, which Linux shows
+// in sysfs and /proc/cpuinfo (midr.go, TestIdentifyARM), so that a tuned
+// kernel plan can key on implementer and part. Info.Hierarchy gives the L1d, L2 and
 // L3 that the GEMM's blocking is derived from, with assumed sizes where the
 // machine does not say.
 //
@@ -24,6 +27,9 @@
 //   - AMD64 Architecture Programmer's Manual, Vol. 3, Appendix E: CPUID
 //     Fn8000_001D (cache topology, the same layout as Intel's leaf 4),
 //     Fn8000_0005/6 (L1, L2, L3 sizes, ways and lines).
+//   - Arm Architecture Reference Manual for A-profile architecture,
+//     MIDR_EL1 (Main ID Register: implementer, variant, architecture, part
+//     number, revision).
 package cpu
 
 import (
