@@ -19,9 +19,13 @@
 //	flowmatch bench  [-what train,sample,loglik] [-batch 256] [-threads 1]
 //	flowmatch playground [-addr 127.0.0.1:8090]
 //
-// Run `flowmatch <command> -h` for the flags of each command. The time
-// convention is the library's (Lipman et al. 2022, arXiv:2210.02747, §2):
-// t = 0 is noise, t = 1 is data.
+// Run `flowmatch <command> -h` (or `flowmatch help <command>`) for the flags
+// of each command. Images, discrete data and manifolds have their own forms
+// of demo and train, chosen by -data, and their checkpoints their own forms
+// of sample, loglik and plot, chosen by -checkpoint, each with its own
+// flags: `flowmatch train -data mnist14 -h`, `flowmatch sample -checkpoint
+// FILE -h`. The time convention is the library's (Lipman et al. 2022,
+// arXiv:2210.02747, §2): t = 0 is noise, t = 1 is data.
 //
 // Every command that does heavy work takes -threads, the number of cores it
 // uses; results do not depend on it. Inputs and outputs are checked before
