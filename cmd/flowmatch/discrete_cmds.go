@@ -145,8 +145,8 @@ func cellCentres(xs [][]int, bins int) *ag.Tensor {
 }
 
 // sampleNotDiscrete, loglikNotDiscrete and plotNotDiscrete are the flags
-// of sample, loglik and plot on a 2-D checkpoint that have no meaning for a
-// discrete one, and why (checkFormFlags).
+// of sample, loglik and plot on a 2-D (or image) checkpoint that have no
+// meaning for a discrete one, and why (checkFormFlags).
 var (
 	sampleNotDiscrete = map[string]string{
 		"solver":    "the sampler is the discrete Euler jump process (set -euler-steps)",
@@ -154,6 +154,8 @@ var (
 		"tol":       "the discrete Euler sampler takes fixed steps (-euler-steps)",
 		"sde":       "the sampler is a jump process already",
 		"schedule":  "the mixture path's schedule is linear",
+		"class":     "the model is unconditional",
+		"guidance":  "the model is unconditional",
 	}
 	loglikNotDiscrete = map[string]string{
 		"data":      "the NLL is exact, over every cell of the data set the checkpoint names",

@@ -41,6 +41,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -76,7 +77,7 @@ var commands = []command{
 	{"train", "train a velocity model and save a checkpoint", runTrain,
 		[]form{{condDataArg, runCondTrain}, {discreteDataArg, runDiscreteTrain}, {manifoldDataArg, runManifoldTrain}}},
 	{"sample", "draw samples from a checkpoint (ODE from noise to data)", runSample,
-		[]form{{condSampleArg, runCondSample}, {discreteCheckpointArg, runDiscreteSample}, {manifoldCheckpointArg, runManifoldSample}}},
+		[]form{{discreteCheckpointArg, runDiscreteSample}, {manifoldCheckpointArg, runManifoldSample}, {condSampleArg, runCondSample}}},
 	{"loglik", "log-likelihood of data under a checkpoint", runLoglik,
 		[]form{{discreteCheckpointArg, runDiscreteLoglik}, {manifoldArg, runManifoldLoglik}}},
 	{"plot", "pictures from a checkpoint: samples, trajectories, density, field", runPlot,
@@ -98,13 +99,13 @@ func (c command) body(args []string) runFunc {
 }
 
 // help is the command line that shows the flags of the form of c that
-// args chose: 'flowmatch CMD -h', followed by the flags that choose a form
-// (-data, -checkpoint, -class, -guidance) when args hold them, since
-// another form has other flags (-h comes first: parsing stops there, so a
-// choosing flag the form does not have is no error). TestUsageErrors_Variants.
+// args chose: 'flowmatch CMD -h', and for another form than c.run, followed
+// by the flags that choose one (-data, -checkpoint, -class, -guidance) that
+// args hold (-h comes first: parsing stops there, so a choosing flag the
+// form does not have is no error). TestUsageErrors_Variants.
 func (c command) help(args []string) string {
 	h := "flowmatch " + c.name + " -h"
-	if len(c.forms) > 0 {
+	if slices.ContainsFunc(c.forms, func(f form) bool { return f.match(args) }) {
 		for _, name := range []string{"data", "checkpoint", "class", "guidance"} {
 			if v, ok := flagArg(args, name); ok {
 				h += " -" + name + " " + v

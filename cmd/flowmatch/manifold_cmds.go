@@ -142,6 +142,8 @@ func loadManifold(ckpt string) (riemann.Checkpoint, riemann.Distribution, error)
 }
 
 var sampleNotOnManifold = map[string]string{
+	"class":    "the model is unconditional",
+	"guidance": "the model is unconditional",
 	"sde":      "the sampler solves the ODE on the manifold",
 	"schedule": "the geodesic path has no schedule to change",
 	"tol":      "the samplers are the fixed-step geodesic Euler and RK4 with retraction",

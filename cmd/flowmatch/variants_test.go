@@ -40,10 +40,13 @@ func TestUsageErrors_Variants(t *testing.T) {
 		{[]string{"train", "-data", "sphere-vmf", "-lr", "1", "-foo", "2"}, 2, "flag provided but not defined: -foo (see 'flowmatch train -h -data sphere-vmf')"},
 		{[]string{"train", "-data", "mnist14", "-path", "vp"}, 2, "flag provided but not defined: -path (see 'flowmatch train -h -data mnist14')"},
 		{[]string{"datasets", "-n", "3"}, 2, "flag provided but not defined: -n (see 'flowmatch datasets -h')"},
+		{[]string{"train", "-data", "moons", "-sde", "1"}, 2, "flag provided but not defined: -sde (see 'flowmatch train -h')"},
 
 		// Discrete checkpoints and data; the 2-D form's flags say why they
 		// do not apply.
 		{[]string{"loglik", "-checkpoint", disc, "-data", "moons"}, 2, "-data moons: does not apply to a discrete model: the NLL is exact"},
+		{[]string{"sample", "-checkpoint", disc, "-class", "3", "-out", csv}, 2, "-class 3: does not apply to a discrete model: the model is unconditional"},
+		{[]string{"sample", "-checkpoint", sph, "-guidance", "2", "-out", csv}, 2, "-guidance 2: does not apply on a manifold: the model is unconditional"},
 		{[]string{"sample", "-checkpoint", disc, "-solver", "rk4", "-out", csv}, 2, "-solver rk4: does not apply to a discrete model: the sampler is the discrete Euler jump process (set -euler-steps)"},
 		{[]string{"plot", "-checkpoint", disc, "-n", "100", "-out", filepath.Join(dir, "p1")}, 2, "-n 100: does not apply to a discrete model: the pictures are exact laws"},
 		{[]string{"sample", "-checkpoint", disc}, 2, "missing required flag(s) -out"},
@@ -242,6 +245,8 @@ func TestCommands_Forms(t *testing.T) {
 		{[]string{"train", "-data", "pts.csv"}, runTrain},
 		{[]string{"sample", "-checkpoint", img}, runCondSample},
 		{[]string{"sample", "-class", "3", "-checkpoint", flat}, runCondSample},
+		{[]string{"sample", "-class", "3", "-checkpoint", disc}, runDiscreteSample},
+		{[]string{"sample", "-guidance", "2", "-checkpoint", sph}, runManifoldSample},
 		{[]string{"sample", "-checkpoint=" + disc}, runDiscreteSample},
 		{[]string{"sample", "--checkpoint", sph}, runManifoldSample},
 		{[]string{"sample", "-checkpoint", flat}, runSample},
