@@ -269,6 +269,19 @@ func checkCondSpec(c *flagCheck, spec func() (condSpec, error)) condSpec {
 	return s
 }
 
+// trainNotOnImages are the flags of train on 2-D data that have no meaning
+// on images, and why (checkFormFlags).
+var trainNotOnImages = map[string]string{
+	"path":         "the path is CondOT (set -sigma-min)",
+	"sigma-max":    "the path is CondOT (set -sigma-min)",
+	"coupling":     "images and noise are paired independently",
+	"act":          "the velocity model uses SiLU",
+	"lr-schedule":  "the learning rate is constant",
+	"ema":          "no weight averaging on images",
+	"param":        "the model predicts the velocity",
+	"param-weight": "the model predicts the velocity",
+}
+
 // runCondTrain is train on an image data set: flowmatch train -data mnist14
 // -cond label -cond-drop 0.1 -out m.safetensors. TestCondCommands.
 func runCondTrain(args []string, stdout, stderr io.Writer) error {
@@ -276,7 +289,7 @@ func runCondTrain(args []string, stdout, stderr io.Writer) error {
 	spec := addCondTrainFlags(fs, mnistDemoSteps)
 	out := fs.String("out", "", "checkpoint to write (.safetensors; its folder must exist)")
 	threads := addThreadsFlag(fs)
-	c := checkFlags(fs, args)
+	c := checkFormFlags(fs, args, "to images", trainNotOnImages)
 	c.required("out")
 	c.threads(*threads)
 	s := checkCondSpec(c, spec)

@@ -95,12 +95,28 @@ func (f discreteFlags) train(q discrete.Dist, p discrete.Path, stderr io.Writer)
 	return m, losses, err
 }
 
+// trainNotDiscrete are the flags of train on 2-D data that have no meaning
+// for a discrete model, and why (checkFormFlags).
+var trainNotDiscrete = map[string]string{
+	"path":         "the path is the mixture path with a linear κ (choose its source with -source mask|uniform)",
+	"sigma-min":    "the mixture path has no σ",
+	"sigma-max":    "the mixture path has no σ",
+	"coupling":     "tokens and source are drawn independently",
+	"hidden":       "the posterior MLP is fixed: embeddings 32, hidden 128,128, SiLU",
+	"act":          "the posterior MLP is fixed: embeddings 32, hidden 128,128, SiLU",
+	"lr":           "the learning rate is 2e-3",
+	"lr-schedule":  "the learning rate is constant",
+	"ema":          "no weight averaging for a discrete model",
+	"param":        "the model predicts the posterior over tokens (choose its loss with -loss ce|gkl)",
+	"param-weight": "the model predicts the posterior over tokens (choose its loss with -loss ce|gkl)",
+}
+
 func runDiscreteTrain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("train", "-data checkerboard-discrete|8gaussians-discrete -out model.safetensors [flags]", stderr)
 	df := addDiscreteFlags(fs)
 	out := fs.String("out", "", "checkpoint file (.safetensors; its folder must exist)")
 	threads := addThreadsFlag(fs)
-	c := checkFlags(fs, args)
+	c := checkFormFlags(fs, args, "to a discrete model", trainNotDiscrete)
 	c.required("out")
 	c.threads(*threads)
 	c.outFile("out", *out, ".safetensors")

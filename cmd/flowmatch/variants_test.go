@@ -38,7 +38,8 @@ func TestUsageErrors_Variants(t *testing.T) {
 	}{
 		// A flag of another form: the hint shows the flags of this one.
 		{[]string{"train", "-data", "sphere-vmf", "-lr", "1", "-foo", "2"}, 2, "flag provided but not defined: -foo (see 'flowmatch train -h -data sphere-vmf')"},
-		{[]string{"train", "-data", "mnist14", "-path", "vp"}, 2, "flag provided but not defined: -path (see 'flowmatch train -h -data mnist14')"},
+		{[]string{"train", "-data", "mnist14", "-path", "vp"}, 2, "-path vp: does not apply to images: the path is CondOT (set -sigma-min) (see 'flowmatch train -h -data mnist14')"},
+		{[]string{"train", "-data", "8gaussians-discrete", "-hidden", "64,64"}, 2, "-hidden 64,64: does not apply to a discrete model: the posterior MLP is fixed"},
 		{[]string{"datasets", "-n", "3"}, 2, "flag provided but not defined: -n (see 'flowmatch datasets -h')"},
 		{[]string{"train", "-data", "moons", "-sde", "1"}, 2, "flag provided but not defined: -sde (see 'flowmatch train -h')"},
 
