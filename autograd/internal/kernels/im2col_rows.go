@@ -63,8 +63,14 @@ func Im2ColRows(cols, x []float64, n, c, h, w, kh, kw, stride, pad int) {
 							clear(dst)
 							continue
 						}
-						clear(dst[:lo])
-						clear(dst[hi:])
+						// The zeros at the ends of a run are one or two
+						// values: a loop beats a call to clear.
+						for ox := 0; ox < lo; ox++ {
+							dst[ox] = 0
+						}
+						for ox := hi; ox < ow; ox++ {
+							dst[ox] = 0
+						}
 						src := plane[iy*w : (iy+1)*w]
 						if stride == 1 {
 							copy(dst[lo:hi], src[lo-pad+kx:hi-pad+kx])

@@ -119,10 +119,18 @@ func TestIm2ColRows_MatchesLoop(t *testing.T) {
 }
 
 // BenchmarkIm2Col times the two patch layouts and their adjoints on a
-// U-Net block's input (batch 4 of 32 channels of 14×14, 3×3, padding 1).
+// U-Net block's input (batch 4 of 32 channels of 14×14, 3×3, padding 1),
+// and Im2ColRows at the U-Net's half resolution (one image of 32 channels
+// of 7×7).
 func BenchmarkIm2Col(b *testing.B) {
 	const n, c, h, w = 4, 32, 14, 14
 	rng := rand.New(rand.NewPCG(7, 8))
+	b.Run("Im2ColRows/7x7", func(b *testing.B) {
+		x7, cols7 := randSlice(rng, c*7*7), make([]float64, 9*c*7*7)
+		for b.Loop() {
+			Im2ColRows(cols7, x7, 1, c, 7, 7, 3, 3, 1, 1)
+		}
+	})
 	x := randSlice(rng, n*c*h*w)
 	cols := make([]float64, n*h*w*c*9)
 	b.Run("Im2Col", func(b *testing.B) {
