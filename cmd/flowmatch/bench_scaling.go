@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -34,12 +35,13 @@ type scalingSpec struct {
 //	      own model (one goroutine each, locked to its OS thread), summed,
 //
 // in turn, rounds times, keeps the best of each (the least disturbed by
-// other work on a shared machine), and prints
+// other work on a shared machine), and prints the three rates and
 //
 //	scaling=r_t/r₁ machine=c_t/r₁ efficiency=(r_t/r₁)/(c_t/r₁)
 //
 // so that "the step scales X× on t threads where the machine gives Y× to t
-// independent copies" is one command (docs/PERFORMANCE.md, Threads).
+// independent copies" is one command (docs/PERFORMANCE.md, Threads), then
+// a warning when the load average exceeds the number of CPUs.
 // TestBench_Scaling checks its output.
 func runScaling(w io.Writer, sp scalingSpec, suffix string) error {
 	if sp.threads < 2 {
@@ -71,9 +73,24 @@ func runScaling(w io.Writer, sp scalingSpec, suffix string) error {
 	fmt.Fprintf(w, "train_steps_per_s=%.2f batch=%d threads=%d %s\n", rt, sp.batch, t, suffix)
 	fmt.Fprintf(w, "copies_steps_per_s=%.2f batch=%d copies=%d threads=1 %s\n", ct, sp.batch, t, suffix)
 	fmt.Fprintf(w, "scaling=%.3f machine=%.3f efficiency=%.3f threads=%d batch=%d rounds=%d\n", rt/r1, ct/r1, rt/ct, t, sp.batch, sp.rounds)
+	after := loadAverage()
 	fmt.Fprintf(w, "# the step scales %.2fx on %d threads where the machine gives %.2fx to %d single-thread copies (best of %d rounds; load average before %s, after %s)\n",
-		rt/r1, t, ct/r1, t, sp.rounds, load, loadAverage())
+		rt/r1, t, ct/r1, t, sp.rounds, load, after)
+	if busy(load) || busy(after) {
+		fmt.Fprintf(w, "# load average above the %d CPUs: other work shares the cores, so these ratios say little about this machine; measure when it is quiet\n", runtime.NumCPU())
+	}
 	return nil
+}
+
+// busy reports whether a loadAverage's 1-minute figure exceeds the number
+// of CPUs.
+func busy(load string) bool {
+	f := strings.Fields(load)
+	if len(f) == 0 {
+		return false
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	return err == nil && v > float64(runtime.NumCPU())
 }
 
 // scalingRate runs copies training loops at once, each with its own model
