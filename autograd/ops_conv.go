@@ -39,8 +39,9 @@ So ∂L/∂x = Col2Im(ChannelsLast(g)·w), ∂L/∂w = ChannelsLast(g)ᵀ·X̃ a
 "full" correlation of g with the spatially flipped kernel, obtained here
 without flipping anything.
 
-Conv2D computes exactly that composition, but a few samples at a time
-(convChunks: at most 2 MB of patches), so the [n·OH·OW, C·KH·KW] matrix X̃
+Conv2D computes exactly that composition, but a sample at a time
+(withPatches; ConvWeightGrad a chunk of at most 2 MB of patches at a time,
+convChunks), so the [n·OH·OW, C·KH·KW] matrix X̃
 of the whole batch — 231 MB for 32 channels of 28×28 at batch 128 — is
 never allocated nor kept by the graph. Its two gradients are ops of their
 own, ConvTranspose2D(g, w) = Col2Im(ChannelsLast(g)·w) and
@@ -224,7 +225,7 @@ func Reshape(a *Tensor, rows, cols int) *Tensor {
 //	out[s, o, oy, ox] = b[o] + Σ_{c, ky, kx} w[o, (c·KH + ky)·KW + kx] · x[s, c, oy·S − P + ky, ox·S − P + kx]
 //
 // It computes ChannelsFirst(AddRow(MatMulNT(Im2Col(x), w), b)) (see the top
-// of this file) a few samples at a time, so that the im2col matrix of the
+// of this file) a sample at a time, so that the im2col matrix of the
 // whole batch is never allocated or kept: its backward recomputes the
 // patches it needs. With Ĝ = ChannelsLast(g, Cout):
 //
@@ -259,10 +260,10 @@ func Conv2D(x, w, b *Tensor, g ConvGeom) *Tensor {
 	if b != nil {
 		bias = b.Data
 	}
-	convChunks(n, p, cout, g, func(s0, nb int, cols, _ []float64) {
-		// One sample at a time, so that its patches stay in cache for the
-		// GEMM: out[s] = w·X̃ₛᵀ [Cout, P] with X̃ₛᵀ [C·KH·KW, P].
-		for s := s0; s < s0+nb; s++ {
+	// One sample at a time, so that its patches stay in cache for the GEMM:
+	// out[s] = w·X̃ₛᵀ [Cout, P] with X̃ₛᵀ [C·KH·KW, P].
+	withPatches(g, func(cols []float64) {
+		for s := 0; s < n; s++ {
 			xs, ys := x.Data[s*g.In():(s+1)*g.In()], out.Data[s*cout*p:(s+1)*cout*p]
 			kernels.Gemm(false, false, cout, p, g.Patch(), 1, w.Data, patchesT(cols, xs, g), 0, ys)
 			for o, v := range bias { // none when b is nil
@@ -308,6 +309,20 @@ func convChunks(n, p, cout int, g ConvGeom, f func(s0, nb int, cols, pix []float
 		k := min(nb, n-s0)
 		f(s0, k, cols[:k*per], pix[:k*p*cout])
 	}
+}
+
+// withPatches calls f with scratch for the transposed patches of one
+// image, exactly C·KH·KW·OH·OW values (none for a pointwise geometry,
+// which uses the image itself), taken from convScratch and handed back on
+// return: f must write every value it reads and keep no reference to it.
+func withPatches(g ConvGeom, f func(cols []float64)) {
+	if g.pointwise() {
+		f(nil)
+		return
+	}
+	b := getScratch(g.Patch() * g.OutH() * g.OutW())
+	defer convScratch.Put(b)
+	f(*b)
 }
 
 // toPixelRows returns the [Cout, nb·P] matrix whose block s is sample s's
@@ -379,17 +394,16 @@ func ConvTranspose2D(gr, w *Tensor, g ConvGeom) *Tensor {
 	}
 	n := gr.Rows
 	out := result("ConvTranspose2D", n, g.In(), gr, w)
-	convChunks(n, p, cout, g, func(s0, nb int, cols, _ []float64) {
-		// One sample at a time: X̃ₛᵀ = wᵀ·Ĝₛᵀ [C·KH·KW, P], Ĝₛᵀ = gr[s] [Cout, P].
-		for s := s0; s < s0+nb; s++ {
+	// One sample at a time: X̃ₛᵀ = wᵀ·Ĝₛᵀ [C·KH·KW, P], Ĝₛᵀ = gr[s] [Cout, P].
+	withPatches(g, func(cols []float64) {
+		for s := 0; s < n; s++ {
 			gs, xs := gr.Data[s*cout*p:(s+1)*cout*p], out.Data[s*g.In():(s+1)*g.In()]
 			if g.pointwise() {
 				kernels.Gemm(true, false, g.Patch(), p, cout, 1, w.Data, gs, 0, xs)
 				continue
 			}
-			c1 := cols[:g.Patch()*p]
-			kernels.Gemm(true, false, g.Patch(), p, cout, 1, w.Data, gs, 0, c1)
-			kernels.Col2ImRows(xs, c1, 1, g.C, g.H, g.W, g.KH, g.KW, g.Stride, g.Pad)
+			kernels.Gemm(true, false, g.Patch(), p, cout, 1, w.Data, gs, 0, cols)
+			kernels.Col2ImRows(xs, cols, 1, g.C, g.H, g.W, g.KH, g.KW, g.Stride, g.Pad)
 		}
 	})
 	if out.recording() {
