@@ -52,7 +52,7 @@ const (
 //	k = min(8, ⌈n/256⌉),   size = ⌈n/k⌉,
 //
 // a function of n alone, never of the thread count (the package doc's
-// "Data-parallel training step").
+// "Data-parallel training step"). TestChunks, ExampleChunks.
 func Chunks(n int) (k, size int) {
 	k = min(maxChunks, (n+chunkRows-1)/chunkRows)
 	size = (n + k - 1) / k

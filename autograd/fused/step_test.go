@@ -166,3 +166,19 @@ func TestLossGrad_NoAllocs(t *testing.T) {
 	ws.LossGrad(dW, dB, x, out, n, f)
 	assert.Zero(t, testing.AllocsPerRun(10, func() { ws.LossGrad(dW, dB, x, out, n, f) }))
 }
+
+// ExampleChunks shows how Workspace.LossGrad cuts batches: one chunk up to
+// 256 rows, chunks of at least 256 rows after that, at most 8 — the same
+// for every thread count.
+func ExampleChunks() {
+	for _, n := range []int{100, 256, 300, 1024, 4096} {
+		k, size := fused.Chunks(n)
+		fmt.Printf("batch %4d: %d chunks of %d rows\n", n, k, size)
+	}
+	// Output:
+	// batch  100: 1 chunks of 100 rows
+	// batch  256: 1 chunks of 256 rows
+	// batch  300: 2 chunks of 150 rows
+	// batch 1024: 4 chunks of 256 rows
+	// batch 4096: 8 chunks of 512 rows
+}
