@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -244,21 +246,28 @@ func TestConv2D_MatchesComposition(t *testing.T) {
 
 // TestConv2D_ReusedScratch: the convolutions' scratch (convScratch) is
 // reused across calls, so its old contents must never reach a result. With
-// the pool poisoned by NaN before every call, Conv2D, ConvTranspose2D and
+// every kept buffer poisoned by NaN before every call, Conv2D, ConvTranspose2D and
 // ConvWeightGrad (stride 1 and 2, padding, 3 chunks) give the same bits as
 // on their first call. The control: a caller that reads its scratch
 // before writing it does see NaN, so the check exercises reuse.
 func TestConv2D_ReusedScratch(t *testing.T) {
 	rng := newRNG(21)
 	poison := func() {
-		b := make([]float64, convChunk)
-		for i := range b {
-			b[i] = math.NaN()
+		convScratch.Lock()
+		for _, k := range convScratch.bufs {
+			full := (*k)[:cap(*k)]
+			for i := range full {
+				full[i] = math.NaN()
+			}
 		}
-		convScratch.Put(&b)
-		c := make([]float64, convChunk)
-		copy(c, b)
-		convScratch.Put(&c)
+		convScratch.Unlock()
+		for range 2 {
+			b := make([]float64, convChunk)
+			for i := range b {
+				b[i] = math.NaN()
+			}
+			putScratch(&b)
+		}
 	}
 	// Control: a caller of convChunks that reads its scratch before writing
 	// it sees the poison (so the checks below do exercise reuse).
@@ -304,6 +313,25 @@ func TestConv2D_ReusedScratch(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestConvScratch_SurvivesGC: a scratch buffer handed back to convScratch
+// is handed out again after two garbage collections, so a steady training
+// loop allocates no convolution scratch. Control: a sync.Pool, which the
+// collector empties, loses the same buffer.
+func TestConvScratch_SurvivesGC(t *testing.T) {
+	b := getScratch(convChunk)
+	putScratch(b)
+	runtime.GC()
+	runtime.GC()
+	got := getScratch(convChunk)
+	defer putScratch(got)
+	require.Same(t, b, got, "the kept buffer was not handed out again after two collections")
+	var pool sync.Pool
+	pool.Put(b)
+	runtime.GC()
+	runtime.GC()
+	require.Nil(t, pool.Get(), "control: a sync.Pool is emptied by two collections")
 }
 
 // TestConv2D_Adjoint: Col2Im is Im2Col's adjoint at the op level,

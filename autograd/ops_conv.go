@@ -302,8 +302,8 @@ func convChunks(n, p, cout int, g ConvGeom, f func(s0, nb int, cols, pix []float
 	per := p * g.Patch()
 	nb := max(1, min(n, convChunk/max(per, 1)))
 	cb, pb := getScratch(nb*per), getScratch(nb*p*cout)
-	defer convScratch.Put(cb)
-	defer convScratch.Put(pb)
+	defer putScratch(cb)
+	defer putScratch(pb)
 	cols, pix := *cb, *pb
 	for s0 := 0; s0 < n; s0 += nb {
 		k := min(nb, n-s0)
@@ -321,7 +321,7 @@ func withPatches(g ConvGeom, f func(cols []float64)) {
 		return
 	}
 	b := getScratch(g.Patch() * g.OutH() * g.OutW())
-	defer convScratch.Put(b)
+	defer putScratch(b)
 	f(*b)
 }
 
@@ -357,20 +357,56 @@ func patchesT(buf, xs []float64, g ConvGeom) []float64 {
 	return buf
 }
 
-// convScratch holds the convolutions' scratch buffers (*[]float64) between
-// calls. Its contents are garbage: convChunks' callers overwrite them.
-var convScratch sync.Pool
+// convScratch holds up to convKeep of the convolutions' scratch buffers
+// (*[]float64) between calls. Unlike a sync.Pool, the garbage collector
+// does not empty it, so a steady training loop allocates no scratch; it
+// keeps at most convKeep buffers alive (the largest it was handed). Their
+// contents are garbage: the callers overwrite them.
+var convScratch struct {
+	sync.Mutex
+	bufs []*[]float64
+}
 
-// getScratch returns a pooled buffer of length n (its contents arbitrary),
-// or a new one of capacity max(n, convChunk) when the pool has none large
-// enough.
+// convKeep is how many scratch buffers convScratch keeps: a convolution
+// holds at most two at once, so four serve two goroutines.
+const convKeep = 4
+
+// getScratch returns a kept buffer of length n (its contents arbitrary),
+// the most recently returned one large enough, or a new one of capacity
+// max(n, convChunk) when none is.
 func getScratch(n int) *[]float64 {
-	if b, ok := convScratch.Get().(*[]float64); ok && cap(*b) >= n {
-		*b = (*b)[:n]
-		return b
+	convScratch.Lock()
+	for i := len(convScratch.bufs) - 1; i >= 0; i-- {
+		if b := convScratch.bufs[i]; cap(*b) >= n {
+			convScratch.bufs = append(convScratch.bufs[:i], convScratch.bufs[i+1:]...)
+			convScratch.Unlock()
+			*b = (*b)[:n]
+			return b
+		}
 	}
+	convScratch.Unlock()
 	b := make([]float64, n, max(n, convChunk))
 	return &b
+}
+
+// putScratch hands b back to convScratch: kept if fewer than convKeep are,
+// else in place of the smallest kept buffer if b is larger, else dropped.
+func putScratch(b *[]float64) {
+	convScratch.Lock()
+	defer convScratch.Unlock()
+	if len(convScratch.bufs) < convKeep {
+		convScratch.bufs = append(convScratch.bufs, b)
+		return
+	}
+	small := 0
+	for i, k := range convScratch.bufs {
+		if cap(*k) < cap(*convScratch.bufs[small]) {
+			small = i
+		}
+	}
+	if cap(*b) > cap(*convScratch.bufs[small]) {
+		convScratch.bufs[small] = b
+	}
 }
 
 // ConvTranspose2D is Conv2D's adjoint in its input (the transposed
