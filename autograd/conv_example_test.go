@@ -67,3 +67,12 @@ func ExampleGroupNorm() {
 	fmt.Printf("%.4f\n", y.Data)
 	// Output: [-1.3416 -0.4472 0.4472 1.3416]
 }
+
+// GroupNormSiLU is SiLU(GroupNorm(x)) in one op: z = (x − μ)/σ is
+// (−1, 1) here, and SiLU(z) = z·σ(z) = −1/(1 + e) and 1/(1 + e⁻¹).
+func ExampleGroupNormSiLU() {
+	x := ag.FromSlice(1, 2, []float64{2, 4}) // 1 channel of 1×2
+	y := ag.GroupNormSiLU(x, ag.Full(1, 1, 1), ag.Zeros(1, 1), 1, 1, 0)
+	fmt.Printf("%.4f\n", y.Data)
+	// Output: [-0.2689 0.7311]
+}
