@@ -148,3 +148,16 @@ func TestTasks_RunsEachOnce(t *testing.T) {
 		require.Zero(t, testing.AllocsPerRun(20, func() { Tasks(4, f) }))
 	})
 }
+
+// BenchmarkTasks times one fork and join of Tasks with two trivial tasks on
+// 2 threads: the hand-off to a polling worker and back.
+func BenchmarkTasks(b *testing.B) {
+	var sink [2]int
+	f := func(i int) { sink[i]++ }
+	withThreads(2, func() {
+		Tasks(2, f)
+		for b.Loop() {
+			Tasks(2, f)
+		}
+	})
+}
