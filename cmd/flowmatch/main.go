@@ -16,7 +16,7 @@
 //	flowmatch loglik -checkpoint model.safetensors -data name|file [-n 1000] [-out logp.csv]
 //	flowmatch plot   -checkpoint model.safetensors [-data name|file] -out dir
 //	flowmatch datasets
-//	flowmatch bench  [-what train,sample,loglik] [-batch 256] [-threads 1]
+//	flowmatch bench  [-what train,sample,loglik,gemm,scaling] [-batch 256] [-threads 1]
 //	flowmatch playground [-addr 127.0.0.1:8090]
 //
 // Run `flowmatch <command> -h` (or `flowmatch help <command>`) for the flags
