@@ -14,6 +14,7 @@ import (
 	"github.com/flowmatch/flowmatch/autograd"
 	"github.com/flowmatch/flowmatch/cnf"
 	"github.com/flowmatch/flowmatch/fm"
+	"github.com/flowmatch/flowmatch/internal/stats"
 	"github.com/flowmatch/flowmatch/metrics"
 	"github.com/flowmatch/flowmatch/nn"
 )
@@ -348,21 +349,6 @@ func TestGuided_Endpoints(t *testing.T) {
 	}
 }
 
-// chiSquare returns Pearson's statistic Σ (Oᵢ − Eᵢ)²/Eᵢ of the counts
-// against n·probs and its p-value, the χ² survival function with
-// len(probs) − 1 degrees of freedom.
-func chiSquare(counts []int, probs []float64) (stat, pValue float64) {
-	n := 0
-	for _, c := range counts {
-		n += c
-	}
-	for i, c := range counts {
-		e := float64(n) * probs[i]
-		stat += (float64(c) - e) * (float64(c) - e) / e
-	}
-	return stat, distuv.ChiSquared{K: float64(len(probs) - 1)}.Survival(stat)
-}
-
 // TestGuided_ClassHistogram: the labels of samples of the exact guided
 // flow (CondOT σ_min = 0, RK4 40 steps), read by the exact Bayes posterior
 // of the data p(c|x).
@@ -404,13 +390,13 @@ func TestGuided_ClassHistogram(t *testing.T) {
 		return counts
 	}
 	counts := histogram(m, 201)
-	stat, pv := chiSquare(counts, pi)
+	stat, pv := stats.ChiSquare(counts, pi)
 	t.Logf("w = 0: labels %v of 600 against π = %.2f: χ² = %.3f on %d dof, p = %.4f", counts, pi, stat, nc-1, pv)
 	assert.Greater(t, pv, alpha, "w = 0: class histogram %v is not π (χ² %.3f)", counts, stat)
 	rev := *m
 	rev.ClassWeights = []float64{0.2, 0.3, 0.5}
 	bad := histogram(&rev, 202)
-	stat, pv = chiSquare(bad, pi)
+	stat, pv = stats.ChiSquare(bad, pi)
 	t.Logf("  negative control (class weights reversed): labels %v, χ² = %.1f, p = %.3g", bad, stat, pv)
 	assert.Less(t, pv, alpha, "negative control: the reversed mixture passed the χ² test")
 

@@ -9,12 +9,11 @@ import (
 	"strings"
 	"time"
 
-	"gonum.org/v1/gonum/stat/distuv"
-
 	ag "github.com/flowmatch/flowmatch/autograd"
 	"github.com/flowmatch/flowmatch/data"
 	"github.com/flowmatch/flowmatch/data/mnist"
 	"github.com/flowmatch/flowmatch/internal/progress"
+	"github.com/flowmatch/flowmatch/internal/stats"
 	"github.com/flowmatch/flowmatch/metrics"
 	"github.com/flowmatch/flowmatch/metrics/classify"
 	"github.com/flowmatch/flowmatch/plot"
@@ -203,7 +202,7 @@ func runMNISTDemo(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 		e.Accuracy /= float64(*n)
-		e.Chi2, e.Chi2P = chiSquare(e.Histogram, prior)
+		e.Chi2, e.Chi2P = stats.ChiSquare(e.Histogram, prior)
 		feat := clf.Features(x)
 		if e.FD, err = metrics.FrechetDistance(feat, testFeat); err != nil {
 			return err
@@ -272,21 +271,6 @@ func mnistFinalLine(r mnistReport) string {
 		}
 	}
 	return fmt.Sprintf("demo: dataset=%s steps=%d acc=%.3f fd=%.3f fd_floor=%.3f seconds=%.1f", r.Dataset, r.Steps, e.Accuracy, e.FD, r.FDFloor, r.Seconds)
-}
-
-// chiSquare returns Pearson's χ² = Σ_c (O_c − E_c)²/E_c of the counts h
-// against the expected E_c = n·π_c, and its p-value P(χ²₉ ≥ χ²) for
-// len(h) − 1 degrees of freedom.
-func chiSquare(h []int, prior []float64) (chi2, p float64) {
-	n := 0
-	for _, k := range h {
-		n += k
-	}
-	for c, k := range h {
-		e := float64(n) * prior[c]
-		chi2 += (float64(k) - e) * (float64(k) - e) / e
-	}
-	return chi2, distuv.ChiSquared{K: float64(len(h) - 1)}.Survival(chi2)
 }
 
 func containsFloat(xs []float64, v float64) bool {

@@ -1,7 +1,7 @@
 // Package stats holds the small numerical helpers that several flowmatch
 // packages need, each written once: the sample mean with its standard
-// error, a stable log-sum-exp, and drawing an index from unnormalized
-// weights. Packages above it re-export what users call
+// error, a stable log-sum-exp, drawing an index from unnormalized
+// weights, and Pearson's χ² test of counts against a law. Packages above it re-export what users call
 // (metrics.MeanStdErr).
 package stats
 
@@ -9,6 +9,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // MeanStdErr returns the sample mean of xs and its standard error s/√n,
@@ -94,4 +96,23 @@ func (c Categorical) Draw(rng *rand.Rand) int {
 	u := rng.Float64() * c.cum[n-1]
 	// The first i with cum[i] > u: zero-weight categories are never drawn.
 	return min(sort.Search(n, func(i int) bool { return c.cum[i] > u }), n-1)
+}
+
+// ChiSquare is Pearson's goodness-of-fit test of counts against the law
+// probs (Pearson 1900): with n = Σ counts and eᵢ = n·probsᵢ,
+//
+//	stat = Σᵢ (countsᵢ − eᵢ)² / eᵢ,  p = P(χ²ₖ ≥ stat),  k = len(probs) − 1,
+//
+// the upper tail of the χ² law with k degrees of freedom. probs must sum
+// to 1, have no zero entry and the length of counts. TestChiSquare.
+func ChiSquare(counts []int, probs []float64) (stat, p float64) {
+	n := 0
+	for _, c := range counts {
+		n += c
+	}
+	for i, c := range counts {
+		e := float64(n) * probs[i]
+		stat += (float64(c) - e) * (float64(c) - e) / e
+	}
+	return stat, distuv.ChiSquared{K: float64(len(probs) - 1)}.Survival(stat)
 }

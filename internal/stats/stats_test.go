@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 const eps = 0x1p-52
@@ -72,4 +73,17 @@ func TestCategorical_Frequencies(t *testing.T) {
 	for range 1000 {
 		require.Equal(t, c.Draw(a), cl.Draw(b))
 	}
+}
+
+// TestChiSquare: counts (10, 20, 30) against the uniform law on 3 cells
+// expect 20 each, so stat = (100 + 0 + 100)/20 = 10, and the χ² law with
+// 2 degrees of freedom has the tail e^{−x/2}: p = e^{−5}. Negative control:
+// the tail with 3 degrees of freedom (one too many, the classic slip) is
+// 0.0186, not e^{−5} = 0.0067.
+func TestChiSquare(t *testing.T) {
+	stat, p := ChiSquare([]int{10, 20, 30}, []float64{1.0 / 3, 1.0 / 3, 1.0 / 3})
+	require.InDelta(t, 10.0, stat, 1e-12)
+	require.InDelta(t, math.Exp(-5), p, 1e-12)
+	wrong := distuv.ChiSquared{K: 3}.Survival(stat)
+	require.Greater(t, math.Abs(wrong-p), 1e-3, "negative control: 3 degrees of freedom must differ")
 }
