@@ -74,50 +74,71 @@ func TestFusedKernels_MatchReference(t *testing.T) {
 			continue
 		}
 		ran++
-		mr, nr := kn.mr, kn.nr
-		ldc := nr + 3
-		differs := map[string]bool{}
-		for _, strided := range []bool{false, true} {
-			lda, ldb := mr, nr
-			if strided {
-				lda, ldb = mr+5, nr+3
-			}
-			for _, k := range []int{1, 2, 3, 4, 5, 8, 17, 64} {
-				for _, sc := range gemmScalars {
-					a, b := randSlice(rnd, (k-1)*lda+mr), randSlice(rnd, (k-1)*ldb+nr)
-					clen := (mr-1)*ldc + nr
-					got, intact := guarded(clen)
-					c0 := append([]float64(nil), got...) // all sentinels
-					if sc.beta != 0 {
-						for r := 0; r < mr; r++ {
-							copy(c0[r*ldc:r*ldc+nr], randSlice(rnd, nr))
-						}
-					}
-					copy(got, c0)
-					if strided {
-						kn.strided(k, a, lda, b, ldb, got, ldc, sc.alpha, sc.beta)
-					} else {
-						kn.run(k, a, b, got, ldc, sc.alpha, sc.beta)
-					}
-					where := fmt.Sprintf("%s strided=%v k=%d alpha=%v beta=%v", kn.name, strided, k, sc.alpha, sc.beta)
-					require.True(t, intact(), "%s: wrote outside C", where)
-					want := append([]float64(nil), c0...)
-					kernFusedRef("", mr, nr, k, a, lda, b, ldb, want, ldc, sc.alpha, sc.beta)
-					require.NoError(t, exactBits(got, want), where) // the gaps included
-					for _, mut := range []string{"unfused", "lanes"} {
-						w := append([]float64(nil), c0...)
-						kernFusedRef(mut, mr, nr, k, a, lda, b, ldb, w, ldc, sc.alpha, sc.beta)
-						if exactBits(got, w) != nil {
-							differs[mut] = true
-						}
-					}
-				}
-			}
+		ref := func(mut string, k int, a []float64, lda int, b []float64, ldb int, c []float64, ldc int, alpha, beta float64) {
+			kernFusedRef(mut, kn.mr, kn.nr, k, a, lda, b, ldb, c, ldc, alpha, beta)
 		}
+		differs := checkKernel(t, rnd, kn, []int{1, 2, 3, 4, 5, 8, 17, 64}, ref, "unfused", "lanes")
 		require.True(t, differs["unfused"], "%s: a reference with separately rounded products gave the same bits everywhere", kn.name)
 		require.True(t, differs["lanes"], "%s: a reference with A's rows swapped in pairs gave the same bits everywhere", kn.name)
 	}
 	if ran == 0 {
 		t.Skip("no fused (assembly) micro-kernel in this build")
 	}
+}
+
+// kernelRef writes into c the product a micro-kernel must reproduce bit for
+// bit; mut names a deliberate mistake for a negative control ("" for none).
+type kernelRef func(mut string, k int, a []float64, lda int, b []float64, ldb int, c []float64, ldc int, alpha, beta float64)
+
+// checkKernel runs kn packed (run, lda = mr, ldb = nr) and strided
+// (strided, lda = mr + 5, ldb = nr + 3) for each k in ks and the four
+// (alpha, beta) of gemmScalars, with C's rows ldc = nr + 3 apart in a buffer
+// of NaN sentinels, and requires: nothing written outside C (the gaps
+// between rows and the guard cells included), C equal to ref("") bit for bit
+// (so with beta = 0 the sentinels in C were not read). It returns which of
+// muts gave a reference that differs from the kernel somewhere: the caller's
+// negative controls. TestFusedKernels_MatchReference and
+// TestGoKernel_MatchesReference use it.
+func checkKernel(t *testing.T, rnd *rand.Rand, kn *microKernel, ks []int, ref kernelRef, muts ...string) map[string]bool {
+	t.Helper()
+	mr, nr := kn.mr, kn.nr
+	ldc := nr + 3
+	differs := map[string]bool{}
+	for _, strided := range []bool{false, true} {
+		lda, ldb := mr, nr
+		if strided {
+			lda, ldb = mr+5, nr+3
+		}
+		for _, k := range ks {
+			for _, sc := range gemmScalars {
+				a, b := randSlice(rnd, (k-1)*lda+mr), randSlice(rnd, (k-1)*ldb+nr)
+				got, intact := guarded((mr-1)*ldc + nr)
+				c0 := append([]float64(nil), got...) // all sentinels
+				if sc.beta != 0 {
+					for r := 0; r < mr; r++ {
+						copy(c0[r*ldc:r*ldc+nr], randSlice(rnd, nr))
+					}
+				}
+				copy(got, c0)
+				if strided {
+					kn.strided(k, a, lda, b, ldb, got, ldc, sc.alpha, sc.beta)
+				} else {
+					kn.run(k, a, b, got, ldc, sc.alpha, sc.beta)
+				}
+				where := fmt.Sprintf("%s strided=%v k=%d alpha=%v beta=%v", kn.name, strided, k, sc.alpha, sc.beta)
+				require.True(t, intact(), "%s: wrote outside C", where)
+				want := append([]float64(nil), c0...)
+				ref("", k, a, lda, b, ldb, want, ldc, sc.alpha, sc.beta)
+				require.NoError(t, exactBits(got, want), where) // the gaps included
+				for _, mut := range muts {
+					w := append([]float64(nil), c0...)
+					ref(mut, k, a, lda, b, ldb, w, ldc, sc.alpha, sc.beta)
+					if exactBits(got, w) != nil {
+						differs[mut] = true
+					}
+				}
+			}
+		}
+	}
+	return differs
 }

@@ -1,7 +1,6 @@
 package kernels
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -57,47 +56,8 @@ func kernGoRef(mutate string, k int, a []float64, lda int, b []float64, ldb int,
 // products added in pairs, must each differ from the kernel somewhere.
 func TestGoKernel_MatchesReference(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(71, 72))
-	kn := &goKernel
-	const ldc = 11
-	differs := map[string]bool{}
 	ks := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 63, 64, 65, 127, 128, 129, 200}
-	for _, strided := range []bool{false, true} {
-		lda, ldb := 8, 8
-		if strided {
-			lda, ldb = 13, 11
-		}
-		for _, k := range ks {
-			for _, sc := range gemmScalars {
-				a, b := randSlice(rnd, (k-1)*lda+8), randSlice(rnd, (k-1)*ldb+8)
-				clen := 7*ldc + 8
-				got, intact := guarded(clen)
-				c0 := append([]float64(nil), got...) // all sentinels
-				if sc.beta != 0 {
-					for r := 0; r < 8; r++ {
-						copy(c0[r*ldc:r*ldc+8], randSlice(rnd, 8))
-					}
-				}
-				copy(got, c0)
-				if strided {
-					kn.strided(k, a, lda, b, ldb, got, ldc, sc.alpha, sc.beta)
-				} else {
-					kn.run(k, a, b, got, ldc, sc.alpha, sc.beta)
-				}
-				where := fmt.Sprintf("%s strided=%v k=%d alpha=%v beta=%v", kn.name, strided, k, sc.alpha, sc.beta)
-				require.True(t, intact(), "%s: wrote outside C", where)
-				want := append([]float64(nil), c0...)
-				kernGoRef("", k, a, lda, b, ldb, want, ldc, sc.alpha, sc.beta)
-				require.NoError(t, exactBits(got, want), where) // the gaps included
-				for _, mut := range []string{"fused", "pairs"} {
-					w := append([]float64(nil), c0...)
-					kernGoRef(mut, k, a, lda, b, ldb, w, ldc, sc.alpha, sc.beta)
-					if exactBits(got, w) != nil {
-						differs[mut] = true
-					}
-				}
-			}
-		}
-	}
+	differs := checkKernel(t, rnd, &goKernel, ks, kernGoRef, "fused", "pairs")
 	require.True(t, differs["fused"], "a reference with fused multiply-adds gave the same bits everywhere")
 	require.True(t, differs["pairs"], "a reference adding products in pairs gave the same bits everywhere")
 }
