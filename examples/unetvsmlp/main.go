@@ -643,6 +643,7 @@ func combineRows(list string, n, side int) (r result, w float64, x *ag.Tensor, e
 	x = ag.Zeros(n, d)
 	covered := make([]bool, n)
 	var first map[string]string
+	var firstPath string
 	for _, path := range strings.Split(list, ",") {
 		path = strings.TrimSpace(path)
 		f, err := safetensors.Read(path)
@@ -651,7 +652,7 @@ func combineRows(list string, n, side int) (r result, w float64, x *ag.Tensor, e
 		}
 		m := f.Metadata
 		if first == nil {
-			first = m
+			first, firstPath = m, path
 		}
 		for _, k := range []string{"name", "at", "raw", "steps", "lr", "batch", "w", "n", "sampler"} {
 			if m[metaPrefix+k] != first[metaPrefix+k] {
@@ -679,22 +680,44 @@ func combineRows(list string, n, side int) (r result, w float64, x *ag.Tensor, e
 			return r, 0, nil, fmt.Errorf("-combine: row %d of %d is in no part", i, n)
 		}
 	}
-	get := func(k string) string { return first[metaPrefix+k] }
-	r.Name = get("name")
-	r.Batch, _ = strconv.Atoi(get("batch"))
-	r.LR, _ = strconv.ParseFloat(get("lr"), 64)
-	r.TrainS, _ = strconv.ParseFloat(get("train_s"), 64)
-	r.CPUS, _ = strconv.ParseFloat(get("cpu_s"), 64)
-	r.Loss, _ = strconv.ParseFloat(get("loss"), 64)
-	r.Steps, _ = strconv.Atoi(get("steps"))
-	w, _ = strconv.ParseFloat(get("w"), 64)
-	at, _ := strconv.ParseFloat(get("at"), 64)
-	defer func() {
-		if err == nil {
-			r.Scores = []score{{At: at, Steps: r.Steps, Raw: get("raw") == "true", W: w}}
-		}
-	}()
+	r, sn, err := readRunMeta(firstPath, first)
+	if err != nil {
+		return r, 0, nil, err
+	}
+	if w, err = strconv.ParseFloat(first[metaPrefix+"w"], 64); err != nil {
+		return r, 0, nil, fmt.Errorf("%s: %sw = %q is not a number", firstPath, metaPrefix, first[metaPrefix+"w"])
+	}
+	r.Scores = []score{{At: sn.At, Steps: r.Steps, Raw: sn.Raw, W: w}}
 	return r, w, x, nil
+}
+
+// readRunMeta reads the run's numbers that -save writes into a checkpoint's
+// unetvsmlp.* metadata (see saveSnapshot): the model's name, batch, lr,
+// train_s, cpu_s, loss, steps, and the snapshot's at and raw. A missing name
+// or a value that does not parse is an error naming the file and the key.
+func readRunMeta(path string, meta map[string]string) (r result, sn snapshot, err error) {
+	get := func(k string) string { return meta[metaPrefix+k] }
+	if r.Name = get("name"); r.Name == "" {
+		return r, sn, fmt.Errorf("%s: no %sname metadata: not written by unetvsmlp -save", path, metaPrefix)
+	}
+	num := func(k string, dst *float64) {
+		if v, e := strconv.ParseFloat(get(k), 64); e != nil && err == nil {
+			err = fmt.Errorf("%s: %s%s = %q is not a number", path, metaPrefix, k, get(k))
+		} else {
+			*dst = v
+		}
+	}
+	var batch, steps float64
+	num("batch", &batch)
+	num("lr", &r.LR)
+	num("train_s", &r.TrainS)
+	num("cpu_s", &r.CPUS)
+	num("loss", &r.Loss)
+	num("steps", &steps)
+	num("at", &sn.At)
+	r.Batch, r.Steps, sn.Steps = int(batch), int(steps), int(steps)
+	sn.Raw = get("raw") == "true"
+	return r, sn, err
 }
 
 // Checkpoint metadata of the snapshots written by -save.
@@ -744,19 +767,8 @@ func loadSnapshot(path string, side int) (r result, model fm.Model, sn snapshot,
 	if model.Dim() != side*side || model.Ctx() != mnist.Classes+1 {
 		return r, nil, sn, fmt.Errorf("%s: a model of %d pixels and context %d, want %d and %d (-data)", path, model.Dim(), model.Ctx(), side*side, mnist.Classes+1)
 	}
-	get := func(k string) string { return meta[metaPrefix+k] }
-	r.Name = get("name")
-	r.Batch, _ = strconv.Atoi(get("batch"))
-	r.LR, _ = strconv.ParseFloat(get("lr"), 64)
-	r.TrainS, _ = strconv.ParseFloat(get("train_s"), 64)
-	r.CPUS, _ = strconv.ParseFloat(get("cpu_s"), 64)
-	r.Loss, _ = strconv.ParseFloat(get("loss"), 64)
-	sn.At, _ = strconv.ParseFloat(get("at"), 64)
-	sn.Raw = get("raw") == "true"
-	sn.Steps, _ = strconv.Atoi(get("steps"))
-	r.Steps = sn.Steps
-	if r.Name == "" {
-		return r, nil, sn, fmt.Errorf("%s: no %sname metadata: not written by unetvsmlp -save", path, metaPrefix)
+	if r, sn, err = readRunMeta(path, meta); err != nil {
+		return r, nil, sn, err
 	}
 	for _, p := range model.Params() {
 		r.Params += len(p.Data)

@@ -170,3 +170,23 @@ func abs(x float64) float64 {
 	}
 	return x
 }
+
+// TestReadRunMeta_BadValue: a snapshot's metadata that does not parse is an
+// error naming the file and the key, not a silent zero; a missing name says
+// the file was not written by -save. The control: the same metadata with
+// the value mended reads back.
+func TestReadRunMeta_BadValue(t *testing.T) {
+	meta := map[string]string{}
+	for k, v := range map[string]string{"name": "MLP", "batch": "128", "lr": "0.001", "train_s": "1", "cpu_s": "1", "loss": "0.5", "steps": "10", "at": "1", "raw": "false"} {
+		meta[metaPrefix+k] = v
+	}
+	r, sn, err := readRunMeta("m.safetensors", meta)
+	require.NoError(t, err)
+	require.Equal(t, []any{"MLP", 128, 0.001, 10, 10}, []any{r.Name, r.Batch, r.LR, r.Steps, sn.Steps})
+	meta[metaPrefix+"lr"] = "fast"
+	_, _, err = readRunMeta("m.safetensors", meta)
+	require.ErrorContains(t, err, `m.safetensors: unetvsmlp.lr = "fast" is not a number`)
+	delete(meta, metaPrefix+"name")
+	_, _, err = readRunMeta("m.safetensors", meta)
+	require.ErrorContains(t, err, "not written by unetvsmlp -save")
+}
