@@ -256,7 +256,7 @@ func ParamTarget(p AffinePath, param Param, t, x0, x1 *autograd.Tensor) *autogra
 	if t.Rows != x0.Rows || t.Cols != 1 {
 		panic(&autograd.MisuseError{Op: "fm.ParamTarget", Shapes: [][2]int{t.Shape(), x0.Shape()}, Reason: fmt.Sprintf("t must be [%d,1]", x0.Rows)})
 	}
-	out := autograd.Zeros(x0.Rows, x0.Cols)
+	out := x1.Arena().Zeros(x0.Rows, x0.Cols) // in x₁'s arena, if it has one
 	for i, ti := range t.Data {
 		a, da, s, ds := p.Schedule(ti)
 		c1, c0 := param.row("fm.ParamTarget", a, da, s, ds)
@@ -281,7 +281,7 @@ func ParamTarget(p AffinePath, param Param, t, x0, x1 *autograd.Tensor) *autogra
 func ParamLoss(y Velocity, p AffinePath, param Param, t, x0, x1 *autograd.Tensor, weight func(t float64) float64) *autograd.Tensor {
 	xt := FlowBatch(p, t, x0, x1)
 	target := ParamTarget(p, param, t, x0, x1)
-	w := autograd.Zeros(t.Rows, 1)
+	w := t.Arena().Zeros(t.Rows, 1) // in t's arena, if it has one
 	for i, ti := range t.Data {
 		if weight == nil {
 			w.Data[i] = LossWeight(p, ti, param)

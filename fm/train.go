@@ -7,6 +7,7 @@ import (
 
 	"github.com/flowmatch/flowmatch/autograd"
 	"github.com/flowmatch/flowmatch/cnf"
+	"github.com/flowmatch/flowmatch/internal/steparena"
 	"github.com/flowmatch/flowmatch/nn"
 )
 
@@ -85,10 +86,6 @@ var (
 	_ Model = (*nn.UNet)(nil)
 )
 
-// newTrainArena makes the arena of Train's autograd step. Tests replace it
-// (a poisoned arena, or none: nil is the heap) to compare the two.
-var newTrainArena = autograd.NewArena
-
 // CosineSchedule decays the learning rate from 1 to 0 along a half cosine,
 // 0.5·(1 + cos(π·(step−1)/steps)) (Loshchilov & Hutter 2017,
 // arXiv:1608.03983, eq. 5 without restarts).
@@ -159,13 +156,15 @@ func Train(model Model, cfg TrainConfig) ([]float64, error) {
 			return nil, fmt.Errorf("fm.Train: Fused: %w; set Fused to false to train through CFMLoss and autograd, which serves every activation", err)
 		}
 	}
-	// The autograd step takes its memory from one arena for the run: the
-	// batch is made in it (or enters it by In), so the forward and backward
-	// passes draw from it, and Reset after the gradient hands it all back to
-	// the next step (autograd.Arena). The fused step needs none (nil: the heap).
+	// The autograd step takes its memory from one arena for the run
+	// (internal/steparena, which tests replace by a poisoned arena or the
+	// heap): the batch is made in it (or enters it by In), so the forward
+	// and backward passes draw from it, and Reset after the gradient hands it
+	// all back to the next step (autograd.Arena). The fused step needs none
+	// (nil: the heap).
 	var arena *autograd.Arena
 	if fused == nil {
-		arena = newTrainArena()
+		arena = steparena.New()
 	}
 	losses := make([]float64, 0, min(cfg.Steps, 1<<16)) // grows past 2¹⁶ steps: a huge Steps reserves nothing up front
 	for step := 1; step <= cfg.Steps; step++ {
@@ -216,12 +215,7 @@ func Train(model Model, cfg TrainConfig) ([]float64, error) {
 			}
 		}
 		t := arena.Uniform(x1.Rows, 1, 0, 1, rng)
-		if arena != nil {
-			x0, x1 = x0.In(arena), x1.In(arena)
-			if c != nil {
-				c = c.In(arena)
-			}
-		}
+		x0, x1, c = steparena.In(arena, x0), steparena.In(arena, x1), steparena.In(arena, c)
 		opt.ZeroGrad()
 		loss := stepLossGrad(model, fused, cfg.Path, t, x0, x1, c)
 		arena.Reset() // the gradient is in the parameters' Grad; the step's tensors are dead

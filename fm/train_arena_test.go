@@ -9,6 +9,7 @@ import (
 
 	"github.com/flowmatch/flowmatch/autograd"
 	"github.com/flowmatch/flowmatch/fm"
+	"github.com/flowmatch/flowmatch/internal/steparena"
 	"github.com/flowmatch/flowmatch/nn"
 )
 
@@ -37,12 +38,6 @@ func (k *keepLast) ForwardCond(t, x, c *autograd.Tensor) *autograd.Tensor {
 // the step, reads NaN after the poisoned arena's Reset (and holds finite
 // numbers on the heap), so a tensor that escaped a step would show.
 func TestTrain_ArenaBitIdentical(t *testing.T) {
-	poisoned := func() *autograd.Arena {
-		a := autograd.NewArena()
-		a.Poison = true
-		return a
-	}
-	heap := func() *autograd.Arena { return nil }
 	cfgU := nn.UNetConfig{C: 1, H: 4, W: 4, Ch: 4, Groups: 2, Emb: 8, Ctx: 3, Classes: 2}
 	cases := []struct {
 		name  string
@@ -67,14 +62,14 @@ func TestTrain_ArenaBitIdentical(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			run := func(newArena func() *autograd.Arena) ([]float64, []nn.Named, *autograd.Tensor) {
-				defer fm.SetTrainArena(newArena)()
+				defer steparena.Set(newArena)()
 				m := &keepLast{Model: tc.model()}
 				losses, err := fm.Train(m, tc.cfg)
 				require.NoError(t, err)
 				return losses, m.NamedParams(), m.last
 			}
-			hl, hp, hlast := run(heap)
-			al, ap, alast := run(poisoned)
+			hl, hp, hlast := run(steparena.Heap)
+			al, ap, alast := run(steparena.Poisoned)
 			require.Len(t, al, tc.cfg.Steps)
 			for i := range hl {
 				require.Equal(t, math.Float64bits(hl[i]), math.Float64bits(al[i]), "loss of step %d: heap %v, arena %v", i+1, hl[i], al[i])

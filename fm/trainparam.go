@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/flowmatch/flowmatch/autograd"
+	"github.com/flowmatch/flowmatch/internal/steparena"
 	"github.com/flowmatch/flowmatch/nn"
 )
 
@@ -51,6 +52,12 @@ func DSMWeight(p AffinePath) func(t float64) float64 {
 // matching (ParamScore, DSMWeight), among others. Sample the result with
 // AsVelocity (ODE) or SampleSDE. A non-finite loss returns an error naming
 // the step. Compared, FM against DSM, by TestTrainParam_DSMvsFM.
+//
+// As Train's autograd step, each step takes its memory from one
+// autograd.Arena for the run, Reset after the gradient: a steady-state step
+// allocates no tensor storage, and the losses and parameters are those of
+// the same run on the heap, bit for bit (TestTrainParam_ArenaBitIdentical;
+// BenchmarkTrainParamStep measures the allocations).
 func TrainParam(model *nn.VelocityMLP, cfg ParamTrainConfig) ([]float64, error) {
 	if model == nil || cfg.Path == nil || cfg.Data == nil || cfg.BatchSize < 1 || cfg.Steps < 0 || !(cfg.LR > 0) {
 		panic(autograd.Misuse("fm.TrainParam", "want a model, a Path, Data, BatchSize ≥ 1, Steps ≥ 0 and LR > 0; got model nil: %v, Path %v, Data nil: %v, BatchSize %d, Steps %d, LR %v",
@@ -62,15 +69,17 @@ func TrainParam(model *nn.VelocityMLP, cfg ParamTrainConfig) ([]float64, error) 
 	}
 	rng := NewRand(cfg.Seed)
 	opt := nn.NewAdam(model.Params(), cfg.LR)
+	arena := steparena.New()                            // one for the run, Reset after every step (as Train's)
 	losses := make([]float64, 0, min(cfg.Steps, 1<<16)) // grows past 2¹⁶ steps: a huge Steps reserves nothing up front
 	for step := 1; step <= cfg.Steps; step++ {
-		x1 := cfg.Data(cfg.BatchSize, rng)
-		x0 := autograd.Normal(x1.Rows, x1.Cols, 0, 1, rng)
-		t := autograd.Uniform(x1.Rows, 1, lo, hi, rng)
+		x1 := steparena.In(arena, cfg.Data(cfg.BatchSize, rng))
+		x0 := arena.Normal(x1.Rows, x1.Cols, 0, 1, rng)
+		t := arena.Uniform(x1.Rows, 1, lo, hi, rng)
 		opt.ZeroGrad()
 		l := ParamLoss(model.Forward, cfg.Path, cfg.Param, t, x0, x1, cfg.Weight)
 		l.Backward()
 		loss := l.Item()
+		arena.Reset() // the gradient is in the parameters' Grad; the step's tensors are dead
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
 			return losses, fmt.Errorf("fm.TrainParam: step %d: the %v loss is %v (LR %g)", step, cfg.Param, loss, cfg.LR)
 		}
