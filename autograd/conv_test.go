@@ -246,8 +246,8 @@ func TestConv2D_MatchesComposition(t *testing.T) {
 
 // TestConv2D_ReusedScratch: the convolutions' scratch (convScratch) is
 // reused across calls, so its old contents must never reach a result. With
-// every kept buffer poisoned by NaN before every call, Conv2D, ConvTranspose2D and
-// ConvWeightGrad (stride 1 and 2, padding, 3 chunks) give the same bits as
+// every kept buffer poisoned by NaN before every call, Conv2D, ConvTranspose2D,
+// ConvWeightGrad, Im2Col and Col2Im (stride 1 and 2, padding, 3 chunks) give the same bits as
 // on their first call. The control: a caller that reads its scratch
 // before writing it does see NaN, so the check exercises reuse.
 func TestConv2D_ReusedScratch(t *testing.T) {
@@ -298,6 +298,8 @@ func TestConv2D_ReusedScratch(t *testing.T) {
 			"Conv2D":          func() *Tensor { return Conv2D(x, w, b, g) },
 			"ConvTranspose2D": func() *Tensor { return ConvTranspose2D(gr, w, g) },
 			"ConvWeightGrad":  func() *Tensor { return ConvWeightGrad(x, gr, g) },
+			"Im2Col":          func() *Tensor { return Im2Col(x, g) },
+			"Col2Im":          func() *Tensor { return Col2Im(Im2Col(x, g), g) },
 		}
 		for name, op := range ops {
 			want := op()
@@ -354,6 +356,90 @@ func TestConv2D_Adjoint(t *testing.T) {
 		}
 		tol := 2 * float64(len(y.Data)) * 0x1p-53 * mag
 		require.InDeltaf(t, lhs, rhs, tol, "%+v: ⟨Im2Col x, y⟩ = %v, ⟨x, Col2Im y⟩ = %v (tol %.3g)", g, lhs, rhs, tol)
+	}
+}
+
+// im2colLoop and col2imLoop are the formulas of Im2Col's and Col2Im's doc
+// comments as loops, one row per output pixel; shift moves every input
+// column by one (the negative control's off-by-one tap). col2imLoop sums
+// each pixel's entries in the order of the taps (ky, kx), as Col2Im does.
+func im2colLoop(x []float64, n int, g ConvGeom, shift int) []float64 {
+	oh, ow, k := g.OutH(), g.OutW(), g.Patch()
+	cols := make([]float64, n*oh*ow*k)
+	for s := 0; s < n; s++ {
+		for oy := 0; oy < oh; oy++ {
+			for ox := 0; ox < ow; ox++ {
+				for c := 0; c < g.C; c++ {
+					for ky := 0; ky < g.KH; ky++ {
+						for kx := 0; kx < g.KW; kx++ {
+							iy, ix := oy*g.Stride-g.Pad+ky, ox*g.Stride-g.Pad+kx+shift
+							if 0 <= iy && iy < g.H && 0 <= ix && ix < g.W {
+								cols[((s*oh+oy)*ow+ox)*k+(c*g.KH+ky)*g.KW+kx] = x[s*g.In()+(c*g.H+iy)*g.W+ix]
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return cols
+}
+
+func col2imLoop(cols []float64, n int, g ConvGeom, shift int) []float64 {
+	oh, ow, k := g.OutH(), g.OutW(), g.Patch()
+	x := make([]float64, n*g.In())
+	for s := 0; s < n; s++ {
+		for c := 0; c < g.C; c++ {
+			for ky := 0; ky < g.KH; ky++ {
+				for kx := 0; kx < g.KW; kx++ {
+					for oy := 0; oy < oh; oy++ {
+						for ox := 0; ox < ow; ox++ {
+							iy, ix := oy*g.Stride-g.Pad+ky, ox*g.Stride-g.Pad+kx+shift
+							if 0 <= iy && iy < g.H && 0 <= ix && ix < g.W {
+								x[s*g.In()+(c*g.H+iy)*g.W+ix] += cols[((s*oh+oy)*ow+ox)*k+(c*g.KH+ky)*g.KW+kx]
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return x
+}
+
+// TestIm2Col_MatchesLoop: Im2Col (kernels.Im2ColRows and a transpose per
+// sample) and Col2Im (a transpose and kernels.Col2ImRows) equal the
+// formulas of their doc comments, one row per output pixel, bit for bit
+// (both copy, and Col2Im adds each pixel's entries in the loop's order), on
+// every geometry of convShapes. Negative control: the loops with every tap
+// shifted by one column differ from both ops wherever the image is wider
+// than one pixel.
+func TestIm2Col_MatchesLoop(t *testing.T) {
+	rng := newRNG(22)
+	for _, sh := range convShapes {
+		g := sh.g
+		t.Run(fmt.Sprintf("%dx%d_k%dx%d_s%d_p%d", g.H, g.W, g.KH, g.KW, g.Stride, g.Pad), func(t *testing.T) {
+			x := Normal(sh.n, g.In(), 0, 1, rng)
+			y := Normal(sh.n*g.OutH()*g.OutW(), g.Patch(), 0, 1, rng)
+			for _, c := range []struct {
+				name           string
+				got, want, bad []float64
+			}{
+				{"Im2Col", Im2Col(x, g).Data, im2colLoop(x.Data, sh.n, g, 0), im2colLoop(x.Data, sh.n, g, 1)},
+				{"Col2Im", Col2Im(y, g).Data, col2imLoop(y.Data, sh.n, g, 0), col2imLoop(y.Data, sh.n, g, 1)},
+			} {
+				differs := false
+				for i := range c.want {
+					if math.Float64bits(c.got[i]) != math.Float64bits(c.want[i]) {
+						require.Failf(t, "differs from the loop", "%s %+v [%d]: got %v want %v (tol 0: bit for bit)", c.name, g, i, c.got[i], c.want[i])
+					}
+					differs = differs || c.bad[i] != c.got[i]
+				}
+				if g.W > 1 {
+					require.Truef(t, differs, "control: %s %+v equals the loop with every tap shifted by one column", c.name, g)
+				}
+			}
+		})
 	}
 }
 

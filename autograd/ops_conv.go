@@ -112,19 +112,32 @@ func (g ConvGeom) mustImages(op string, x *Tensor) {
 
 // Im2Col returns the patches of x [n, C·H·W] (geometry g): a
 // [n·OH·OW, C·KH·KW] tensor whose row (s·OH + oy)·OW + ox holds, in the
-// order (c, ky, kx), the input values x[s, c, oy·S − P + ky, ox·S − P + kx]
-// that output pixel (oy, ox) of sample s sees (0 on the padding). It is
-// linear; its backward is its adjoint:
+// order (c, ky, kx), the input values that output pixel (oy, ox) of sample
+// s sees (0 on the padding):
+//
+//	out[(s·OH + oy)·OW + ox, (c·KH + ky)·KW + kx] = x[s, c, oy·S − P + ky, ox·S − P + kx]
+//
+// Each sample's block [OH·OW, C·KH·KW] is the transpose of X̃ₛᵀ
+// [C·KH·KW, OH·OW], the layout the convolutions use (kernels.Im2ColRows,
+// one row per kernel tap), and is computed as that kernel followed by a
+// transpose, so there is one im2col kernel. It is linear; its backward is
+// its adjoint:
 //
 //	∂L/∂x = Col2Im(g)
 //
-// Checked by TestGrad/Im2Col; the kernel is compared with its reference
-// loop by TestIm2Col_MatchesLoop in the kernels package.
+// Checked by TestGrad/Im2Col and TestIm2Col_MatchesLoop (bit for bit
+// against the formula's loop); the kernel by TestIm2ColRows_MatchesLoop in
+// the kernels package.
 func Im2Col(x *Tensor, g ConvGeom) *Tensor {
 	g.mustImages("Im2Col", x)
-	n, p := x.Rows, g.OutH()*g.OutW()
-	out := result("Im2Col", n*p, g.Patch(), x)
-	kernels.Im2Col(out.Data, x.Data, n, g.C, g.H, g.W, g.KH, g.KW, g.Stride, g.Pad)
+	n, p, k := x.Rows, g.OutH()*g.OutW(), g.Patch()
+	out := result("Im2Col", n*p, k, x)
+	withPatches(g, func(cols []float64) {
+		for s := 0; s < n; s++ {
+			xs := x.Data[s*g.In() : (s+1)*g.In()]
+			kernels.Transpose(out.Data[s*p*k:(s+1)*p*k], patchesT(cols, xs, g), k, p)
+		}
+	})
 	if out.recording() {
 		out.backward = func(gr *Tensor) []*Tensor { return []*Tensor{Col2Im(gr, g)} }
 	}
@@ -134,21 +147,39 @@ func Im2Col(x *Tensor, g ConvGeom) *Tensor {
 // Col2Im is Im2Col's adjoint: cols [n·OH·OW, C·KH·KW] → [n, C·H·W], each
 // entry added back onto the input pixel it was copied from (a pixel seen by
 // several windows receives the sum; entries on the padding are dropped), so
-// that ⟨Im2Col(x), y⟩ = ⟨x, Col2Im(y)⟩. Its backward is Im2Col:
+// that ⟨Im2Col(x), y⟩ = ⟨x, Col2Im(y)⟩:
+//
+//	out[s, c, iy, ix] = Σ_{ky, kx} cols[(s·OH + oy)·OW + ox, (c·KH + ky)·KW + kx]
+//	                    over the (oy, ox) with oy·S − P + ky = iy, ox·S − P + kx = ix,
+//
+// summed in the order of the taps (ky, kx). It transposes each sample's
+// block into X̃ₛᵀ [C·KH·KW, OH·OW] and calls kernels.Col2ImRows, the
+// adjoint of the one im2col kernel. Its backward is Im2Col:
 //
 //	∂L/∂cols = Im2Col(g)
 //
-// Checked by TestGrad/Col2Im and TestConv2D_Adjoint.
+// Checked by TestGrad/Col2Im, TestIm2Col_MatchesLoop (bit for bit against
+// the formula's loop) and TestConv2D_Adjoint.
 func Col2Im(cols *Tensor, g ConvGeom) *Tensor {
 	g.valid("Col2Im")
-	p := g.OutH() * g.OutW()
-	if cols.Cols != g.Patch() || cols.Rows%p != 0 {
+	p, k := g.OutH()*g.OutW(), g.Patch()
+	if cols.Cols != k || cols.Rows%p != 0 {
 		panic(&MisuseError{Op: "Col2Im", Shapes: [][2]int{cols.Shape()},
-			Reason: fmt.Sprintf("want [n·OH·OW, C·KH·KW] = [n·%d, %d] for geometry %+v", p, g.Patch(), g)})
+			Reason: fmt.Sprintf("want [n·OH·OW, C·KH·KW] = [n·%d, %d] for geometry %+v", p, k, g)})
 	}
 	n := cols.Rows / p
 	out := result("Col2Im", n, g.In(), cols)
-	kernels.Col2Im(out.Data, cols.Data, n, g.C, g.H, g.W, g.KH, g.KW, g.Stride, g.Pad)
+	withPatches(g, func(buf []float64) {
+		for s := 0; s < n; s++ {
+			cs, xs := cols.Data[s*p*k:(s+1)*p*k], out.Data[s*g.In():(s+1)*g.In()]
+			if g.pointwise() { // X̃ₛᵀ is the image itself
+				kernels.Transpose(xs, cs, p, k)
+				continue
+			}
+			kernels.Transpose(buf, cs, p, k)
+			kernels.Col2ImRows(xs, buf, 1, g.C, g.H, g.W, g.KH, g.KW, g.Stride, g.Pad)
+		}
+	})
 	if out.recording() {
 		out.backward = func(gr *Tensor) []*Tensor { return []*Tensor{Im2Col(gr, g)} }
 	}
