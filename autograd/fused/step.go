@@ -25,8 +25,11 @@ Every chunk's work is fixed by n and the chunk index, and no chunk reads
 another's buffers, so the results are the same to the bit whichever
 goroutine runs which chunk and however many there are
 (TestLossGrad_ThreadsBitIdentical): kernels.Tasks runs the chunks, one fork
-and one join for the forward and backward passes of the whole batch, and a
-second one for the sums. With k = 1 (n ≤ chunkRows) the step computes what
+and one join for the forward and backward passes of the whole batch, chunk
+c always on runner c mod t with that runner's GEMM packing buffers, so that
+a chunk's activations stay in one core's cache from step to step. The sums
+are kernels.AddAll, split like the Adam update that follows them, so a
+range of a gradient is summed and then updated by the same runner. With k = 1 (n ≤ chunkRows) the step computes what
 Forward and Backward compute, to the bit (TestLossGrad_MatchesForwardBackward);
 with k > 1 it adds the same terms in another order: each element of dW is
 a sum over the batch of n products, cut into k partial sums, whose rounding
@@ -74,23 +77,10 @@ type stepState struct {
 	f       LossGradFunc
 	loss    [maxChunks]float64
 	share   [maxChunks][]float64 // share[c], c ≥ 1: chunk c's gradients, layer by layer (W then b)
-	sums    []sumRange           // the ranges of the gradients that the sums are cut into
+	srcs    [][][]float64        // srcs[2l], srcs[2l+1]: Wₗ's and bₗ's part of share[1], share[2], …
 	k       int
-	runFn   func(int) // w.runChunk, made once
-	sumFn   func(int) // w.runSum, made once
-	offsets []int     // offsets[2l], offsets[2l+1]: Wₗ's and bₗ's place in a share
+	runFn   func(int, *kernels.Scratch) // w.runChunk, made once
 }
-
-// A sumRange is a range of one gradient slice: dst[lo:hi] ← dst[lo:hi] +
-// Σ_{c ≥ 1} share[c][off+lo : off+hi], chunks in order.
-type sumRange struct {
-	layer  int
-	bias   bool
-	lo, hi int
-}
-
-// sumRangeLen is the length of the ranges the sums are cut into.
-const sumRangeLen = 1 << 13
 
 // LossGrad runs the training step of the data-parallel scheme above on the
 // n rows of x [n, s₀]: Forward, then f on each chunk's outputs (out [n,
@@ -113,7 +103,7 @@ func (w *Workspace) LossGrad(dW, dB [][]float64, x, out []float64, n int, f Loss
 	st := &w.step
 	st.k, st.size = Chunks(n)
 	if st.runFn == nil {
-		st.runFn, st.sumFn = w.runChunk, w.runSum
+		st.runFn = w.runChunk
 	}
 	if st.k > 1 && st.share[st.k-1] == nil {
 		w.allocShares()
@@ -121,7 +111,10 @@ func (w *Workspace) LossGrad(dW, dB [][]float64, x, out []float64, n int, f Loss
 	st.dW, st.dB, st.x, st.out, st.n, st.f = dW, dB, x, out, n, f
 	kernels.Tasks(st.k, st.runFn)
 	if st.k > 1 {
-		kernels.Tasks(len(st.sums), st.sumFn)
+		for l := range L {
+			kernels.AddAll(dW[l], st.srcs[2*l][:st.k-1])
+			kernels.AddAll(dB[l], st.srcs[2*l+1][:st.k-1])
+		}
 	}
 	loss := 0.0
 	for c := range st.k {
@@ -133,38 +126,35 @@ func (w *Workspace) LossGrad(dW, dB [][]float64, x, out []float64, n int, f Loss
 }
 
 // allocShares allocates the shares of every chunk a batch of maxBatch rows
-// has, and the ranges of the sums.
+// has, and their parts for each gradient.
 func (w *Workspace) allocShares() {
 	st := &w.step
 	net := w.net
 	L := len(net.Sizes) - 1
-	st.offsets = st.offsets[:0]
-	total := 0
-	st.sums = st.sums[:0]
-	for l := range L {
-		for _, bias := range []bool{false, true} {
-			size := net.Sizes[l+1]
-			if !bias {
-				size *= net.Sizes[l]
-			}
-			st.offsets = append(st.offsets, total)
-			total += size
-			for lo := 0; lo < size; lo += sumRangeLen {
-				st.sums = append(st.sums, sumRange{layer: l, bias: bias, lo: lo, hi: min(lo+sumRangeLen, size)})
-			}
-		}
-	}
 	k, _ := Chunks(w.maxBatch)
+	var sizes []int
+	total := 0
+	for l := range L {
+		sizes = append(sizes, net.Sizes[l]*net.Sizes[l+1], net.Sizes[l+1])
+		total += net.Sizes[l]*net.Sizes[l+1] + net.Sizes[l+1]
+	}
 	for c := 1; c < k; c++ {
-		if st.share[c] == nil {
-			st.share[c] = make([]float64, total)
+		st.share[c] = make([]float64, total)
+	}
+	st.srcs = make([][][]float64, len(sizes))
+	off := 0
+	for g, size := range sizes {
+		for c := 1; c < k; c++ {
+			st.srcs[g] = append(st.srcs[g], st.share[c][off:off+size])
 		}
+		off += size
 	}
 }
 
 // runChunk is task c of LossGrad: forward, loss gradient and backward on
-// the rows of chunk c.
-func (w *Workspace) runChunk(c int) {
+// the rows of chunk c, its products computed with the runner's packing
+// buffers sc.
+func (w *Workspace) runChunk(c int, sc *kernels.Scratch) {
 	st := &w.step
 	net := w.net
 	L := len(net.Sizes) - 1
@@ -177,13 +167,13 @@ func (w *Workspace) runChunk(c int) {
 	for l := 0; l+1 < L; l++ {
 		s := net.Sizes[l+1]
 		pre, act := w.pre[l][i0*s:i1*s], w.act[l][i0*s:i1*s]
-		kernels.Gemm(false, false, m, s, net.Sizes[l], 1, in, net.W[l], 0, pre)
+		kernels.GemmWith(sc, false, false, m, s, net.Sizes[l], 1, in, net.W[l], 0, pre)
 		w.biasAct(pre, act, net.B[l], s)
 		in = act
 	}
 	sL := net.Sizes[L]
 	out := st.out[i0*sL : i1*sL]
-	kernels.Gemm(false, false, m, sL, net.Sizes[L-1], 1, in, net.W[L-1], 0, out)
+	kernels.GemmWith(sc, false, false, m, sL, net.Sizes[L-1], 1, in, net.W[L-1], 0, out)
 	kernels.AddRow(out, out, net.B[L-1], sL)
 	st.loss[c] = st.f(out, i0, i1)
 	// Backward: chunk 0 adds to dW and dB, chunk c ≥ 1 writes its share.
@@ -197,38 +187,21 @@ func (w *Workspace) runChunk(c int) {
 			h = st.x[i0*nin : i1*nin]
 		}
 		if c == 0 {
-			kernels.Gemm(true, false, nin, nout, m, 1, h, delta, 1, st.dW[l])
+			kernels.GemmWith(sc, true, false, nin, nout, m, 1, h, delta, 1, st.dW[l])
 			rs := w.rowSum[:nout]
 			kernels.SumRows(rs, delta, nout)
 			kernels.Add(st.dB[l], st.dB[l], rs)
 		} else {
-			sw := st.share[c][st.offsets[2*l] : st.offsets[2*l]+nin*nout]
-			sb := st.share[c][st.offsets[2*l+1] : st.offsets[2*l+1]+nout]
-			kernels.Gemm(true, false, nin, nout, m, 1, h, delta, 0, sw)
+			sw, sb := st.srcs[2*l][c-1], st.srcs[2*l+1][c-1]
+			kernels.GemmWith(sc, true, false, nin, nout, m, 1, h, delta, 0, sw)
 			kernels.SumRows(sb, delta, nout)
 		}
 		if l == 0 {
 			break
 		}
 		next := w.delta[l%2][i0*wmax : i0*wmax+m*nin]
-		kernels.Gemm(false, true, m, nin, nout, 1, delta, net.W[l], 0, next)
+		kernels.GemmWith(sc, false, true, m, nin, nout, 1, delta, net.W[l], 0, next)
 		w.actGrad(next, next, w.pre[l-1][i0*nin:i1*nin], h)
 		delta = next
-	}
-}
-
-// runSum is task r of LossGrad's sums: range st.sums[r] of a gradient plus
-// the shares of chunks 1 … k−1, in order.
-func (w *Workspace) runSum(r int) {
-	st := &w.step
-	s := st.sums[r]
-	dst := st.dW[s.layer]
-	off := st.offsets[2*s.layer]
-	if s.bias {
-		dst, off = st.dB[s.layer], st.offsets[2*s.layer+1]
-	}
-	d := dst[s.lo:s.hi]
-	for c := 1; c < st.k; c++ {
-		kernels.Add(d, d, st.share[c][off+s.lo:off+s.hi])
 	}
 }

@@ -77,7 +77,7 @@ func BenchmarkGemmTraining(b *testing.B) {
 // micro-kernel (kern8x8), the one -tags purego and non-amd64 builds use,
 // whatever this machine would pick.
 func BenchmarkGemmPortable(b *testing.B) {
-	s := new(gemmScratch)
+	s := new(Scratch)
 	p := planFor(&goKernel, cpu.Detect())
 	b.Run("n=256", func(b *testing.B) {
 		benchGemm(b, func(transA, transB bool, m, n, k int, alpha float64, a, bb []float64, beta float64, c []float64) {
@@ -93,7 +93,7 @@ func BenchmarkGemmKernels(b *testing.B) {
 	for _, n := range []int{256, 512} {
 		for _, kn := range availableKernels() {
 			p := planFor(kn, cpu.Detect())
-			s := new(gemmScratch)
+			s := new(Scratch)
 			b.Run(fmt.Sprintf("n=%d/%s/kc=%d", n, strings.ReplaceAll(kn.name, " ", "_"), p.kc), func(b *testing.B) {
 				benchGemm(b, func(transA, transB bool, m, n, k int, alpha float64, a, bb []float64, beta float64, c []float64) {
 					gemmBlocked(p, s, transA, transB, m, n, k, alpha, a, bb, beta, c)

@@ -83,9 +83,10 @@ func availableKernels() []*microKernel { return gemmKernels }
 // maxTile is the largest mr·nr of any kernel.
 const maxTile = 128
 
-// gemmScratch holds the packing buffers of one goroutine. a and b grow to
-// the largest blocks asked for and are then reused.
-type gemmScratch struct {
+// Scratch holds the packing buffers of one goroutine: a parallel call's
+// runner (gemm_parallel.go) or a serial Gemm's, from gemmFree. a and b grow
+// to the largest blocks asked for and are then reused.
+type Scratch struct {
 	a, b []float64
 	tmp  [maxTile]float64 // one edge tile
 	dot  [8]float64       // dotKernel's output
@@ -101,18 +102,18 @@ func grow(buf []float64, n int) []float64 {
 
 // gemmFree holds packing buffers between calls. Unlike a sync.Pool it is not
 // emptied by the garbage collector, so steady-state calls never allocate.
-var gemmFree = make(chan *gemmScratch, 4)
+var gemmFree = make(chan *Scratch, 4)
 
-func getScratch() *gemmScratch {
+func getScratch() *Scratch {
 	select {
 	case s := <-gemmFree:
 		return s
 	default:
-		return new(gemmScratch)
+		return new(Scratch)
 	}
 }
 
-func putScratch(s *gemmScratch) {
+func putScratch(s *Scratch) {
 	select {
 	case gemmFree <- s:
 	default:
@@ -120,6 +121,12 @@ func putScratch(s *gemmScratch) {
 }
 
 func gemm(transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64) {
+	gemmWith(nil, transA, transB, m, n, k, alpha, a, b, beta, c)
+}
+
+// gemmWith is Gemm with the packing buffers s; with s nil it may split the
+// product across threads, and a serial product takes buffers from gemmFree.
+func gemmWith(s *Scratch, transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -140,10 +147,14 @@ func gemm(transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta 
 		gemmUnpacked(transA, transB, m, n, k, alpha, a, b, beta, c)
 		return
 	}
+	if s != nil {
+		gemmRows(gemmDefault, s, transA, transB, m, n, k, alpha, a, b, beta, c, 0, m)
+		return
+	}
 	if m*n*k >= gemmParallelMin && Threads() > 1 && gemmParallel(transA, transB, m, n, k, alpha, a, b, beta, c) {
 		return
 	}
-	s := getScratch()
+	s = getScratch()
 	gemmRows(gemmDefault, s, transA, transB, m, n, k, alpha, a, b, beta, c, 0, m)
 	putScratch(s)
 }
@@ -152,7 +163,7 @@ func gemm(transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta 
 // For any i0 that is a multiple of 4 (gemmDot's rows), each element is
 // computed by the same operations as when all rows are computed at once
 // (see gemmParallel and gemm_plan.go).
-func gemmRows(p *gemmPlan, s *gemmScratch, transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64, i0, i1 int) {
+func gemmRows(p *gemmPlan, s *Scratch, transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64, i0, i1 int) {
 	if !transA && n <= 4 && k >= 8 {
 		s.b = grow(s.b, n*k)
 		gemmDot(s, transB, i1-i0, n, k, alpha, a[i0*k:i1*k], b, beta, c[i0*n:i1*n])
@@ -168,12 +179,12 @@ func gemmRows(p *gemmPlan, s *gemmScratch, transA, transB bool, m, n, k int, alp
 // is read once, so B is read in place rather than packed; likewise op(A)
 // when it has contiguous columns (transA true) and n ≤ nr. Only edge panels
 // are packed then.
-func gemmBlocked(p *gemmPlan, s *gemmScratch, transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64) {
+func gemmBlocked(p *gemmPlan, s *Scratch, transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64) {
 	gemmBlockedRows(p, s, transA, transB, m, n, k, alpha, a, b, beta, c, 0, m)
 }
 
 // gemmBlockedRows is gemmBlocked restricted to rows [i0, i1) of C.
-func gemmBlockedRows(p *gemmPlan, s *gemmScratch, transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64, i0, i1 int) {
+func gemmBlockedRows(p *gemmPlan, s *Scratch, transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64, i0, i1 int) {
 	kn := p.kn
 	mr, nr := kn.mr, kn.nr
 	// A blocks of equal height mcb ≤ p.mc, a multiple of mr: a short
@@ -285,7 +296,7 @@ var dotKernel = func(k int, a []float64, lda int, b0, b1 []float64, out *[8]floa
 // (n ≤ 4): each c[i, j] is the dot product of row i of A with column j of
 // op(B), which is copied into s.b first unless B is stored transposed. A is
 // read once, in place; the blocked path would pack all of it and pad n to nr.
-func gemmDot(s *gemmScratch, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64) {
+func gemmDot(s *Scratch, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64) {
 	var bt [4][]float64 // bt[j][p] = op(B)[p, j]
 	for j := 0; j < n; j++ {
 		if transB {

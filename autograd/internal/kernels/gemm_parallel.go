@@ -25,10 +25,22 @@ bands pay).
 
 One parallel Gemm runs at a time; a Gemm that finds another one running
 computes on its own goroutine instead of waiting. The same workers and lock
-serve the element-wise kernels of parallel.go. Jobs are sent to the
-workers by value over a buffered channel and awaited with a WaitGroup, so a
-steady-state call allocates nothing (TestGemm_ThreadsNoAllocs). A worker
-polls for its next job for gemmSpin before it blocks.
+serve the element-wise kernels and Tasks of parallel.go.
+
+Runners. A parallel call runs on t runners: runner 0 is the calling
+goroutine, runner r ≥ 1 is worker goroutine r, started by SetThreads, which
+receives its jobs on a channel of its own and owns a set of packing buffers.
+Every split is static: band, range or task j of a call goes to runner j
+(tasks: runner j mod t). So when a training step repeats the same calls —
+a chunk of the batch's forward and backward passes, the sum of a gradient's
+range, the Adam update of that range — the same runner, hence mostly the
+same core, touches the same memory every time, and cache lines do not
+migrate between cores from call to call (docs/PERFORMANCE.md, "Threads",
+measures what that saves).
+Jobs are sent by value over buffered channels and awaited with a
+WaitGroup, so a steady-state call allocates nothing
+(TestGemm_ThreadsNoAllocs). A worker polls its channel for gemmSpin before
+it blocks.
 
 Measured on 2 Zen 4 vCPUs with no other load (BenchmarkMatMulThreads,
 BenchmarkGemmTraining1024Threads; when other processes share the cores the
@@ -59,9 +71,15 @@ var (
 	workersMu sync.Mutex
 	workers   int // worker goroutines started
 
-	gemmJobs = make(chan gemmJob, maxThreads)
-	parMu    sync.Mutex     // held by the running parallel Gemm
-	parWG    sync.WaitGroup // its outstanding bands
+	// workerJobs[r−1] hands runner r's jobs to its worker (made before the
+	// worker starts, and before Threads() can exceed r).
+	workerJobs [maxThreads - 1]chan gemmJob
+	// runnerScratch[r] is runner r's packing buffers: the worker's own, and
+	// for runner 0 the buffers of whichever goroutine holds parMu.
+	runnerScratch [maxThreads]Scratch
+
+	parMu sync.Mutex     // held by the running parallel call
+	parWG sync.WaitGroup // its outstanding jobs
 )
 
 // SetThreads sets the number of goroutines Gemm and the element-wise
@@ -75,7 +93,8 @@ func SetThreads(n int) {
 	n = max(1, min(n, maxThreads))
 	workersMu.Lock()
 	for ; workers < n-1; workers++ {
-		go gemmWorker()
+		workerJobs[workers] = make(chan gemmJob, 1)
+		go gemmWorker(workers + 1)
 	}
 	workersMu.Unlock()
 	threads.Store(int32(n - 1))
@@ -86,7 +105,7 @@ func Threads() int { return int(threads.Load()) + 1 }
 
 // A gemmJob is one band of rows [i0, i1) of a Gemm or, when ew is not nil,
 // the range [i0, i1) of an element-wise kernel, or, when task is not nil,
-// a share of the tasks of a Tasks call (parallel.go).
+// the receiving runner's tasks of a Tasks call (parallel.go).
 type gemmJob struct {
 	plan            *gemmPlan
 	transA, transB  bool
@@ -103,16 +122,18 @@ type gemmJob struct {
 // products issued back to back, as in a training step.
 const gemmSpin = 200 * time.Microsecond
 
-func gemmWorker() {
-	s := new(gemmScratch)
+// gemmWorker is runner r's goroutine.
+func gemmWorker(r int) {
+	s := &runnerScratch[r]
+	jobs := workerJobs[r-1]
 	for {
-		j, ok := pollJob()
+		j, ok := pollJob(jobs)
 		if !ok {
-			j = <-gemmJobs
+			j = <-jobs
 		}
 		switch {
 		case j.task != nil:
-			j.task.run()
+			j.task.run(r, s)
 		case j.ew != nil:
 			j.ew.run(j.i0, j.i1)
 		default:
@@ -122,12 +143,12 @@ func gemmWorker() {
 	}
 }
 
-// pollJob polls gemmJobs for up to gemmSpin.
-func pollJob() (gemmJob, bool) {
+// pollJob polls jobs for up to gemmSpin.
+func pollJob(jobs chan gemmJob) (gemmJob, bool) {
 	start := time.Now()
 	for i := 0; ; i++ {
 		select {
-		case j := <-gemmJobs:
+		case j := <-jobs:
 			return j, true
 		default:
 		}
@@ -172,13 +193,11 @@ func gemmParallelPlan(p *gemmPlan, transA, transB bool, m, n, k int, alpha float
 	// Bands of `rows` rows, a multiple of align; the last may be shorter.
 	rows := (m + t - 1) / t
 	rows = (rows + align - 1) / align * align
-	for i0 := rows; i0 < m; i0 += rows {
+	for r, i0 := 1, rows; i0 < m; r, i0 = r+1, i0+rows {
 		parWG.Add(1)
-		gemmJobs <- gemmJob{p, transA, transB, m, n, k, i0, min(i0+rows, m), alpha, beta, a, b, c, nil, nil}
+		workerJobs[r-1] <- gemmJob{p, transA, transB, m, n, k, i0, min(i0+rows, m), alpha, beta, a, b, c, nil, nil}
 	}
-	s := getScratch()
-	gemmRows(p, s, transA, transB, m, n, k, alpha, a, b, beta, c, 0, min(rows, m))
-	putScratch(s)
+	gemmRows(p, &runnerScratch[0], transA, transB, m, n, k, alpha, a, b, beta, c, 0, min(rows, m))
 	parWG.Wait()
 	return true
 }

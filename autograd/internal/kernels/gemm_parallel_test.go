@@ -37,7 +37,7 @@ func TestGemm_ThreadsBitIdentical(t *testing.T) {
 						sc := gemmScalars[i%len(gemmScalars)]
 						a, b, c0 := randSlice(rnd, m*k), randSlice(rnd, k*n), randSlice(rnd, m*n)
 						want := append([]float64(nil), c0...)
-						s := new(gemmScratch)
+						s := new(Scratch)
 						gemmRows(gemmDefault, s, tA, tB, m, n, k, sc.alpha, a, b, sc.beta, want, 0, m)
 						got, intact := guarded(m * n)
 						copy(got, c0)
@@ -66,7 +66,7 @@ func TestGemm_ThreadsMisalignedSame(t *testing.T) {
 	split := func(p *gemmPlan, bands [][2]int) []float64 {
 		c := append([]float64(nil), c0...)
 		for _, band := range bands {
-			gemmRows(p, new(gemmScratch), false, false, m, n, k, alpha, a, b, beta, c, band[0], band[1])
+			gemmRows(p, new(Scratch), false, false, m, n, k, alpha, a, b, beta, c, band[0], band[1])
 		}
 		return c
 	}

@@ -129,7 +129,7 @@ func TestGemm_BlockingBitIdentical(t *testing.T) {
 						c := append([]float64(nil), c0...)
 						bands = append(append([]int{0}, bands...), m)
 						for j := 0; j+1 < len(bands); j++ {
-							gemmBlockedRows(p, new(gemmScratch), tA, tB, m, n, k, sc.alpha, a, b, sc.beta, c, bands[j], bands[j+1])
+							gemmBlockedRows(p, new(Scratch), tA, tB, m, n, k, sc.alpha, a, b, sc.beta, c, bands[j], bands[j+1])
 						}
 						return c
 					}

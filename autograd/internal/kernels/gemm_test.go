@@ -108,7 +108,7 @@ func smallPlan(kn *microKernel) *gemmPlan {
 
 // blockedImpl runs the blocked GEMM with plan p on one thread.
 func blockedImpl(p *gemmPlan) gemmImpl {
-	s := new(gemmScratch)
+	s := new(Scratch)
 	return gemmImpl{
 		name: fmt.Sprintf("blocked%dx%d/mc=%d,kc=%d,nc=%d", p.kn.mr, p.kn.nr, p.mc, p.kc, p.nc),
 		f: func(transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64) {

@@ -59,6 +59,15 @@ func Gemm(transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta 
 	gemm(transA, transB, m, n, k, alpha, a, b, beta, c)
 }
 
+// GemmWith is Gemm computed on the calling goroutine with the packing
+// buffers s: those Tasks hands to a task, so that a runner reuses its own
+// (gemm_parallel.go's "Runners"). With s nil it is Gemm. It never splits
+// the product across threads when s is not nil, and its results are
+// Gemm's, bit for bit (TestTasks_RunsEachOnce).
+func GemmWith(s *Scratch, transA, transB bool, m, n, k int, alpha float64, a, b []float64, beta float64, c []float64) {
+	gemmWith(s, transA, transB, m, n, k, alpha, a, b, beta, c)
+}
+
 // Add computes dst = a + b:
 //
 //	for i := range dst {

@@ -1,18 +1,17 @@
 package kernels
 
-import (
-	"sync/atomic"
-
-	"gonum.org/v1/gonum/floats"
-)
+import "gonum.org/v1/gonum/floats"
 
 /*
 Parallel element-wise kernels.
 
-With Threads() = t > 1, AdamStep, AddRowSiLU, SiLUGrad, Tanh, TanhGrad and
-SumRows split work of at least parallelMin elements into up to t ranges, run
-by the calling goroutine (the first range) and the Gemm workers
-(gemm_parallel.go), under the same lock as a parallel Gemm. Each element is
+With Threads() = t > 1, AdamStep, AddAll, AddRowSiLU, SiLUGrad, Tanh,
+TanhGrad and SumRows split work of at least parallelMin elements
+(parallelMinAdam for AdamStep and AddAll) into up to t ranges, range j run by
+runner j (gemm_parallel.go's "Runners": the caller is runner 0), under the
+same lock as a parallel Gemm. AddAll and AdamStep split a slice of n
+elements at the same bounds, so the runner that sums a range of a gradient
+is the one that then applies Adam to it. Each element is
 computed by the same operations whatever the split: the maps are
 element-wise, AddRowSiLU is split at row boundaries so each row still sees
 the whole bias, and SumRows — a reduction over rows — is split by columns,
@@ -23,8 +22,8 @@ The job is copied into parJob, which the lock protects, and workers receive
 a pointer to it, so a call allocates nothing.
 
 Tasks hands whole tasks (package fused's chunks of a training batch) to the
-same workers under the same lock: one fork and one join for work that would
-otherwise be a fork and a join per kernel call.
+same runners under the same lock, task i to runner i mod t: one fork and one
+join for work that would otherwise be a fork and a join per kernel call.
 */
 
 // parallelMin is the smallest number of elements an element-wise kernel
@@ -32,7 +31,8 @@ otherwise be a fork and a join per kernel call.
 // hand-off of 1–2 µs to a polling worker.
 const parallelMin = 1 << 14
 
-// parallelMinAdam is AdamStep's threshold (it does more work per element).
+// parallelMinAdam is the threshold of AdamStep (it does more work per
+// element) and of AddAll (whose ranges must be AdamStep's).
 const parallelMinAdam = 1 << 13
 
 // An ewOp names the kernel an ewJob runs.
@@ -45,6 +45,7 @@ const (
 	opTanh                       // Tanh(dst, a)
 	opTanhGrad                   // TanhGrad(dst, a, b)
 	opSumRows                    // SumRows(dst, a, cols), range over columns
+	opAddAll                     // AddAll(dst, srcs)
 )
 
 // An ewJob is an element-wise kernel call; run computes elements [lo, hi)
@@ -54,6 +55,7 @@ type ewJob struct {
 	dst, a, b, c []float64
 	cols         int
 	adam         AdamParams
+	srcs         [][]float64
 }
 
 func (j *ewJob) run(lo, hi int) {
@@ -70,6 +72,8 @@ func (j *ewJob) run(lo, hi int) {
 		tanhGradKernel(j.dst[lo:hi], j.a[lo:hi], j.b[lo:hi])
 	case opSumRows:
 		sumRowsCols(j.dst, j.a, j.cols, lo, hi)
+	case opAddAll:
+		addAllRange(j.dst, j.srcs, lo, hi)
 	default:
 		panic("kernels: unknown ewJob")
 	}
@@ -79,9 +83,10 @@ func (j *ewJob) run(lo, hi int) {
 var parJob ewJob
 
 // runParallel runs j over [0, n) in up to Threads() ranges whose bounds are
-// multiples of align, and reports true; it reports false without running
-// anything when another parallel call holds the workers or n is too short
-// for two ranges.
+// multiples of align, range r on runner r, and reports true; it reports
+// false without running anything when another parallel call holds the
+// workers or n is too short for two ranges. The bounds depend on n, align
+// and Threads() only.
 func runParallel(j *ewJob, n, align int) bool {
 	t := min(Threads(), n/align)
 	if t < 2 || !parMu.TryLock() {
@@ -91,9 +96,9 @@ func runParallel(j *ewJob, n, align int) bool {
 	parJob = *j
 	size := (n + t - 1) / t
 	size = (size + align - 1) / align * align
-	for lo := size; lo < n; lo += size {
+	for r, lo := 1, size; lo < n; r, lo = r+1, lo+size {
 		parWG.Add(1)
-		gemmJobs <- gemmJob{ew: &parJob, i0: lo, i1: min(lo+size, n)}
+		workerJobs[r-1] <- gemmJob{ew: &parJob, i0: lo, i1: min(lo+size, n)}
 	}
 	parJob.run(0, min(size, n))
 	parWG.Wait()
@@ -112,57 +117,86 @@ func sumRowsCols(dst, a []float64, cols, lo, hi int) {
 	}
 }
 
-// A taskJob is the running Tasks call: f(i) for i < n, handed out in order
-// by next.
-type taskJob struct {
-	f    func(i int)
-	n    int
-	next atomic.Int64
+// addAllRange is AddAll on elements [lo, hi).
+func addAllRange(dst []float64, srcs [][]float64, lo, hi int) {
+	d := dst[lo:hi]
+	for _, s := range srcs {
+		floats.Add(d, s[lo:hi])
+	}
 }
 
-// run calls f for the next unclaimed task until none is left.
-func (j *taskJob) run() {
-	for {
-		i := int(j.next.Add(1)) - 1
-		if i >= j.n {
-			return
-		}
-		j.f(i)
+// AddAll adds srcs to dst in order, element by element:
+//
+//	for i := range dst {
+//		for _, s := range srcs {
+//			dst[i] += s[i]
+//		}
+//	}
+//
+// (package fused sums the chunks' gradient shares with it). With Threads()
+// > 1, a slice of at least 2¹³ elements is split into ranges at the bounds
+// AdamStep uses for the same length, range r summed by runner r; each
+// element is summed in the same order whatever the split, so the results
+// are bit-identical for every thread count (TestAddAll). Every src must be
+// at least as long as dst.
+func AddAll(dst []float64, srcs [][]float64) {
+	n := len(dst)
+	for _, s := range srcs {
+		_ = s[:n]
+	}
+	if n >= parallelMinAdam && Threads() > 1 && runParallel(&ewJob{op: opAddAll, dst: dst, srcs: srcs}, n, 8) {
+		return
+	}
+	addAllRange(dst, srcs, 0, n)
+}
+
+// A taskJob is the running Tasks call: f(i, s) for i < n, task i on runner
+// i mod t with that runner's buffers s.
+type taskJob struct {
+	f    func(i int, s *Scratch)
+	n, t int
+}
+
+// run calls f for runner r's tasks r, r + t, … in order.
+func (j *taskJob) run(r int, s *Scratch) {
+	for i := r; i < j.n; i += j.t {
+		j.f(i, s)
 	}
 }
 
 // parTask is the running Tasks call (parMu).
 var parTask taskJob
 
-// Tasks calls f(0), …, f(n−1) and returns when all have returned. With
-// Threads() = t > 1 and n > 1 the calls are spread over up to t goroutines
-// — the caller and the workers of SetThreads, each taking the next task
-// when it is done with one — in one fork and one join; otherwise, and when
-// another parallel call holds the workers, they run on the calling
-// goroutine in the order 0, 1, …. Which goroutine runs task i depends on
-// timing, so a caller that wants bit-identical results for every thread
-// count gives each task fixed work and outputs no other task touches (the
-// data-parallel training step of package fused). The kernels that a task
-// calls find the workers taken and run on the task's goroutine; their
-// results do not depend on that. f must not call Tasks expecting
-// parallelism (a nested call runs serially). A call allocates nothing
-// (TestTasks_RunsEachOnce).
-func Tasks(n int, f func(i int)) {
+// Tasks calls f(0, s), …, f(n−1, s) and returns when all have returned.
+// With Threads() = t > 1 and n > 1 the calls are spread over min(t, n)
+// runners (gemm_parallel.go) in one fork and one join: task i runs on
+// runner i mod t, tasks of one runner in increasing order, and s is that
+// runner's packing buffers, for GemmWith. Otherwise, and when another
+// parallel call holds the workers, the tasks run on the calling goroutine
+// in the order 0, 1, … with s nil. Which core runs task i depends on the
+// operating system, so a caller that wants bit-identical results for every
+// thread count gives each task fixed work and outputs no other task
+// touches (the data-parallel training step of package fused); the
+// fixed assignment lets a task repeated from call to call find its data in
+// the same core's cache. The kernels that a task calls find the workers
+// taken and run on the task's goroutine; their results do not depend on
+// that. f must not call Tasks expecting parallelism (a nested call runs
+// serially). A call allocates nothing (TestTasks_RunsEachOnce).
+func Tasks(n int, f func(i int, s *Scratch)) {
 	t := min(Threads(), n)
 	if t < 2 || !parMu.TryLock() {
 		for i := range n {
-			f(i)
+			f(i, nil)
 		}
 		return
 	}
 	defer parMu.Unlock()
-	parTask.f, parTask.n = f, n
-	parTask.next.Store(0)
-	for range t - 1 {
+	parTask.f, parTask.n, parTask.t = f, n, t
+	for r := 1; r < t; r++ {
 		parWG.Add(1)
-		gemmJobs <- gemmJob{task: &parTask}
+		workerJobs[r-1] <- gemmJob{task: &parTask}
 	}
-	parTask.run()
+	parTask.run(0, &runnerScratch[0])
 	parWG.Wait()
 	parTask.f = nil // drop the caller's closure
 }

@@ -103,9 +103,10 @@ func BenchmarkParallel(b *testing.B) {
 }
 
 // TestTasks_RunsEachOnce: Tasks calls f once for every index, with 1, 2 and
-// 3 threads, for no, one and many tasks; a Gemm that a task calls gives the
-// bits it gives outside Tasks (it runs on the task's goroutine), a nested
-// Tasks runs all its tasks, and a call allocates nothing.
+// 3 threads, for no, one and many tasks; task i gets runner i mod t's
+// packing buffers (nil when the tasks run serially); a GemmWith that a task
+// calls with them gives Gemm's bits; a Tasks nested in a parallel one runs
+// all its tasks serially, with nil buffers; and a call allocates nothing.
 func TestTasks_RunsEachOnce(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(85, 86))
 	const m, k, n = 96, 64, 160 // 983,040 multiply-adds a product
@@ -115,14 +116,21 @@ func TestTasks_RunsEachOnce(t *testing.T) {
 	for threads := 1; threads <= 3; threads++ {
 		for _, tasks := range []int{0, 1, 2, 5, 17} {
 			var calls [17]atomic.Int32
-			var inner atomic.Int32
+			var inner, innerNil atomic.Int32
 			got := make([][]float64, tasks)
+			scratch := make([]*Scratch, tasks)
 			withThreads(threads, func() {
-				Tasks(tasks, func(i int) {
+				Tasks(tasks, func(i int, s *Scratch) {
 					calls[i].Add(1)
+					scratch[i] = s
 					got[i] = make([]float64, m*n)
-					Gemm(false, false, m, n, k, 1, a, b, 0, got[i])
-					Tasks(3, func(int) { inner.Add(1) })
+					GemmWith(s, false, false, m, n, k, 1, a, b, 0, got[i])
+					Tasks(3, func(_ int, s *Scratch) {
+						inner.Add(1)
+						if s == nil {
+							innerNil.Add(1)
+						}
+					})
 				})
 			})
 			where := fmt.Sprintf("%d threads, %d tasks", threads, tasks)
@@ -134,8 +142,17 @@ func TestTasks_RunsEachOnce(t *testing.T) {
 				require.Equal(t, want, calls[i].Load(), "%s: calls of task %d", where, i)
 			}
 			require.Equal(t, int32(3*tasks), inner.Load(), "%s: nested tasks", where)
+			runners := min(threads, tasks)
+			if runners >= 2 { // inside a parallel call, a nested one is serial
+				require.Equal(t, int32(3*tasks), innerNil.Load(), "%s: nested tasks' buffers", where)
+			}
 			for i := range got {
 				require.NoError(t, identical(got[i], want), "%s: task %d's product", where, i)
+				if runners < 2 {
+					require.Nil(t, scratch[i], "%s: task %d's buffers", where, i)
+				} else {
+					require.Same(t, &runnerScratch[i%runners], scratch[i], "%s: task %d's buffers", where, i)
+				}
 			}
 		}
 	}
@@ -143,9 +160,49 @@ func TestTasks_RunsEachOnce(t *testing.T) {
 		return // the race detector allocates
 	}
 	var sum [4]float64
-	f := func(i int) { sum[i] += float64(i) }
+	f := func(i int, _ *Scratch) { sum[i] += float64(i) }
 	withThreads(2, func() {
 		require.Zero(t, testing.AllocsPerRun(20, func() { Tasks(4, f) }))
+	})
+}
+
+// TestAddAll: AddAll is the loop of its doc comment, bit for bit, with 1, 2
+// and 3 threads, at lengths below, at and above its threshold; adding the
+// same sources in the opposite order, the control, gives other bits.
+func TestAddAll(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(87, 88))
+	for _, n := range []int{1, 100, parallelMinAdam - 1, parallelMinAdam, 3*parallelMinAdam + 5} {
+		dst0 := randSlice(rnd, n)
+		srcs := [][]float64{randSlice(rnd, n), randSlice(rnd, n), randSlice(rnd, n)}
+		for _, s := range srcs {
+			for i := range s {
+				s[i] *= 1e3 // magnitudes that make the order matter
+			}
+		}
+		want := append([]float64(nil), dst0...)
+		for i := range want {
+			for _, s := range srcs {
+				want[i] += s[i]
+			}
+		}
+		for threads := 1; threads <= 3; threads++ {
+			got := append([]float64(nil), dst0...)
+			withThreads(threads, func() { AddAll(got, srcs) })
+			require.NoError(t, identical(got, want), "n=%d, %d threads", n, threads)
+		}
+		if n >= 100 {
+			rev := append([]float64(nil), dst0...)
+			AddAll(rev, [][]float64{srcs[2], srcs[1], srcs[0]})
+			require.Error(t, identical(rev, want), "n=%d: the reversed order must differ somewhere", n)
+		}
+	}
+	if raceEnabled {
+		return
+	}
+	dst := make([]float64, 4*parallelMinAdam)
+	srcs := [][]float64{make([]float64, len(dst)), make([]float64, len(dst))}
+	withThreads(2, func() {
+		require.Zero(t, testing.AllocsPerRun(20, func() { AddAll(dst, srcs) }))
 	})
 }
 
@@ -153,7 +210,7 @@ func TestTasks_RunsEachOnce(t *testing.T) {
 // 2 threads: the hand-off to a polling worker and back.
 func BenchmarkTasks(b *testing.B) {
 	var sink [2]int
-	f := func(i int) { sink[i]++ }
+	f := func(i int, _ *Scratch) { sink[i]++ }
 	withThreads(2, func() {
 		Tasks(2, f)
 		for b.Loop() {

@@ -70,7 +70,7 @@ func TuneGemm(sizes []int, trial time.Duration, rounds int) ([]GemmTrial, int) {
 	for j, n := range sizes {
 		ops[j] = [3][]float64{randNormal(rnd, n*n), randNormal(rnd, n*n), make([]float64, n*n)}
 	}
-	s := new(gemmScratch)
+	s := new(Scratch)
 	now, done, cpuTime := threadClock()
 	defer done()
 	for range rounds {
