@@ -7,6 +7,7 @@ import (
 
 	"github.com/flowmatch/flowmatch/autograd"
 	"github.com/flowmatch/flowmatch/fm"
+	"github.com/flowmatch/flowmatch/internal/steparena"
 	"github.com/flowmatch/flowmatch/nn"
 )
 
@@ -54,7 +55,8 @@ func PathBatch(m Manifold, t, x0, x1 *autograd.Tensor) (xt, ut *autograd.Tensor)
 		panic(&autograd.MisuseError{Op: "riemann.PathBatch", Shapes: [][2]int{t.Shape(), x0.Shape(), x1.Shape()},
 			Reason: fmt.Sprintf("want t [n,1], x0 and x1 [n,%d]", k)})
 	}
-	xt, ut = autograd.Zeros(x0.Rows, k), autograd.Zeros(x0.Rows, k)
+	a := x1.Arena() // in x₁'s arena, if it has one (autograd.Arena)
+	xt, ut = a.Zeros(x0.Rows, k), a.Zeros(x0.Rows, k)
 	for i := 0; i < x0.Rows; i++ {
 		ti := t.Data[i]
 		p := Geodesic(m, ti, x0.Row(i), x1.Row(i))
@@ -108,6 +110,12 @@ type Model interface {
 // that is not positive) panics with an *autograd.MisuseError; a loss that
 // stops being finite is an error naming the step. TestTrain_SphereVMF and
 // TestTrain_TorusVonMises train and measure KL = NLL − H.
+//
+// As fm.Train's autograd step, each step takes its memory from one
+// autograd.Arena for the run, Reset after the gradient: a steady-state step
+// allocates no tensor storage, and the losses and parameters are those of
+// the same run on the heap, bit for bit (TestTrain_ArenaBitIdentical;
+// BenchmarkTrainStep measures the allocations).
 func Train(m Manifold, model Model, cfg TrainConfig) ([]float64, error) {
 	switch {
 	case model == nil || cfg.Data == nil:
@@ -127,11 +135,12 @@ func Train(m Manifold, model Model, cfg TrainConfig) ([]float64, error) {
 	}
 	rng := fm.NewRand(cfg.Seed)
 	opt := nn.NewAdam(model.Params(), cfg.LR)
+	arena := steparena.New()                            // one for the run, Reset after every step (as fm.Train's)
 	losses := make([]float64, 0, min(cfg.Steps, 1<<16)) // grows past 2¹⁶ steps: a huge Steps reserves nothing up front
 	for step := 1; step <= cfg.Steps; step++ {
-		x1 := cfg.Data(cfg.BatchSize, rng)
-		x0 := base.Sample(cfg.BatchSize, rng)
-		t := autograd.Uniform(cfg.BatchSize, 1, 0, tmax, rng)
+		x1 := steparena.In(arena, cfg.Data(cfg.BatchSize, rng))
+		x0 := steparena.In(arena, base.Sample(cfg.BatchSize, rng))
+		t := arena.Uniform(cfg.BatchSize, 1, 0, tmax, rng)
 		opt.ZeroGrad()
 		loss := CFMLoss(m, model.Forward, t, x0, x1)
 		l := loss.Item()
@@ -139,6 +148,7 @@ func Train(m Manifold, model Model, cfg TrainConfig) ([]float64, error) {
 			return losses, fmt.Errorf("riemann.Train: loss %v at step %d (LR %g)", l, step, cfg.LR)
 		}
 		loss.Backward()
+		arena.Reset() // the gradient is in the parameters' Grad; the step's tensors are dead
 		opt.LR = cfg.LR * fm.CosineSchedule(step, cfg.Steps)
 		opt.Step()
 		losses = append(losses, l)

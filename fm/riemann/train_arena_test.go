@@ -1,0 +1,113 @@
+package riemann
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/flowmatch/flowmatch/autograd"
+	"github.com/flowmatch/flowmatch/internal/steparena"
+	"github.com/flowmatch/flowmatch/nn"
+)
+
+// BenchmarkTrainStep measures what one steady-state step of Train
+// allocates (steparena.PerStep: runs of 20 and 40 steps, differenced), on
+// the heap and in the run's arena: a VelocityMLP 4→64→64→3 (SiLU) on
+// sphere-vmf, batch 256, and a TorusMLP 5→64→64→2 on torus-vonmises. The
+// metrics B/step and allocs/step are the point; ns/op is the time of the
+// 60 steps.
+func BenchmarkTrainStep(b *testing.B) {
+	for _, data := range []string{"sphere-vmf", "torus-vonmises"} {
+		d, err := Dataset(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m := d.Manifold()
+		run := func(steps int) {
+			var model Model
+			if data == "sphere-vmf" {
+				model = nn.NewVelocityMLP(3, []int{64, 64}, autograd.ActSiLU, newRNG(1))
+			} else {
+				model = NewTorusMLP(2, []int{64, 64}, autograd.ActSiLU, newRNG(1))
+			}
+			if _, err := Train(m, model, TrainConfig{Data: d.Sample, BatchSize: 256, Steps: steps, LR: 1e-3, Seed: 2}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for _, c := range []struct {
+			name  string
+			arena func() *autograd.Arena
+		}{{"heap", steparena.Heap}, {"arena", autograd.NewArena}} {
+			b.Run(data+"/"+c.name, func(b *testing.B) {
+				defer steparena.Set(c.arena)()
+				var bytes, objects float64
+				for b.Loop() {
+					bytes, objects = steparena.PerStep(run, 20)
+				}
+				b.ReportMetric(bytes, "B/step")
+				b.ReportMetric(objects, "allocs/step")
+			})
+		}
+	}
+}
+
+// keepLast is a Model that keeps its last output: a tensor that escapes the
+// training step it was made in.
+type keepLast struct {
+	Model
+	last *autograd.Tensor
+}
+
+func (k *keepLast) Forward(t, x *autograd.Tensor) *autograd.Tensor {
+	k.last = k.Model.Forward(t, x)
+	return k.last
+}
+
+// TestTrain_ArenaBitIdentical: Train with its arena, in Poison mode, gives
+// the losses and final parameters of the same run on the heap bit for bit,
+// on the sphere (a VelocityMLP on sphere-vmf, uniform base) and on the
+// torus (a TorusMLP on torus-vonmises, wrapped-normal base), a few steps
+// each. Control: the model's output of the last step, kept past the step,
+// reads NaN after the poisoned arena's Reset (and holds finite numbers on
+// the heap), so a tensor that escaped a step would show.
+func TestTrain_ArenaBitIdentical(t *testing.T) {
+	for _, c := range []struct {
+		data  string
+		model func() Model
+		base  func(m Manifold) Base
+	}{
+		{"sphere-vmf", func() Model { return nn.NewVelocityMLP(3, []int{16, 16}, autograd.ActSiLU, newRNG(1)) }, func(Manifold) Base { return nil }},
+		{"torus-vonmises", func() Model { return NewTorusMLP(2, []int{16, 16}, autograd.ActSiLU, newRNG(1)) },
+			func(m Manifold) Base { return NewWrappedNormal(m.Dim(), 0.7) }},
+	} {
+		t.Run(c.data, func(t *testing.T) {
+			d, err := Dataset(c.data)
+			require.NoError(t, err)
+			m := d.Manifold()
+			cfg := TrainConfig{Data: d.Sample, BatchSize: 16, Steps: 4, LR: 1e-2, Seed: 2, TMax: 0.99, Base: c.base(m)}
+			run := func(newArena func() *autograd.Arena) ([]float64, []*autograd.Tensor, *autograd.Tensor) {
+				defer steparena.Set(newArena)()
+				k := &keepLast{Model: c.model()}
+				losses, err := Train(m, k, cfg)
+				require.NoError(t, err)
+				require.Len(t, losses, cfg.Steps)
+				return losses, k.Params(), k.last
+			}
+			hl, hp, hlast := run(steparena.Heap)
+			al, ap, alast := run(steparena.Poisoned)
+			require.NoError(t, steparena.BitDiff("loss", hl, al))
+			for i := range hp {
+				require.NoError(t, steparena.BitDiff(fmt.Sprintf("param %d", i), hp[i].Data, ap[i].Data))
+			}
+			// Control: the escaped output.
+			require.Nil(t, hlast.Arena())
+			require.NotNil(t, alast.Arena(), "the arena run's output must be the arena's")
+			for i := range hlast.Data {
+				require.False(t, math.IsNaN(hlast.Data[i]), "heap: element %d", i)
+				require.True(t, math.IsNaN(alast.Data[i]), "poisoned arena: element %d of the escaped output = %v, want NaN", i, alast.Data[i])
+			}
+		})
+	}
+}
