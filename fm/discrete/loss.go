@@ -57,7 +57,8 @@ func gklRows(op string, logits *autograd.Tensor, p Path, t []float64, xt, x1 [][
 	var total *autograd.Tensor
 	for i := 0; i < p.D; i++ {
 		sl := autograd.Slice(logits, i*p.V, (i+1)*p.V)
-		cStay, cDelta, cLog := autograd.Zeros(n, 1), autograd.Zeros(n, 1), autograd.Zeros(n, 1)
+		a := logits.Arena() // the constants in the logits' arena, if they have one
+		cStay, cDelta, cLog := a.Zeros(n, 1), a.Zeros(n, 1), a.Zeros(n, 1)
 		tgt := make([]int, n)
 		for k := range xt {
 			a, b := xt[k][i], x1[k][i]

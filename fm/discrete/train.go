@@ -7,6 +7,7 @@ import (
 
 	"github.com/flowmatch/flowmatch/autograd"
 	"github.com/flowmatch/flowmatch/internal/stats"
+	"github.com/flowmatch/flowmatch/internal/steparena"
 	"github.com/flowmatch/flowmatch/nn"
 )
 
@@ -40,6 +41,14 @@ type TrainConfig struct {
 // m.Forward(t, x_t) (Gat et al. 2024, arXiv:2407.15595, §3, Algorithm 1).
 // It returns the losses, and an error naming the step when the loss or a
 // parameter stops being finite. TestTrain_LearnsToyDistribution.
+//
+// As fm.Train's autograd step, each step takes its memory from one
+// autograd.Arena for the run (the times t enter it, and every op of the
+// step follows), Reset after the gradient: a steady-state step allocates
+// no tensor storage beyond the token embeddings' lookups (whose only
+// tensor input is a parameter), and the losses and parameters are those of
+// the same run on the heap, bit for bit (TestTrain_ArenaBitIdentical;
+// BenchmarkTrainStep measures the allocations).
 func Train(m *PosteriorMLP, cfg TrainConfig) ([]float64, error) {
 	if cfg.Data == nil || cfg.Batch < 1 || cfg.Steps < 1 || !(cfg.LR > 0) {
 		panic(autograd.Misuse("discrete.Train", "need Data, Batch ≥ 1, Steps ≥ 1 and LR > 0 (got Batch=%d, Steps=%d, LR=%v)", cfg.Batch, cfg.Steps, cfg.LR))
@@ -57,16 +66,23 @@ func Train(m *PosteriorMLP, cfg TrainConfig) ([]float64, error) {
 	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))
 	params := m.Params()
 	opt := nn.NewAdam(params, cfg.LR)
+	arena := steparena.New()                            // one for the run, Reset after every step (as fm.Train's)
+	var ts []float64                                    // the step's times, reused
 	losses := make([]float64, 0, min(cfg.Steps, 1<<16)) // grows past 2¹⁶ steps: a huge Steps reserves nothing up front
 	for step := 1; step <= cfg.Steps; step++ {
 		opt.LR = cfg.LR * 0.5 * (1 + math.Cos(math.Pi*float64(step-1)/float64(cfg.Steps)))
 		x1 := cfg.Data(cfg.Batch, rng)
-		ts := make([]float64, len(x1))
+		if cap(ts) < len(x1) {
+			ts = make([]float64, len(x1))
+		}
+		ts = ts[:len(x1)]
 		for k := range ts {
 			ts[k] = rng.Float64() * cfg.TMax
 		}
 		xt := p.Sample(ts, x1, rng)
-		logits := m.Forward(autograd.FromSlice(len(ts), 1, ts), xt)
+		t := arena.Zeros(len(ts), 1) // every op of the step draws from t's arena
+		copy(t.Data, ts)
+		logits := m.Forward(t, xt)
 		var loss *autograd.Tensor
 		if cfg.Loss == LossCE {
 			loss = CELoss(logits, p, x1, nil)
@@ -81,6 +97,7 @@ func Train(m *PosteriorMLP, cfg TrainConfig) ([]float64, error) {
 			q.ZeroGrad()
 		}
 		loss.Backward()
+		arena.Reset() // the gradient is in the parameters' Grad; the step's tensors are dead
 		opt.Step()
 		for j, q := range params {
 			for _, v := range q.Data {

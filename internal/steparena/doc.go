@@ -2,17 +2,17 @@
 // that builds a graph per step does with an autograd.Arena: one arena per
 // run (New), the step's batch entered into it (In), and Reset after the
 // optimizer step, so that a steady-state step allocates no tensor storage.
-// fm.Train, fm.TrainParam and riemann.Train use it.
+// fm.Train, fm.TrainParam, riemann.Train and discrete.Train use it.
 //
 // Tests install another constructor with Set: a poisoned arena (Poisoned,
 // whose Reset fills every released buffer with NaN, so a tensor that escaped
 // its step shows) or none (Heap: nil, the garbage-collected heap), run the
 // same loop both ways and compare the losses and parameters bit for bit
 // (BitDiff): fm's TestTrain_ArenaBitIdentical and
-// TestTrainParam_ArenaBitIdentical, riemann's TestTrain_ArenaBitIdentical.
-// PerStep measures the bytes and objects a steady step allocates, for the
-// loops' benchmarks (fm's BenchmarkTrainParamStep, riemann's
-// BenchmarkTrainStep). TestBitDiff, TestPerStep, TestIn and TestSet
+// TestTrainParam_ArenaBitIdentical, riemann's and discrete's
+// TestTrain_ArenaBitIdentical. PerStep measures the bytes and objects a
+// steady step allocates, for the loops' benchmarks (fm's
+// BenchmarkTrainParamStep, riemann's and discrete's BenchmarkTrainStep). TestBitDiff, TestPerStep, TestIn and TestSet
 // check the helpers.
 //
 // # Notation
