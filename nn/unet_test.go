@@ -180,6 +180,153 @@ func TestUNet_Checkpoint(t *testing.T) {
 	require.Equal(t, MetaModel, me.Key)
 }
 
+// deepUNet is a three-level U-Net small enough for GradCheck: 1 channel of
+// 8×4 pixels (not square, so H and W cannot be swapped unnoticed), levels
+// 8×4, 4×2 and 2×1 with 2, 4 and 6 channels (Mult 1, 2, 3), a label
+// context of 2 classes.
+func deepUNet(seed uint64) *UNet {
+	return NewUNet(UNetConfig{C: 1, H: 8, W: 4, Ch: 2, Groups: 2, Emb: 4, Ctx: 3, Classes: 2, Mult: []int{1, 2, 3}}, newRNG(seed))
+}
+
+// TestUNet_Levels checks UNetConfig.Mult:
+//   - a nil Mult and Mult (1, 2) build the same network from the same seed,
+//     with the same names and the same output bit for bit, and that output is
+//     the one of the code before Mult existed, so the two-level default is
+//     unchanged;
+//   - a three-level network has the blocks and channel counts of the formula
+//     at the top of unet.go (Down[l]: c_{l−1} → c_l, Up[l]: c_{l+1} + c_l → c_l
+//     at H/2ˡ × W/2ˡ, the middle at c₂), the output has x's shape, its
+//     parameter count is paramCount's, and the blocks of level 1 are named
+//     "down.1." and "up.1.";
+//   - the third level changes the field (a negative control for the loop over
+//     levels: a network that ignored Mult beyond two levels would have fewer
+//     parameters and another output);
+//   - SaveUNet records MetaUNetMult and LoadUNet rebuilds the same field bit for
+//     bit; a malformed MetaUNetMult is an error naming that key; a file
+//     without it is the two-level network (TestUNet_Checkpoint);
+//   - a Mult of one level, a zero multiplier, or an image not divisible by
+//     2^(L−1) panics with a *autograd.MisuseError naming nn.NewUNet.
+func TestUNet_Levels(t *testing.T) {
+	base := UNetConfig{C: 1, H: 8, W: 4, Ch: 2, Groups: 2, Emb: 4, Ctx: 3, Classes: 2}
+	two := base
+	two.Mult = []int{1, 2}
+	a, b := NewUNet(base, newRNG(40)), NewUNet(two, newRNG(40))
+	rng := newRNG(41)
+	x := autograd.Normal(3, a.Dim(), 0, 1, rng)
+	tt := autograd.Uniform(3, 1, 0, 1, rng)
+	c := oneHot([]int{1, 0, 2}, 3)
+	va := a.ForwardCond(tt, x, c)
+	require.Equal(t, va.Data, b.ForwardCond(tt, x, c).Data)
+	// The values the two-level network gave before Mult existed (commit
+	// 03abcbf, amd64): equal bit for bit here; 1e-12 leaves room for the
+	// rounding of other GEMM kernels (purego, arm64), far below the O(0.1)
+	// change of any other wiring, such as a swapped Concat.
+	sum := 0.0
+	for _, z := range va.Data {
+		sum += z
+	}
+	assert.InDelta(t, 11.06496026552014, sum, 1e-12, "sum of the field")
+	assert.InDelta(t, 0.066878140012721438, va.Data[0], 1e-12, "first value")
+	assert.InDelta(t, 0.086661083390411286, va.Data[len(va.Data)-1], 1e-12, "last value")
+	for i, p := range a.NamedParams() {
+		require.Equal(t, p.Name, b.NamedParams()[i].Name)
+		require.Equal(t, p.T.Data, b.NamedParams()[i].T.Data, p.Name)
+	}
+
+	u := deepUNet(40)
+	require.Len(t, u.Down, 2)
+	require.Len(t, u.Up, 2)
+	for _, bc := range []struct {
+		b               *ResBlock
+		cin, cout, h, w int
+		name            string
+	}{{u.Down[0], 2, 2, 8, 4, "down[0]"}, {u.Down[1], 2, 4, 4, 2, "down[1]"}, {u.Mid[0], 4, 6, 2, 1, "mid[0]"},
+		{u.Mid[1], 6, 6, 2, 1, "mid[1]"}, {u.Up[1], 10, 4, 4, 2, "up[1]"}, {u.Up[0], 6, 2, 8, 4, "up[0]"}} {
+		g := bc.b.Conv1.Geom
+		require.Equal(t, []int{bc.cin, bc.cout, bc.h, bc.w}, []int{g.C, bc.b.Conv1.Out(), g.H, g.W}, bc.name)
+	}
+	n := 0
+	names := map[string]bool{}
+	for _, p := range u.NamedParams() {
+		n += len(p.T.Data)
+		names[p.Name] = true
+	}
+	require.Equal(t, u.Cfg.paramCount(), n)
+	require.Greater(t, n, a.Cfg.paramCount(), "negative control: the third level adds parameters")
+	for _, name := range []string{"down.conv1.weight", "down.1.skip.weight", "up.1.conv2.bias", "up.norm1.weight", "mid.1.emb.weight"} {
+		require.True(t, names[name], name)
+	}
+	v := u.ForwardCond(tt, x, c)
+	require.Equal(t, x.Shape(), v.Shape())
+	require.NotEqual(t, a.ForwardCond(tt, x, c).Data, v.Data, "negative control: the third level changes the field")
+
+	dir := t.TempDir()
+	path := filepath.Join(dir, "deep.safetensors")
+	require.NoError(t, SaveUNet(path, u, map[string]string{"note": "three levels"}))
+	f, err := safetensors.Read(path)
+	require.NoError(t, err)
+	require.Equal(t, "1,2,3", f.Metadata[MetaUNetMult])
+	w, extra, err := LoadUNet(path)
+	require.NoError(t, err)
+	require.Equal(t, u.Cfg, w.Cfg)
+	require.Equal(t, map[string]string{"note": "three levels"}, extra)
+	require.Equal(t, v.Data, w.ForwardCond(tt, x, c).Data)
+	require.Error(t, SaveUNet(filepath.Join(dir, "x.safetensors"), u, map[string]string{MetaUNetMult: "1,2"}))
+	var me *safetensors.MetadataError
+	for _, bad := range []string{"1", "1,x,3", "1,0,3", "1,2,3,4"} {
+		p := filepath.Join(dir, "bad.safetensors")
+		require.NoError(t, safetensors.Write(p, u.NamedParams(), map[string]string{MetaModel: "UNet", MetaUNet: "1,8,4,2,2,4", MetaUNetMult: bad, MetaContext: "label:2"}))
+		_, _, err := LoadUNet(p)
+		require.ErrorAs(t, err, &me, bad)
+		want := MetaUNetMult
+		if bad == "1,2,3,4" { // a valid list whose fourth level needs H, W multiples of 8
+			want = MetaUNet
+		}
+		require.Equal(t, want, me.Key, bad)
+	}
+
+	for _, m := range [][]int{{1}, {}, {1, 0}} {
+		bad := base
+		bad.Mult = m
+		mustMisuse(t, "nn.NewUNet", func() { NewUNet(bad, rng) })
+	}
+	bad := base
+	bad.W, bad.Mult = 6, []int{1, 1, 1} // 6 is not a multiple of 4
+	mustMisuse(t, "nn.NewUNet", func() { NewUNet(bad, rng) })
+}
+
+// TestUNet_GradLevels checks the backward pass of the three-level U-Net
+// (deepUNet) with autograd.GradCheck with respect to x, t, the context and
+// one parameter of each block of the levels below the top (Down[1], Up[1],
+// the middle blocks at 2×1 pixels) and of the level-0 blocks that now sit
+// around them.
+func TestUNet_GradLevels(t *testing.T) {
+	u := deepUNet(42)
+	rng := newRNG(43)
+	x := autograd.Normal(2, u.Dim(), 0, 1, rng)
+	tt := autograd.FromSlice(2, 1, []float64{0.2, 0.9})
+	c := autograd.FromSlice(2, 3, []float64{0.4, 0.1, 0.5, 0, 1, 0.3})
+	names := []string{"down.conv1.weight", "down.1.skip.weight", "down.1.norm2.bias", "mid.0.conv2.weight",
+		"mid.1.emb.weight", "up.1.conv1.weight", "up.1.skip.bias", "up.norm1.weight", "out.bias"}
+	slots := map[string]**autograd.Tensor{}
+	for _, s := range u.slots() {
+		slots[s.name] = s.p
+	}
+	xs := []*autograd.Tensor{x, tt, c}
+	for _, n := range names {
+		p, ok := slots[n]
+		require.True(t, ok, n)
+		xs = append(xs, (*p).Detach())
+	}
+	f := func(v []*autograd.Tensor) *autograd.Tensor {
+		for i, n := range names {
+			*slots[n] = v[3+i]
+		}
+		return u.ForwardCond(v[1], v[0], v[2])
+	}
+	require.NoError(t, autograd.GradCheck(f, xs, nil))
+}
+
 // TestUNet_LearnsOneBatch: Adam on the squared error of one fixed batch
 // (4×4 images, two labels) drives the loss below a tenth of its start in
 // 80 steps: the gradients reach every layer with the right sign. Negative
