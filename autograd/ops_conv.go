@@ -57,7 +57,11 @@ ConvTranspose2D run one sample at a time, so its patches (450 KB for 32
 channels of 14×14) stay in cache between Im2ColRows and the GEMM, and a
 1×1 convolution uses the image itself as X̃ᵀ; ConvWeightGrad runs a chunk
 at a time, its GEMM summing over the chunk's pixels.
-TestConv2D_MatchesComposition checks them against the composition above. Dumoulin & Visin 2016, "A guide to convolution
+TestConv2D_MatchesComposition checks them against the composition above.
+The ops Im2Col and Col2Im keep one row per output pixel, the layout of the
+formulas above, but use the same two kernels (kernels.Im2ColRows and
+Col2ImRows) and transpose each sample's block, so there is one im2col and
+one col2im. Dumoulin & Visin 2016, "A guide to convolution
 arithmetic for deep learning", arXiv:1603.07285, §2 (output sizes) and §4
 (the transposed convolution as the adjoint); Chellapilla, Puri & Simard 2006
 for im2col ("unfolding").
