@@ -29,7 +29,9 @@
 // the same noise rows as a whole run) and -combine p1,p2,… scores the parts
 // together, so that one sampling pass can be spread over processes. The MLP
 // takes the fused step (TrainConfig.Fused, batch 128, as the demo); a U-Net
-// takes the autograd step (its batch is a flag). Then each model draws n
+// takes the autograd step (its batch is a flag; -mult its channel
+// multipliers per resolution level, nn.UNetConfig.Mult, two levels by
+// default; 14×14 images allow two levels only, 28×28 three). Then each model draws n
 // images (n/10 of each class) from the same noise with the same
 // fixed-step solver (-method euler|midpoint|heun, -nfe field evaluations,
 // Euler 50 by default) along the guided field fm.Guided at each w, and the evaluation
@@ -44,6 +46,7 @@
 //	go run ./examples/unetvsmlp                          # 180 CPU-s a model, EMA 0.999, U-Nets Ch 8 (batch 64) and Ch 16 (batch 32)
 //	go run ./examples/unetvsmlp -budget 20s -n 200      # a quick look
 //	go run ./examples/unetvsmlp -data mnist -unet 16:32  # 28×28
+//	go run ./examples/unetvsmlp -data mnist -unet 8:32 -mult 1,2,4  # 28×28, three levels (28 → 14 → 7)
 //
 // It ends with one line per model, snapshot and w. The first rounds, on
 // the wall clock (-clock wall -budget 180s, Euler 50, no EMA; MLP first;
@@ -124,7 +127,8 @@ func main() {
 // spec is one contender: the MLP (Ch = 0) or a U-Net of Ch channels.
 type spec struct {
 	Name  string
-	Ch    int // 0: the demo's MLP
+	Ch    int   // 0: the demo's MLP
+	Mult  []int // the U-Net's channel multipliers per level (nn.UNetConfig.Mult; nil: 1,2)
 	Batch int
 	LR    float64
 }
@@ -183,6 +187,7 @@ func run(args []string, stdout io.Writer) error {
 	mlpLR := fs.Float64("mlp-lr", 1e-3, "the MLP's Adam learning rate")
 	unets := fs.String("unet", "8:64,16:32", "U-Nets to train, as Ch:batch or Ch:batch:lr (Adam lr 1e-3 by default)")
 	groups := fs.Int("groups", 4, "GroupNorm groups of every U-Net")
+	mult := fs.String("mult", "", "channel multipliers per resolution level of every U-Net (nn.UNetConfig.Mult), e.g. 1,2,4 for 28→14→7; empty: 1,2")
 	ema := fs.Float64("ema", 0.999, "EMA decay of the weights used for sampling (warm-up min(decay, (1+k)/(10+k)) at update k); 0: none")
 	evalRaw := fs.Bool("eval-raw", false, "with -ema, also evaluate the raw (not averaged) weights of the same runs")
 	n := fs.Int("n", 1000, "images drawn per model and w, a multiple of 10")
@@ -254,7 +259,7 @@ func run(args []string, stdout io.Writer) error {
 	if *withMLP {
 		specs = append(specs, spec{Name: "MLP 512³", Batch: 128, LR: *mlpLR})
 	}
-	us, err := parseUNets(*unets, opt.Groups)
+	us, err := parseUNets(*unets, opt.Groups, *mult)
 	if err != nil {
 		return err
 	}
@@ -414,9 +419,25 @@ func run(args []string, stdout io.Writer) error {
 	return nil
 }
 
-// parseUNets reads -unet: Ch:batch or Ch:batch:lr pairs.
-func parseUNets(s string, groups int) ([]spec, error) {
+// parseUNets reads -unet: Ch:batch or Ch:batch:lr pairs, each with the
+// channel multipliers of -mult ("" is nil, two levels).
+func parseUNets(s string, groups int, mult string) ([]spec, error) {
 	var out []spec
+	var ms []int
+	suffix := ""
+	if mult = strings.TrimSpace(mult); mult != "" {
+		for _, f := range strings.Split(mult, ",") {
+			k, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || k < 1 {
+				return nil, fmt.Errorf("-mult %q: want positive multipliers such as 1,2,4", mult)
+			}
+			ms = append(ms, k)
+		}
+		if len(ms) < 2 {
+			return nil, fmt.Errorf("-mult %q: want at least two levels, such as 1,2", mult)
+		}
+		suffix = " mult " + strings.ReplaceAll(mult, ",", "-")
+	}
 	for _, p := range strings.Split(s, ",") {
 		if p = strings.TrimSpace(p); p == "" {
 			continue
@@ -435,7 +456,7 @@ func parseUNets(s string, groups int) ([]spec, error) {
 		if len(f) < 2 || len(f) > 3 || err1 != nil || err2 != nil || err3 != nil || ch < 1 || ch%groups != 0 || batch < 1 || !(lr > 0) {
 			return nil, fmt.Errorf("-unet %q: want Ch:batch or Ch:batch:lr with Ch a multiple of -groups %d, e.g. 16:32 or 16:32:2e-3", p, groups)
 		}
-		out = append(out, spec{Name: fmt.Sprintf("U-Net Ch %d", ch), Ch: ch, Batch: batch, LR: lr})
+		out = append(out, spec{Name: fmt.Sprintf("U-Net Ch %d%s", ch, suffix), Ch: ch, Mult: ms, Batch: batch, LR: lr})
 	}
 	return out, nil
 }
@@ -465,7 +486,7 @@ func trainFor(s spec, set *mnist.Set, null *ag.Tensor, side int, opt options) (r
 		model = nn.NewLabelVelocityMLP(set.Dim(), mnist.Classes, []int{512, 512, 512}, ag.ActSiLU, rng)
 	} else {
 		model = nn.NewUNet(nn.UNetConfig{C: 1, H: side, W: side, Ch: s.Ch, Groups: opt.Groups, Emb: 64,
-			Ctx: mnist.Classes + 1, Classes: mnist.Classes}, rng)
+			Ctx: mnist.Classes + 1, Classes: mnist.Classes, Mult: s.Mult}, rng)
 	}
 	r.spec = s
 	for _, p := range model.Params() {

@@ -28,19 +28,29 @@ func TestEMADecay(t *testing.T) {
 }
 
 // -unet reads Ch:batch and Ch:batch:lr; a Ch that -groups does not divide,
-// a missing batch and a bad lr are errors that name the pair.
+// a missing batch and a bad lr are errors that name the pair. -mult gives
+// every U-Net the same channel multipliers (named in the model's name); one
+// level or a multiplier that is not a positive integer is an error naming
+// the flag.
 func TestParseUNets(t *testing.T) {
-	us, err := parseUNets("8:64, 16:32:2e-3", 4)
+	us, err := parseUNets("8:64, 16:32:2e-3", 4, "")
 	require.NoError(t, err)
 	require.Equal(t, []spec{{Name: "U-Net Ch 8", Ch: 8, Batch: 64, LR: 1e-3}, {Name: "U-Net Ch 16", Ch: 16, Batch: 32, LR: 2e-3}}, us)
 	for _, bad := range []string{"6:32", "16", "16:32:x", "16:0", "16:32:-1", "16:32:1e-3:4"} {
-		_, err := parseUNets(bad, 4)
+		_, err := parseUNets(bad, 4, "")
 		require.ErrorContains(t, err, bad)
 	}
-	_, err = parseUNets("12:32", 4)
+	_, err = parseUNets("12:32", 4, "")
 	require.NoError(t, err)
-	_, err = parseUNets("12:32", 8)
+	_, err = parseUNets("12:32", 8, "")
 	require.ErrorContains(t, err, "-groups 8")
+	us, err = parseUNets("8:32", 4, "1,2,4")
+	require.NoError(t, err)
+	require.Equal(t, []spec{{Name: "U-Net Ch 8 mult 1-2-4", Ch: 8, Mult: []int{1, 2, 4}, Batch: 32, LR: 1e-3}}, us)
+	for _, bad := range []string{"1", "1,0,2", "1,x", "1,-2"} {
+		_, err := parseUNets("8:32", 4, bad)
+		require.ErrorContains(t, err, "-mult", bad)
+	}
 }
 
 func TestParseDurations(t *testing.T) {
@@ -77,8 +87,9 @@ func TestRun_FlagErrors(t *testing.T) {
 }
 
 // A snapshot written by -save loads back (-load) with its numbers and its
-// weights, as a U-Net and as an MLP; a U-Net of the wrong size and a file
-// without the run's metadata are errors.
+// weights, as a U-Net and as an MLP, and a three-level U-Net (-mult) with
+// its channel multipliers; a U-Net of the wrong size and a file without the
+// run's metadata are errors.
 func TestSnapshot_RoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	rng := fm.NewRand(1)
@@ -109,9 +120,20 @@ func TestSnapshot_RoundTrip(t *testing.T) {
 		_, _, _, err = loadSnapshot(path, 28)
 		require.ErrorContains(t, err, "want 784")
 	}
-	path := filepath.Join(dir, "plain.safetensors")
+	deep := nn.NewUNet(nn.UNetConfig{C: 1, H: 28, W: 28, Ch: 2, Groups: 2, Emb: 8, Ctx: 11, Classes: 10, Mult: []int{1, 2, 4}}, rng)
+	r := result{spec: spec{Name: "U-Net Ch 2 mult 1-2-4", Ch: 2, Mult: []int{1, 2, 4}, Batch: 32, LR: 1e-3}}
+	sn := snapshot{At: 180, Steps: 10}
+	for _, p := range deep.Params() {
+		sn.Weights = append(sn.Weights, p.Data)
+	}
+	path, err := saveSnapshot(dir, "mnist", r, deep, sn)
+	require.NoError(t, err)
+	_, m2, _, err := loadSnapshot(path, 28)
+	require.NoError(t, err)
+	require.Equal(t, deep.Cfg, m2.(*nn.UNet).Cfg, "the channel multipliers come back")
+	path = filepath.Join(dir, "plain.safetensors")
 	require.NoError(t, nn.SaveUNet(path, models[0].(*nn.UNet), nil))
-	_, _, _, err := loadSnapshot(path, 14)
+	_, _, _, err = loadSnapshot(path, 14)
 	require.ErrorContains(t, err, "not written by unetvsmlp")
 }
 
