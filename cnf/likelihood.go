@@ -187,9 +187,14 @@ type TimeModel interface {
 	Forward(t, x *autograd.Tensor) *autograd.Tensor
 }
 
-// FieldOf adapts a TimeModel to a Field, passing t as a column [n, 1].
+// FieldOf adapts a TimeModel to a Field, passing t as a column [n, 1],
+// made in x's arena if it has one (ArenaField).
 func FieldOf(m TimeModel) Field {
 	return func(t float64, x *autograd.Tensor) *autograd.Tensor {
-		return m.Forward(autograd.Full(x.Rows, 1, t), x)
+		tt := x.Arena().Zeros(x.Rows, 1)
+		for i := range tt.Data {
+			tt.Data[i] = t
+		}
+		return m.Forward(tt, x)
 	}
 }
