@@ -78,15 +78,16 @@ var (
 	// for runner 0 the buffers of whichever goroutine holds parMu.
 	runnerScratch [maxThreads]Scratch
 
-	parMu sync.Mutex     // held by the running parallel call
-	parWG sync.WaitGroup // its outstanding jobs
+	parMu   sync.Mutex     // held by the running parallel call
+	parWG   sync.WaitGroup // its outstanding jobs, for a caller that blocks
+	pending atomic.Int32   // the same count, for a caller that polls (join)
 )
 
 // SetThreads sets the number of goroutines Gemm and the element-wise
-// kernels of parallel.go may use, clamped to [1, 64]; the default is 1. It starts the worker goroutines the first time
-// they are needed; they live as long as the program, polling for work for
-// 200 µs after each product of at least 2²¹ multiply-adds and blocked
-// otherwise. Results do not depend on the setting: Gemm returns
+// kernels of parallel.go may use, clamped to [1, 64]; the default is 1. It
+// starts the worker goroutines the first time they are needed; they live as
+// long as the program, polling for work for 1 ms (gemmSpin) after each
+// parallel call and blocked otherwise. Results do not depend on the setting: Gemm returns
 // bit-identical results for every thread count, and so do the element-wise
 // kernels. Running more threads than free cores only slows them.
 func SetThreads(n int) {
@@ -116,11 +117,15 @@ type gemmJob struct {
 	task            *taskJob
 }
 
-// gemmSpin is how long a worker polls for the next job before it blocks:
-// waking a blocked worker takes tens of µs on a virtual machine (the
-// other vCPU may be halted), which would cancel the gain on mid-sized
-// products issued back to back, as in a training step.
-const gemmSpin = 200 * time.Microsecond
+// gemmSpin is how long a worker polls for the next job, and a caller for
+// its workers (join), before it blocks: waking a blocked worker took
+// 190–220 µs on 2 vCPUs of a virtual machine (a chunk's start in the
+// training step, measured), which would cancel the gain on calls issued
+// back to back. The serial stretch of a batch-1024 training step between
+// its parallel calls (drawing the batch, zeroing the gradients) is
+// 150–230 µs there, so 1 ms keeps a worker polling through it; at
+// 200 µs it sometimes blocked (docs/PERFORMANCE.md, "Threads").
+const gemmSpin = time.Millisecond
 
 // gemmWorker is runner r's goroutine.
 func gemmWorker(r int) {
@@ -140,6 +145,33 @@ func gemmWorker(r int) {
 			gemmRows(j.plan, s, j.transA, j.transB, j.m, j.n, j.k, j.alpha, j.a, j.b, j.beta, j.c, j.i0, j.i1)
 		}
 		parWG.Done()
+		pending.Add(-1) // after Done: a join that sees 0 finds parWG at 0
+	}
+}
+
+// fork sends job j to runner r's worker (r ≥ 1), counting it.
+func fork(r int, j gemmJob) {
+	parWG.Add(1)
+	pending.Add(1)
+	workerJobs[r-1] <- j
+}
+
+// join waits until every forked job is done. The caller polls for up to
+// gemmSpin before it blocks, as the workers do: a caller that blocked
+// would be woken by the last worker onto that worker's core (Go's
+// scheduler runs a goroutine it wakes next on the waker's processor),
+// the two goroutines would swap cores, and each runner's memory would be
+// in the other core's cache at the next call.
+func join() {
+	start := time.Now()
+	for i := 0; pending.Load() != 0; i++ {
+		if i%64 == 63 {
+			if time.Since(start) > gemmSpin {
+				parWG.Wait()
+				return
+			}
+			runtime.Gosched()
+		}
 	}
 }
 
@@ -194,10 +226,9 @@ func gemmParallelPlan(p *gemmPlan, transA, transB bool, m, n, k int, alpha float
 	rows := (m + t - 1) / t
 	rows = (rows + align - 1) / align * align
 	for r, i0 := 1, rows; i0 < m; r, i0 = r+1, i0+rows {
-		parWG.Add(1)
-		workerJobs[r-1] <- gemmJob{p, transA, transB, m, n, k, i0, min(i0+rows, m), alpha, beta, a, b, c, nil, nil}
+		fork(r, gemmJob{p, transA, transB, m, n, k, i0, min(i0+rows, m), alpha, beta, a, b, c, nil, nil})
 	}
 	gemmRows(p, &runnerScratch[0], transA, transB, m, n, k, alpha, a, b, beta, c, 0, min(rows, m))
-	parWG.Wait()
+	join()
 	return true
 }

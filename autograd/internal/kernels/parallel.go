@@ -97,11 +97,10 @@ func runParallel(j *ewJob, n, align int) bool {
 	size := (n + t - 1) / t
 	size = (size + align - 1) / align * align
 	for r, lo := 1, size; lo < n; r, lo = r+1, lo+size {
-		parWG.Add(1)
-		workerJobs[r-1] <- gemmJob{ew: &parJob, i0: lo, i1: min(lo+size, n)}
+		fork(r, gemmJob{ew: &parJob, i0: lo, i1: min(lo+size, n)})
 	}
 	parJob.run(0, min(size, n))
-	parWG.Wait()
+	join()
 	parJob = ewJob{} // drop the references to the caller's slices
 	return true
 }
@@ -193,10 +192,9 @@ func Tasks(n int, f func(i int, s *Scratch)) {
 	defer parMu.Unlock()
 	parTask.f, parTask.n, parTask.t = f, n, t
 	for r := 1; r < t; r++ {
-		parWG.Add(1)
-		workerJobs[r-1] <- gemmJob{task: &parTask}
+		fork(r, gemmJob{task: &parTask})
 	}
 	parTask.run(0, &runnerScratch[0])
-	parWG.Wait()
+	join()
 	parTask.f = nil // drop the caller's closure
 }

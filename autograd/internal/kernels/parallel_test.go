@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -163,6 +164,29 @@ func TestTasks_RunsEachOnce(t *testing.T) {
 	f := func(i int, _ *Scratch) { sum[i] += float64(i) }
 	withThreads(2, func() {
 		require.Zero(t, testing.AllocsPerRun(20, func() { Tasks(4, f) }))
+	})
+}
+
+// TestJoin_BlocksAfterSpin: a task that outlasts gemmSpin makes the caller
+// block at the join instead of polling; the call still waits for it, and the
+// calls after it, which join by polling, see every task done, and the count
+// of outstanding jobs settles at 0. Under -race this also checks that both
+// ways of joining order the tasks' writes before the caller's reads.
+func TestJoin_BlocksAfterSpin(t *testing.T) {
+	withThreads(2, func() {
+		for _, d := range []time.Duration{0, 3 * gemmSpin, 0, 0} {
+			var out [2]int
+			Tasks(2, func(i int, _ *Scratch) {
+				if i == 1 {
+					time.Sleep(d)
+				}
+				out[i] = i + 1
+			})
+			require.Equal(t, [2]int{1, 2}, out, "a task of %v", d)
+		}
+		// A blocked join returns once the worker has called Done, perhaps
+		// just before its pending.Add(−1): the count must settle at 0.
+		require.Eventually(t, func() bool { return pending.Load() == 0 }, time.Second, time.Millisecond, "jobs outstanding")
 	})
 }
 
