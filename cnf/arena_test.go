@@ -31,8 +31,8 @@ func unetModel(cfg nn.UNetConfig, n int, seed uint64) labelled {
 	return labelled{nn.NewUNet(cfg, rng), nn.LabelContext(labels, cfg.Classes)}
 }
 
-// TestArenaField_MatchesHeap: Sample through ArenaField with a poisoned
-// arena gives the heap's samples and Stats bit for bit, for a ReLU
+// TestArenaField_MatchesHeap: a no-graph solve through ArenaField with a
+// poisoned arena gives the heap's samples and Stats bit for bit, for a ReLU
 // VelocityMLP by Euler, RK4 and Dopri5 (whose first-same-as-last stage is
 // kept across steps) and for a label-conditioned U-Net by Euler. A recorded
 // state bypasses the arena: the gradient of a loss through an Euler solve
@@ -59,10 +59,10 @@ func TestArenaField_MatchesHeap(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f := FieldOf(c.m)
-			hx, hs, err := Sample(f, c.x0, c.opts)
+			hx, hs, err := Integrate(f, c.x0.NoGraph(), 0, 1, c.opts)
 			require.NoError(t, err)
 			a := steparena.Poisoned()
-			ax, as, err := Sample(ArenaField(f, a), c.x0, c.opts)
+			ax, as, err := Integrate(ArenaField(f, a), c.x0.NoGraph(), 0, 1, c.opts)
 			require.NoError(t, err)
 			require.Equal(t, hs, as)
 			require.NoError(t, steparena.BitDiff("x(1)", hx.Data, ax.Data))
@@ -76,9 +76,9 @@ func TestArenaField_MatchesHeap(t *testing.T) {
 				return v
 			}
 			two := SolveOptions{Method: Euler, Steps: 2}
-			hx2, _, err := Sample(f, c.x0, two)
+			hx2, _, err := Integrate(f, c.x0.NoGraph(), 0, 1, two)
 			require.NoError(t, err)
-			lx, _, err := Sample(leaky, c.x0, two)
+			lx, _, err := Integrate(leaky, c.x0.NoGraph(), 0, 1, two)
 			require.True(t, err != nil || steparena.BitDiff("x(1)", hx2.Data, lx.Data) != nil, "an escaped evaluation must change the samples")
 		})
 	}
@@ -104,11 +104,11 @@ func TestArenaField_MatchesHeap(t *testing.T) {
 	})
 }
 
-// BenchmarkSampleUNet measures what one Euler step of Sample allocates
-// through a label-conditioned U-Net (mnist14 geometry: 1×14×14, Ch 16,
-// 4 groups, E 64, 10 labels; 64 images), on the heap (FieldOf) and in an
-// arena (ArenaField): steparena.PerStep differences solves of 5 and 10
-// steps. The metrics B/step and allocs/step are the point; ns/op is the
+// BenchmarkSampleUNet measures what one Euler step of a no-graph solve
+// allocates through a label-conditioned U-Net (mnist14 geometry: 1×14×14,
+// Ch 16, 4 groups, E 64, 10 labels; 64 images), on the heap (Integrate on
+// FieldOf) and in an arena (ArenaField, as Sample does):
+// steparena.PerStep differences solves of 5 and 10 steps. The metrics B/step and allocs/step are the point; ns/op is the
 // time of the 15 steps.
 func BenchmarkSampleUNet(b *testing.B) {
 	m := unetModel(nn.UNetConfig{C: 1, H: 14, W: 14, Ch: 16, Groups: 4, Emb: 64, Ctx: 11, Classes: 10}, 64, 5)
@@ -119,7 +119,7 @@ func BenchmarkSampleUNet(b *testing.B) {
 	}{{"heap", steparena.Heap}, {"arena", autograd.NewArena}} {
 		b.Run(c.name, func(b *testing.B) {
 			run := func(steps int) {
-				if _, _, err := Sample(ArenaField(FieldOf(m), c.arena()), x0, SolveOptions{Method: Euler, Steps: steps}); err != nil {
+				if _, _, err := Integrate(ArenaField(FieldOf(m), c.arena()), x0.NoGraph(), 0, 1, SolveOptions{Method: Euler, Steps: steps}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -131,4 +131,33 @@ func BenchmarkSampleUNet(b *testing.B) {
 			b.ReportMetric(objects, "allocs/step")
 		})
 	}
+}
+
+// TestSample_UsesArena: Sample hands the field its state in an arena (the
+// field sees x.Arena() != nil at every evaluation) and returns a heap
+// tensor; Integrate, called directly, does not (the control).
+func TestSample_UsesArena(t *testing.T) {
+	var inArena, calls int
+	f := func(_ float64, x *autograd.Tensor) *autograd.Tensor {
+		calls++
+		if x.Arena() != nil {
+			inArena++
+		}
+		return autograd.Scale(x, -1)
+	}
+	x0 := autograd.Normal(3, 2, 0, 1, newRNG(7))
+	x, _, err := Sample(f, x0, SolveOptions{Method: RK4, Steps: 2})
+	require.NoError(t, err)
+	require.Equal(t, 8, calls)
+	require.Equal(t, calls, inArena)
+	require.Nil(t, x.Arena())
+	h := 0.5 // RK4 multiplies by its stability polynomial R(−h) at each step of dx/dt = −x
+	r := 1 - h + h*h/2 - h*h*h/6 + h*h*h*h/24
+	for i, v := range x0.Data {
+		require.InDelta(t, v*r*r, x.Data[i], 1e-15, "element %d", i)
+	}
+	inArena = 0
+	_, _, err = Integrate(f, x0.NoGraph(), 0, 1, SolveOptions{Method: RK4, Steps: 2})
+	require.NoError(t, err)
+	require.Zero(t, inArena)
 }

@@ -74,9 +74,13 @@ func NormalLogProb(s float64) LogDensity {
 
 // Sample integrates dx/dt = f(t, x) from noise x₀ at t = 0 to t = 1 in the
 // no-graph mode (no tape, whatever the field's parameters) and returns
-// x(1) [n, d].
+// x(1) [n, d]. Each evaluation of f runs in an arena of the solve's own
+// (ArenaField), so a network's intermediate tensors are allocated once per
+// solve, not once per evaluation; the values are those of Integrate on f,
+// bit for bit (TestArenaField_MatchesHeap, TestSample_UsesArena).
 func Sample(f Field, x0 *autograd.Tensor, opts SolveOptions) (*autograd.Tensor, Stats, error) {
-	return Integrate(f, x0.NoGraph(), 0, 1, opts)
+	mustFieldAndState("cnf.Sample", f, x0)
+	return Integrate(ArenaField(f, autograd.NewArena()), x0.NoGraph(), 0, 1, opts)
 }
 
 // augmented returns the field of the state (x, ℓ) [n, d+1]:
