@@ -161,16 +161,22 @@ func fork(r int, j gemmJob) {
 // would be woken by the last worker onto that worker's core (Go's
 // scheduler runs a goroutine it wakes next on the waker's processor),
 // the two goroutines would swap cores, and each runner's memory would be
-// in the other core's cache at the next call.
+// in the other core's cache at the next call. It polls without yielding:
+// a caller locked to its OS thread (runtime.LockOSThread) that yielded
+// would hand its processor to another thread through the operating
+// system at every yield. When the goroutines of the call outnumber
+// GOMAXPROCS, polling would hold a processor a worker needs, and the
+// caller blocks at once.
 func join() {
+	if runtime.GOMAXPROCS(0) < Threads() {
+		parWG.Wait()
+		return
+	}
 	start := time.Now()
 	for i := 0; pending.Load() != 0; i++ {
-		if i%64 == 63 {
-			if time.Since(start) > gemmSpin {
-				parWG.Wait()
-				return
-			}
-			runtime.Gosched()
+		if i%64 == 63 && time.Since(start) > gemmSpin {
+			parWG.Wait()
+			return
 		}
 	}
 }
