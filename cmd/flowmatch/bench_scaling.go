@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,9 +40,13 @@ type scalingSpec struct {
 //
 //	scaling=r_t/r₁ machine=c_t/r₁ efficiency=(r_t/r₁)/(c_t/r₁)
 //
+// then the same ratios formed within each round, their median and range:
+// on a virtual machine whose host's load drifts over seconds, the ratio of
+// three measurements taken back to back is steadier than the ratio of
+// bests taken in different rounds,
 // so that "the step scales X× on t threads where the machine gives Y× to t
-// independent copies" is one command (docs/PERFORMANCE.md, Threads), then
-// a warning when the load average exceeds the number of CPUs.
+// independent copies" is one command (docs/PERFORMANCE.md, Threads), and
+// last a warning when the load average exceeds the number of CPUs.
 // TestBench_Scaling checks its output.
 func runScaling(w io.Writer, sp scalingSpec, suffix string) error {
 	if sp.threads < 2 {
@@ -50,6 +55,7 @@ func runScaling(w io.Writer, sp scalingSpec, suffix string) error {
 	t := sp.threads
 	defer nn.SetThreads(1)
 	var r1, rt, ct float64
+	var sc, mc, ef []float64 // each round's ratios
 	load := loadAverage()
 	for range sp.rounds {
 		nn.SetThreads(1)
@@ -68,11 +74,14 @@ func runScaling(w io.Writer, sp scalingSpec, suffix string) error {
 			return err
 		}
 		r1, rt, ct = max(r1, a), max(rt, b), max(ct, c)
+		sc, mc, ef = append(sc, b/a), append(mc, c/a), append(ef, b/c)
 	}
 	fmt.Fprintf(w, "train_steps_per_s=%.2f batch=%d threads=1 %s\n", r1, sp.batch, suffix)
 	fmt.Fprintf(w, "train_steps_per_s=%.2f batch=%d threads=%d %s\n", rt, sp.batch, t, suffix)
 	fmt.Fprintf(w, "copies_steps_per_s=%.2f batch=%d copies=%d threads=1 %s\n", ct, sp.batch, t, suffix)
 	fmt.Fprintf(w, "scaling=%.3f machine=%.3f efficiency=%.3f threads=%d batch=%d rounds=%d\n", rt/r1, ct/r1, rt/ct, t, sp.batch, sp.rounds)
+	fmt.Fprintf(w, "# per round (the ratios of one round's three measurements, taken seconds apart): scaling %s, machine %s, efficiency %s\n",
+		medianRange(sc), medianRange(mc), medianRange(ef))
 	after := loadAverage()
 	fmt.Fprintf(w, "# the step scales %.2fx on %d threads where the machine gives %.2fx to %d single-thread copies (best of %d rounds; load average before %s, after %s)\n",
 		rt/r1, t, ct/r1, t, sp.rounds, load, after)
@@ -80,6 +89,21 @@ func runScaling(w io.Writer, sp scalingSpec, suffix string) error {
 		fmt.Fprintf(w, "# load average above the %d CPUs: other work shares the cores, so these ratios say little about this machine; measure when it is quiet\n", runtime.NumCPU())
 	}
 	return nil
+}
+
+// medianRange formats the median of xs and, for more than one value,
+// their range: "1.62 (1.58–1.71)".
+func medianRange(xs []float64) string {
+	y := slices.Sorted(slices.Values(xs))
+	n := len(y)
+	m := y[n/2]
+	if n%2 == 0 {
+		m = (y[n/2-1] + y[n/2]) / 2
+	}
+	if n == 1 {
+		return fmt.Sprintf("%.3f", m)
+	}
+	return fmt.Sprintf("%.3f (%.3f–%.3f)", m, y[0], y[n-1])
 }
 
 // busy reports whether a loadAverage's 1-minute figure exceeds the number

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -23,7 +24,7 @@ func TestBench_Scaling(t *testing.T) {
 			"-warmup-steps", "1", "-threads", threads}, &out, &errs)
 		require.NoError(t, err, errs.String())
 		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-		require.True(t, len(lines) == 7 || len(lines) == 8 && strings.HasPrefix(lines[7], "# load average above"), "got %q", out.String())
+		require.True(t, len(lines) == 8 || len(lines) == 9 && strings.HasPrefix(lines[8], "# load average above"), "got %q", out.String())
 		require.True(t, strings.HasPrefix(lines[0], "# cpu: ") && strings.HasPrefix(lines[1], "# kernels: "), "got %q", out.String())
 		kv := func(line string) map[string]string {
 			m := map[string]string{}
@@ -48,9 +49,22 @@ func TestBench_Scaling(t *testing.T) {
 		require.InDelta(t, r2/r1, s, 5e-4+1e-4*r2/r1, "scaling")
 		require.InDelta(t, c2/r1, m, 5e-4+1e-4*c2/r1, "machine")
 		require.InDelta(t, r2/c2, e, 5e-4+1e-4*r2/c2, "efficiency")
-		require.True(t, strings.HasPrefix(lines[6], "# the step scales "), "got %q", lines[6])
+		// One round: the per-round ratios are the ones above.
+		var ps, pm, pe float64
+		_, err = fmt.Sscanf(lines[6], "# per round (the ratios of one round's three measurements, taken seconds apart): scaling %f, machine %f, efficiency %f", &ps, &pm, &pe)
+		require.NoError(t, err, "got %q", lines[6])
+		require.Equal(t, []float64{s, m, e}, []float64{ps, pm, pe}, "per-round ratios")
+		require.True(t, strings.HasPrefix(lines[7], "# the step scales "), "got %q", lines[7])
 	}
 	var out, errs bytes.Buffer
 	err := runBench([]string{"-what", "scaling", "-rounds", "0"}, &out, &errs)
 	require.ErrorContains(t, err, "-rounds")
+}
+
+// TestMedianRange: the median of an odd and an even count, in any order,
+// with the range; one value alone.
+func TestMedianRange(t *testing.T) {
+	require.Equal(t, "1.700 (1.500–1.900)", medianRange([]float64{1.9, 1.5, 1.7}))
+	require.Equal(t, "1.650 (1.500–1.900)", medianRange([]float64{1.9, 1.5, 1.6, 1.7}))
+	require.Equal(t, "1.234", medianRange([]float64{1.234}))
 }
