@@ -5,6 +5,7 @@ import (
 
 	"github.com/flowmatch/flowmatch/autograd"
 	"github.com/flowmatch/flowmatch/cnf"
+	"github.com/flowmatch/flowmatch/internal/steparena"
 )
 
 // AmbientField extends a field on m to a neighbourhood of m in ℝ^Ambient:
@@ -78,9 +79,12 @@ func SphereDivergence(f cnf.Field, t float64, x *autograd.Tensor) *autograd.Tens
 //     O(h⁵) distance to m: order 4, and on m to rounding.
 //
 // cb, if non-nil, sees every state (t0 first). f is evaluated on plain
-// (NoGraph) tensors. TestIntegrate_StaysOnSphere, TestIntegrate_Order
-// (measured orders 1 and 4 against a closed-form flow, with the unprojected
-// Euler step as negative control).
+// (NoGraph) tensors, in an arena of the solve's own (cnf.ArenaField), so a
+// network's intermediate tensors are allocated once per solve; the states
+// are those of the heap, bit for bit (TestIntegrate_ArenaBitIdentical;
+// BenchmarkIntegrate measures the allocations). TestIntegrate_StaysOnSphere,
+// TestIntegrate_Order (measured orders 1 and 4 against a closed-form flow,
+// with the unprojected Euler step as negative control).
 func Integrate(m Manifold, f cnf.Field, x0 *autograd.Tensor, t0, t1 float64, steps int, method cnf.Method, cb func(t float64, x *autograd.Tensor)) (*autograd.Tensor, error) {
 	if steps < 1 || x0.Cols != m.Ambient() || f == nil {
 		panic(&autograd.MisuseError{Op: "riemann.Integrate", Shapes: [][2]int{x0.Shape()},
@@ -89,7 +93,9 @@ func Integrate(m Manifold, f cnf.Field, x0 *autograd.Tensor, t0, t1 float64, ste
 	if method != cnf.Euler && method != cnf.RK4 {
 		panic(autograd.Misuse("riemann.Integrate", "method %q: want cnf.Euler or cnf.RK4", method))
 	}
-	g := AmbientField(m, f)
+	// The field's evaluations run in one arena for the solve (cnf.ArenaField):
+	// each reuses the memory of the one before.
+	g := cnf.ArenaField(AmbientField(m, f), steparena.New())
 	eval := func(t float64, y *autograd.Tensor) *autograd.Tensor { return g(t, y.NoGraph()) }
 	x := x0.Clone().NoGraph()
 	h := (t1 - t0) / float64(steps)
