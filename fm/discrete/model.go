@@ -21,8 +21,17 @@ type Denoiser interface {
 // m.Forward(t, x), computed without a graph: dst[k][i·V + y] =
 // p_θ(x₁ⁱ = y | x_k, t_k).
 func Probs(m Denoiser, p Path, t []float64, x [][]int) [][]float64 {
-	tt := autograd.FromSlice(len(t), 1, append([]float64(nil), t...)).NoGraph()
-	logits := m.Forward(tt, x)
+	return probs(m, p, t, x, nil)
+}
+
+// probs is Probs with the model's evaluation in the arena a (nil: the
+// heap): the times enter a, the result is copied out, and a is Reset, so a
+// sampler's steps reuse one another's memory (TestEuler_ArenaBitIdentical).
+func probs(m Denoiser, p Path, t []float64, x [][]int, a *autograd.Arena) [][]float64 {
+	defer a.Reset()
+	tt := a.Zeros(len(t), 1)
+	copy(tt.Data, t)
+	logits := m.Forward(tt.NoGraph(), x)
 	out := make([][]float64, len(x))
 	for k := range x {
 		row := logits.Row(k)

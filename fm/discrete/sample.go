@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/flowmatch/flowmatch/autograd"
+	"github.com/flowmatch/flowmatch/internal/steparena"
 )
 
 // stepKernel writes into dst [S] the one-step law of position i under the
@@ -45,7 +46,11 @@ func EulerTimes(steps int) []float64 {
 // at each step every position i jumps independently, to y with
 // probability h·uⁱ_t(y, x) (stepKernel). The chain it simulates is the one
 // whose exact distribution EulerDistribution computes
-// (TestEuler_MatchesEulerDistribution).
+// (TestEuler_MatchesEulerDistribution). The model is evaluated in one
+// arena for the run (as by EulerDistribution and Gillespie), each step
+// reusing the memory of the one before; the states are those of the heap,
+// bit for bit (TestEuler_ArenaBitIdentical; BenchmarkEuler measures the
+// allocations).
 func Euler(m Denoiser, p Path, x0 [][]int, steps int, rng *rand.Rand) [][]int {
 	p.check("discrete.Euler", rng)
 	if steps < 1 {
@@ -60,11 +65,12 @@ func Euler(m Denoiser, p Path, x0 [][]int, steps int, rng *rand.Rand) [][]int {
 	u := make([]float64, p.D*S)
 	kern := make([]float64, S)
 	ts := make([]float64, len(x))
+	a := steparena.New() // the model's evaluations reuse one another's memory
 	for _, t := range EulerTimes(steps) {
 		for k := range ts {
 			ts[k] = t
 		}
-		posts := Probs(m, p, ts, x)
+		posts := probs(m, p, ts, x, a)
 		for k := range x {
 			Rate(u, p, t, x[k], posts[k])
 			for i := 0; i < p.D; i++ {
@@ -112,6 +118,7 @@ func Gillespie(m Denoiser, p Path, x0 []int, tEnd float64, rng *rand.Rand) []int
 	kEnd := p.Sched.Kappa(tEnd)
 	k := 0.0
 	w := make([]float64, p.V)
+	a := steparena.New() // the model's evaluations reuse one another's memory
 	for {
 		k = 1 - (1-k)*math.Exp(-rng.ExpFloat64()/float64(p.D))
 		if k >= kEnd {
@@ -122,7 +129,7 @@ func Gillespie(m Denoiser, p Path, x0 []int, tEnd float64, rng *rand.Rand) []int
 		if p.Source == Mask && x[i] != p.V {
 			continue
 		}
-		post := Probs(m, p, []float64{tau}, [][]int{x})[0][i*p.V : (i+1)*p.V]
+		post := probs(m, p, []float64{tau}, [][]int{x}, a)[0][i*p.V : (i+1)*p.V]
 		out := 0.0
 		for y := range w {
 			w[y] = 0
@@ -170,11 +177,12 @@ func EulerDistribution(m Denoiser, p Path, steps int) []float64 {
 	for i := range K {
 		K[i] = make([]float64, N*S)
 	}
+	a := steparena.New() // the model's evaluations reuse one another's memory
 	for _, t := range EulerTimes(steps) {
 		for k := range ts {
 			ts[k] = t
 		}
-		posts := Probs(m, p, ts, xs)
+		posts := probs(m, p, ts, xs, a)
 		for k, x := range xs {
 			Rate(u, p, t, x, posts[k])
 			for i := 0; i < p.D; i++ {
