@@ -36,7 +36,7 @@ func ExactDivergence(f Field, t float64, x *autograd.Tensor) (v, div *autograd.T
 	xv, plain := leafFor(x)
 	v = f(t, xv)
 	mustFieldShape(v, x)
-	div = autograd.Zeros(x.Rows, 1)
+	div = x.Arena().Zeros(x.Rows, 1) // constants in x's arena, if it has one
 	if !v.RequiresGrad() { // v does not depend on x or anything variable
 		return out(v, div, plain)
 	}
@@ -46,7 +46,7 @@ func ExactDivergence(f Field, t float64, x *autograd.Tensor) (v, div *autograd.T
 	}
 	var sum *autograd.Tensor
 	for j := 0; j < x.Cols; j++ {
-		e := autograd.Zeros(x.Rows, x.Cols)
+		e := x.Arena().Zeros(x.Rows, x.Cols)
 		for i := 0; i < x.Rows; i++ {
 			e.Data[i*x.Cols+j] = 1
 		}
@@ -125,7 +125,7 @@ func HutchinsonDivergence(f Field, t float64, x *autograd.Tensor, probes []*auto
 	v = f(t, xv)
 	mustFieldShape(v, x)
 	if !v.RequiresGrad() {
-		return out(v, autograd.Zeros(x.Rows, 1), plain)
+		return out(v, x.Arena().Zeros(x.Rows, 1), plain)
 	}
 	grad := autograd.GradGraph
 	if plain {

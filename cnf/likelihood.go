@@ -141,7 +141,7 @@ func LogLikelihood(f Field, x *autograd.Tensor, t1, t0 float64, logp0 LogDensity
 		div = ExactDivergence
 	}
 	d := x.Cols
-	z1 := autograd.Concat(x, autograd.Zeros(x.Rows, 1))
+	z1 := autograd.Concat(x, x.Arena().Zeros(x.Rows, 1))
 	z0, st, err := Integrate(augmented(f, div, d), z1, t1, t0, opts)
 	if err != nil {
 		return Likelihood{}, st, err
@@ -166,7 +166,7 @@ func SampleWithLogLikelihood(f Field, x0 *autograd.Tensor, t0, t1 float64, logp0
 	}
 	d := x0.Cols
 	x0 = x0.NoGraph()
-	z0 := autograd.Concat(x0, autograd.Zeros(x0.Rows, 1))
+	z0 := autograd.Concat(x0, x0.Arena().Zeros(x0.Rows, 1))
 	z1, st, err := Integrate(augmented(f, div, d), z0, t0, t1, opts)
 	if err != nil {
 		return Likelihood{}, st, err

@@ -19,6 +19,14 @@ import "github.com/flowmatch/flowmatch/autograd"
 // step costs one forward and one backward pass of the network
 // (BenchmarkCNFMaxLikelihoodStep against BenchmarkRegressionStep).
 // TestMaxLikelihood_NLLDecreases trains one on moons.
+//
+// A training step can run in an autograd.Arena, as fm.Train's does: pass
+// x1.In(a), and Reset a after Backward. The solve's constants (the
+// likelihood's ℓ column, the divergence's basis vectors, FieldOf's time
+// column) are made in x's arena, so a steady step allocates no tensor
+// storage, and the losses and parameters are those of the heap, bit for
+// bit (TestMaxLikelihood_ArenaBitIdentical; BenchmarkMaxLikelihoodAllocs
+// measures the allocations).
 func MaxLikelihoodLoss(f Field, x1 *autograd.Tensor, logp0 LogDensity, div DivergenceFunc, opts SolveOptions) (*autograd.Tensor, Stats, error) {
 	lk, st, err := LogLikelihood(f, x1, 1, 0, logp0, div, opts)
 	if err != nil {
