@@ -37,7 +37,7 @@ func ExactDivergence(f Field, t float64, x *autograd.Tensor) (v, div *autograd.T
 	v = f(t, xv)
 	mustFieldShape(v, x)
 	div = x.Arena().Zeros(x.Rows, 1) // constants in x's arena, if it has one
-	if !v.RequiresGrad() { // v does not depend on x or anything variable
+	if !v.RequiresGrad() {           // v does not depend on x or anything variable
 		return out(v, div, plain)
 	}
 	grad := autograd.GradGraph
