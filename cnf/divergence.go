@@ -36,8 +36,9 @@ func ExactDivergence(f Field, t float64, x *autograd.Tensor) (v, div *autograd.T
 	xv, plain := leafFor(x)
 	v = f(t, xv)
 	mustFieldShape(v, x)
-	div = x.Arena().Zeros(x.Rows, 1) // constants in x's arena, if it has one
-	if !v.RequiresGrad() {           // v does not depend on x or anything variable
+	// The constants are made in x's arena, if it has one.
+	div = x.Arena().Zeros(x.Rows, 1)
+	if !v.RequiresGrad() { // v does not depend on x or anything variable
 		return out(v, div, plain)
 	}
 	grad := autograd.GradGraph
