@@ -96,11 +96,32 @@ type condSpec struct {
 	Hidden   []int
 	Model    string // mlp (the -hidden MLP, fused step) or unet (nn.UNet, autograd step)
 	Channels int    // the U-Net's channels at full resolution (-model unet)
+	Mult     []int  // the U-Net's channel multipliers per level (-mult; nil: 1,2)
 	Steps    int
 	Batch    int
 	LR       float64
 	SigmaMin float64 // CondOT's σ_min
 	Seed     uint64
+}
+
+// checkMult validates -mult: a U-Net's levels, each multiplier in [1, 16],
+// and an image side that halves L−1 times (mnist14 has two levels, mnist
+// three).
+func (s condSpec) checkMult() error {
+	if s.Mult == nil {
+		return nil
+	}
+	side, _ := mnist.Side(s.Data)
+	f := 1 << min(len(s.Mult)-1, 16)
+	switch {
+	case s.Model != "unet":
+		return usagef("-mult applies to -model unet only")
+	case len(s.Mult) < 2 || slices.Min(s.Mult) < 1 || slices.Max(s.Mult) > 16:
+		return usagef("-mult %v: want at least two levels, each multiplier in [1, 16], e.g. 1,2,4", s.Mult)
+	case side%f != 0:
+		return usagef("-mult %v: %d levels halve the image %d times, and %s's side %d is not a multiple of %d (mnist14 takes two levels, mnist three)", s.Mult, len(s.Mult), len(s.Mult)-1, s.Data, side, f)
+	}
+	return nil
 }
 
 // check validates the spec before any work, naming the flags.
@@ -125,6 +146,9 @@ func (s condSpec) check() error {
 		return usagef("-model %q: want mlp (the -hidden velocity MLP) or unet (a small U-Net, nn.UNet)", s.Model)
 	case s.Model == "unet" && (s.Channels < 4 || s.Channels%4 != 0 || s.Channels > 256):
 		return usagef("-channels %d: the U-Net's channels at full resolution must be a multiple of 4 (its GroupNorm groups) in [4, 256], e.g. 16", s.Channels)
+	}
+	if err := s.checkMult(); err != nil {
+		return err
 	}
 	if err := checkCount("steps", s.Steps, 1, maxSteps); err != nil {
 		return err
@@ -152,7 +176,7 @@ type condModel interface {
 
 // trainCond builds the velocity model (label-conditioned, or unconditional
 // for -cond none) for the images of set, the MLP or with -model unet a
-// U-Net (nn.UNet: Ch = -channels, 4 groups, embedding 64), and trains it
+// U-Net (nn.UNet: Ch = -channels, Mult = -mult, 4 groups, embedding 64), and trains it
 // with fm.Train (the MLP on the fused step, the U-Net on the autograd
 // one), showing progress on w.
 func trainCond(spec condSpec, set *mnist.Set, threads int, w io.Writer) (condModel, []float64, error) {
@@ -162,7 +186,7 @@ func trainCond(spec condSpec, set *mnist.Set, threads int, w io.Writer) (condMod
 	var model condModel
 	switch {
 	case spec.Model == "unet":
-		uc := nn.UNetConfig{C: 1, H: set.Side, W: set.Side, Ch: spec.Channels, Groups: 4, Emb: 64}
+		uc := nn.UNetConfig{C: 1, H: set.Side, W: set.Side, Ch: spec.Channels, Groups: 4, Emb: 64, Mult: spec.Mult}
 		if spec.Cond == "label" {
 			uc.Ctx, uc.Classes = mnist.Classes+1, mnist.Classes
 		}
@@ -246,6 +270,7 @@ func addCondTrainFlags(fs *flag.FlagSet, steps int) func() (condSpec, error) {
 	hidden := fs.String("hidden", "512,512,512", "hidden layer widths of the velocity MLP (SiLU)")
 	model := fs.String("model", "mlp", "velocity model: mlp (the -hidden MLP, fused step) or unet (a small U-Net with -channels, nn.UNet, autograd step)")
 	channels := fs.Int("channels", 16, "the U-Net's channels at full resolution (-model unet; a multiple of 4)")
+	mult := fs.String("mult", "", "the U-Net's channel multipliers per resolution level (-model unet), e.g. 1,2,4 for mnist's 28→14→7; empty: 1,2")
 	st := fs.Int("steps", steps, "training steps")
 	batch := fs.Int("batch", 128, "batch size")
 	lr := fs.Float64("lr", 1e-3, "Adam learning rate")
@@ -257,6 +282,11 @@ func addCondTrainFlags(fs *flag.FlagSet, steps int) func() (condSpec, error) {
 			return condSpec{}, err
 		}
 		s := condSpec{Data: *dataName, Cond: *cond, Drop: *drop, Hidden: sizes, Model: *model, Channels: *channels, Steps: *st, Batch: *batch, LR: *lr, SigmaMin: *sigmaMin, Seed: *seed}
+		if *mult != "" {
+			if s.Mult, err = parseSizes(*mult); err != nil {
+				return condSpec{}, usagef("-mult %q: want positive comma-separated multipliers, e.g. 1,2,4", *mult)
+			}
+		}
 		return s, s.check()
 	}
 }

@@ -50,3 +50,32 @@ func TestCondCommands_UNet(t *testing.T) {
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errs, "-channels 6")
 }
+
+// TestCondCommands_UNetMult trains a three-level U-Net on 28×28 MNIST
+// (train -model unet -mult 1,2,4) for one step and checks that the
+// checkpoint records the multipliers (nn.LoadUNet) and samples; -mult on
+// mnist14 (14 is not a multiple of 4), with the MLP, or with one level is a
+// usage error naming -mult.
+func TestCondCommands_UNetMult(t *testing.T) {
+	dir := t.TempDir()
+	ckpt := filepath.Join(dir, "u3.safetensors")
+	code, _, errs := call("train", "-data", "mnist", "-model", "unet", "-channels", "4", "-mult", "1,2,4", "-steps", "1", "-batch", "2", "-threads", "1", "-out", ckpt)
+	require.Equal(t, 0, code, errs)
+	u, _, err := nn.LoadUNet(ckpt)
+	require.NoError(t, err)
+	assert.Equal(t, nn.UNetConfig{C: 1, H: 28, W: 28, Ch: 4, Groups: 4, Emb: 64, Ctx: 11, Classes: 10, Mult: []int{1, 2, 4}}, u.Cfg)
+	csv := filepath.Join(dir, "s.csv")
+	code, _, errs = call("sample", "-checkpoint", ckpt, "-class", "3", "-n", "2", "-ode-steps", "1", "-out", csv)
+	require.Equal(t, 0, code, errs)
+
+	for _, args := range [][]string{
+		{"-data", "mnist14", "-model", "unet", "-mult", "1,2,4"},
+		{"-data", "mnist", "-mult", "1,2,4"},
+		{"-data", "mnist", "-model", "unet", "-mult", "2"},
+		{"-data", "mnist", "-model", "unet", "-mult", "1,x"},
+	} {
+		code, _, errs = call(append(append([]string{"train"}, args...), "-out", ckpt)...)
+		assert.Equal(t, 2, code, args)
+		assert.Contains(t, errs, "-mult", args)
+	}
+}

@@ -130,6 +130,9 @@ func runMNISTDemo(args []string, stdout, stderr io.Writer) error {
 	what := fmt.Sprintf("%v SiLU velocity MLP", s.Hidden)
 	if s.Model == "unet" {
 		what = fmt.Sprintf("U-Net (nn.UNet, %d channels)", s.Channels)
+		if s.Mult != nil {
+			what = fmt.Sprintf("U-Net (nn.UNet, %d channels, multipliers %v)", s.Channels, s.Mult)
+		}
 	}
 	fmt.Fprintf(stdout, "demo: training a label-conditioned %s on %s (%d images, label dropout %g), CondOT σ_min = %g, %d steps of batch %d, %d threads\n",
 		what, s.Data, train.Len(), s.Drop, s.SigmaMin, s.Steps, s.Batch, *threads)
