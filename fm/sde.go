@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/flowmatch/flowmatch/autograd"
+	"github.com/flowmatch/flowmatch/internal/steparena"
 )
 
 /*
@@ -44,6 +45,11 @@ of noise-free data does not exist.
 // With the exact mixture field it reaches p₁ for several g
 // (TestSampleSDE_ReachesData, whose negative control flips the score term).
 // A state that stops being finite returns an error naming the step.
+// v is evaluated in one arena for the run (its inputs enter it, Reset
+// after each step), so a network's intermediate tensors are allocated once
+// per run; the samples are those of the heap, bit for bit
+// (TestSampleSDE_ArenaBitIdentical; BenchmarkSampleSDE measures the
+// allocations).
 func SampleSDE(v Velocity, p AffinePath, g func(t float64) float64, x0 *autograd.Tensor, steps int, rng *rand.Rand) (*autograd.Tensor, error) {
 	if v == nil || p == nil || x0 == nil || steps < 1 || (g != nil && rng == nil) {
 		panic(autograd.Misuse("fm.SampleSDE", "want a Velocity, an AffinePath, x0, steps ≥ 1 and an rng when g is set; got v nil: %v, p = %v, x0 nil: %v, steps = %d, rng nil: %v",
@@ -53,12 +59,13 @@ func SampleSDE(v Velocity, p AffinePath, g func(t float64) float64, x0 *autograd
 	x := x0.Clone().NoGraph()
 	h := 1 / float64(steps)
 	tt := autograd.Zeros(n, 1).NoGraph()
+	a := steparena.New() // v's evaluations reuse one another's memory
 	for k := 0; k < steps; k++ {
 		tk := float64(k) * h
 		for i := range tt.Data {
 			tt.Data[i] = tk
 		}
-		u := v(tt, x)
+		u := v(steparena.In(a, tt), steparena.In(a, x))
 		gk, cu, cx := 0.0, 1.0, 0.0
 		if g != nil {
 			gk = g(tk)
@@ -77,6 +84,7 @@ func SampleSDE(v Velocity, p AffinePath, g func(t float64) float64, x0 *autograd
 				return nil, fmt.Errorf("fm.SampleSDE: row %d, column %d is %v after step %d of %d (t = %v, g = %v)", i/d, i%d, x.Data[i], k+1, steps, tk+h, gk)
 			}
 		}
+		a.Reset() // u is spent
 	}
 	return x, nil
 }

@@ -3,9 +3,9 @@
 // run (New), the step's batch entered into it (In), and Reset after the
 // optimizer step, so that a steady-state step allocates no tensor storage.
 // fm.Train, fm.TrainParam, riemann.Train and discrete.Train use it, and
-// so do the samplers riemann.Integrate (through cnf.ArenaField) and
-// discrete.Euler, EulerDistribution and Gillespie for their model's
-// evaluations.
+// so do the samplers fm.SampleSDE, riemann.Integrate (through
+// cnf.ArenaField) and discrete.Euler, EulerDistribution and Gillespie for
+// their model's evaluations.
 //
 // Tests install another constructor with Set: a poisoned arena (Poisoned,
 // whose Reset fills every released buffer with NaN, so a tensor that escaped
