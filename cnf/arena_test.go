@@ -236,3 +236,82 @@ func BenchmarkMaxLikelihoodAllocs(b *testing.B) {
 		})
 	}
 }
+
+// TestLogLikelihood_ArenaBitIdentical: an inference LogLikelihood (Dopri5,
+// the exact divergence and Hutchinson with fixed probes) and
+// SampleWithLogLikelihood (RK4), each evaluation in a poisoned arena, give
+// the heap's log-densities and end points bit for bit, for a tanh
+// VelocityMLP. Control: the field sees its input in the arena in the
+// poisoned runs only; dropping ArenaField's copy turns it red (tried once).
+func TestLogLikelihood_ArenaBitIdentical(t *testing.T) {
+	net := nn.NewVelocityMLP(2, []int{16, 16}, autograd.ActTanh, newRNG(50))
+	x := autograd.Normal(8, 2, 0, 1, newRNG(51)).NoGraph()
+	for _, c := range []struct {
+		name string
+		div  func() DivergenceFunc
+		opts SolveOptions
+		fwd  bool
+	}{
+		{"exact/dopri5", func() DivergenceFunc { return nil }, SolveOptions{Method: Dopri5, RTol: 1e-6, ATol: 1e-6}, false},
+		{"hutchinson/rk4", func() DivergenceFunc { return Hutchinson(Rademacher, 2, newRNG(52), false) }, SolveOptions{Method: RK4, Steps: 4}, false},
+		{"forward/rk4", func() DivergenceFunc { return nil }, SolveOptions{Method: RK4, Steps: 4}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			run := func(newArena func() *autograd.Arena) (Likelihood, bool) {
+				defer steparena.Set(newArena)()
+				inArena := false
+				f := func(t float64, x *autograd.Tensor) *autograd.Tensor {
+					inArena = inArena || x.Arena() != nil
+					return FieldOf(net)(t, x)
+				}
+				var lk Likelihood
+				var err error
+				if c.fwd {
+					lk, _, err = SampleWithLogLikelihood(f, x, 0, 1, StandardNormalLogProb, c.div(), c.opts)
+				} else {
+					lk, _, err = LogLikelihood(f, x, 1, 0, StandardNormalLogProb, c.div(), c.opts)
+				}
+				require.NoError(t, err)
+				return lk, inArena
+			}
+			h, hin := run(steparena.Heap)
+			a, ain := run(steparena.Poisoned)
+			require.False(t, hin)
+			require.True(t, ain, "the poisoned solve must evaluate the field in its arena")
+			require.NoError(t, steparena.BitDiff("LogP1", h.LogP1.Data, a.LogP1.Data))
+			require.NoError(t, steparena.BitDiff("X0", h.X0.Data, a.X0.Data))
+			require.NoError(t, steparena.BitDiff("X1", h.X1.Data, a.X1.Data))
+		})
+	}
+}
+
+// BenchmarkLogLikelihoodAllocs measures what one RK4 step of an inference
+// LogLikelihood allocates with the exact divergence (VelocityMLP
+// 3→256→256→256→2, SiLU, 1,000 points: 4 evaluations a step, each a
+// forward and 2 backward passes), on the heap and in the solve's arena
+// (steparena.PerStep: solves of 2 and 4 steps, differenced). The metrics
+// B/step and allocs/step are the point; ns/op is the time of the 6 steps.
+func BenchmarkLogLikelihoodAllocs(b *testing.B) {
+	net := nn.NewVelocityMLP(2, []int{256, 256, 256}, autograd.ActSiLU, newRNG(53))
+	f := FieldOf(net.Frozen())
+	x := moons(1000, 0.1, newRNG(54)).NoGraph()
+	for _, c := range []struct {
+		name  string
+		arena func() *autograd.Arena
+	}{{"heap", steparena.Heap}, {"arena", autograd.NewArena}} {
+		b.Run(c.name, func(b *testing.B) {
+			defer steparena.Set(c.arena)()
+			run := func(steps int) {
+				if _, _, err := LogLikelihood(f, x, 1, 0, StandardNormalLogProb, nil, SolveOptions{Method: RK4, Steps: steps}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var bytes, objects float64
+			for b.Loop() {
+				bytes, objects = steparena.PerStep(run, 2)
+			}
+			b.ReportMetric(bytes, "B/step")
+			b.ReportMetric(objects, "allocs/step")
+		})
+	}
+}

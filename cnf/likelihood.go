@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/flowmatch/flowmatch/autograd"
+	"github.com/flowmatch/flowmatch/internal/steparena"
 )
 
 /*
@@ -80,7 +81,7 @@ func NormalLogProb(s float64) LogDensity {
 // bit for bit (TestArenaField_MatchesHeap, TestSample_UsesArena).
 func Sample(f Field, x0 *autograd.Tensor, opts SolveOptions) (*autograd.Tensor, Stats, error) {
 	mustFieldAndState("cnf.Sample", f, x0)
-	return Integrate(ArenaField(f, autograd.NewArena()), x0.NoGraph(), 0, 1, opts)
+	return Integrate(ArenaField(f, steparena.New()), x0.NoGraph(), 0, 1, opts)
 }
 
 // augmented returns the field of the state (x, ℓ) [n, d+1]:
@@ -124,7 +125,11 @@ type Likelihood struct {
 // each one forward pass of f plus the divergence's backward passes. A
 // Callback in opts sees the augmented state [n, d+1].
 //
-// Pass x.NoGraph() for inference. With a plain x and a field whose
+// Pass x.NoGraph() for inference: each evaluation of the augmented field
+// (f and the divergence's backward passes) then runs in an arena of the
+// solve's own (ArenaField), reusing the memory of the one before, with the
+// heap's values bit for bit (TestLogLikelihood_ArenaBitIdentical;
+// BenchmarkLogLikelihoodAllocs measures the allocations). With a plain x and a field whose
 // parameters require gradients the result is recorded through every solver
 // step, so −Mean(LogP1) can be minimized by backpropagation (maximum-
 // likelihood CNF training, MaxLikelihoodLoss). For inference with a
@@ -142,7 +147,7 @@ func LogLikelihood(f Field, x *autograd.Tensor, t1, t0 float64, logp0 LogDensity
 	}
 	d := x.Cols
 	z1 := autograd.Concat(x, x.Arena().Zeros(x.Rows, 1))
-	z0, st, err := Integrate(augmented(f, div, d), z1, t1, t0, opts)
+	z0, st, err := Integrate(ArenaField(augmented(f, div, d), steparena.New()), z1, t1, t0, opts)
 	if err != nil {
 		return Likelihood{}, st, err
 	}
@@ -156,7 +161,8 @@ func LogLikelihood(f Field, x *autograd.Tensor, t1, t0 float64, logp0 LogDensity
 //
 //	log p_{t₁}(x(t₁)) = log p_{t₀}(x₀) + ℓ(t₁),  ℓ(t₀) = 0,  dℓ/dt = −div v.
 //
-// Flow Matching's interval is t₀ = 0, t₁ = 1. It runs in the no-graph mode.
+// Flow Matching's interval is t₀ = 0, t₁ = 1. It runs in the no-graph mode,
+// each evaluation in an arena of the solve's own as LogLikelihood's.
 // The result agrees with LogLikelihood(f, X1, t₁, t₀, …) within the solver
 // tolerance (TestLogLikelihood_ForwardBackwardAgree).
 func SampleWithLogLikelihood(f Field, x0 *autograd.Tensor, t0, t1 float64, logp0 LogDensity, div DivergenceFunc, opts SolveOptions) (Likelihood, Stats, error) {
@@ -167,7 +173,7 @@ func SampleWithLogLikelihood(f Field, x0 *autograd.Tensor, t0, t1 float64, logp0
 	d := x0.Cols
 	x0 = x0.NoGraph()
 	z0 := autograd.Concat(x0, x0.Arena().Zeros(x0.Rows, 1))
-	z1, st, err := Integrate(augmented(f, div, d), z0, t0, t1, opts)
+	z1, st, err := Integrate(ArenaField(augmented(f, div, d), steparena.New()), z0, t0, t1, opts)
 	if err != nil {
 		return Likelihood{}, st, err
 	}
