@@ -10,8 +10,8 @@ import "github.com/flowmatch/flowmatch/autograd"
 // intermediate tensors (a U-Net's feature maps) are allocated once per
 // solve instead of once per evaluation, and only the result and the
 // solver's own combinations are new. The values are f's, bit for bit
-// (TestArenaField_MatchesHeap; BenchmarkSampleUNet measures the
-// allocations).
+// (TestArenaField_MatchesHeap, ExampleArenaField; BenchmarkSampleUNet
+// measures the allocations).
 //
 // A state that is recorded (not in the no-graph mode: training through the
 // solver, MaxLikelihoodLoss) is evaluated by f itself, outside a, so its
