@@ -13,6 +13,10 @@ import "github.com/flowmatch/flowmatch/autograd"
 // (TestArenaField_MatchesHeap, ExampleArenaField; BenchmarkSampleUNet
 // measures the allocations).
 //
+// f must not keep its input, or any tensor it computes, past the call:
+// after the Reset they belong to the next evaluation (a copy, Clone, may be
+// kept).
+//
 // A state that is recorded (not in the no-graph mode: training through the
 // solver, MaxLikelihoodLoss) is evaluated by f itself, outside a, so its
 // tape survives; a nil a returns f unchanged. The field uses a for every

@@ -78,7 +78,9 @@ func NormalLogProb(s float64) LogDensity {
 // x(1) [n, d]. Each evaluation of f runs in an arena of the solve's own
 // (ArenaField), so a network's intermediate tensors are allocated once per
 // solve, not once per evaluation; the values are those of Integrate on f,
-// bit for bit (TestArenaField_MatchesHeap, TestSample_UsesArena).
+// bit for bit (TestArenaField_MatchesHeap, TestSample_UsesArena). f must
+// therefore not keep its input or its intermediate tensors past a call
+// (Clone what it keeps); Integrate runs f as given.
 func Sample(f Field, x0 *autograd.Tensor, opts SolveOptions) (*autograd.Tensor, Stats, error) {
 	mustFieldAndState("cnf.Sample", f, x0)
 	return Integrate(ArenaField(f, steparena.New()), x0.NoGraph(), 0, 1, opts)
