@@ -31,7 +31,8 @@ Runners. A parallel call runs on t runners: runner 0 is the calling
 goroutine, runner r ≥ 1 is worker goroutine r, started by SetThreads, which
 receives its jobs on a channel of its own and owns a set of packing buffers.
 Every split is static: band, range or task j of a call goes to runner j
-(tasks: runner j mod t). So when a training step repeats the same calls —
+(tasks: runner j mod t, unless a runner that has run out of tasks takes one
+not yet started). So when a training step repeats the same calls —
 a chunk of the batch's forward and backward passes, the sum of a gradient's
 range, the Adam update of that range — the same runner, hence mostly the
 same core, touches the same memory every time, and cache lines do not

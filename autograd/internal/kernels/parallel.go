@@ -1,6 +1,10 @@
 package kernels
 
-import "gonum.org/v1/gonum/floats"
+import (
+	"sync/atomic"
+
+	"gonum.org/v1/gonum/floats"
+)
 
 /*
 Parallel element-wise kernels.
@@ -22,8 +26,9 @@ The job is copied into parJob, which the lock protects, and workers receive
 a pointer to it, so a call allocates nothing.
 
 Tasks hands whole tasks (package fused's chunks of a training batch) to the
-same runners under the same lock, task i to runner i mod t: one fork and one
-join for work that would otherwise be a fork and a join per kernel call.
+same runners under the same lock, task i to runner i mod t unless another
+runner takes it first (see Tasks): one fork and one join for work that would
+otherwise be a fork and a join per kernel call.
 */
 
 // parallelMin is the smallest number of elements an element-wise kernel
@@ -149,17 +154,30 @@ func AddAll(dst []float64, srcs [][]float64) {
 	addAllRange(dst, srcs, 0, n)
 }
 
-// A taskJob is the running Tasks call: f(i, s) for i < n, task i on runner
-// i mod t with that runner's buffers s.
+// A taskJob is the running Tasks call: f(i, s) for i < n over t runners.
+// Runner r's own tasks are r, r + t, r + 2t, …; taken[r] counts those
+// claimed so far, so the next is r + taken[r]·t.
 type taskJob struct {
-	f    func(i int, s *Scratch)
-	n, t int
+	f     func(i int, s *Scratch)
+	n, t  int
+	taken [maxThreads]atomic.Int64
 }
 
-// run calls f for runner r's tasks r, r + t, … in order.
+// run is runner r's share: its own tasks in order, then, in turn from
+// runners r+1, r+2, …, the tasks other runners have not started yet, so a
+// runner whose core was taken away (a virtual machine's vCPU descheduled by
+// its host for milliseconds) delays the call by the task it is in, not by
+// all of its tasks. Each task is claimed once, by an atomic increment.
 func (j *taskJob) run(r int, s *Scratch) {
-	for i := r; i < j.n; i += j.t {
-		j.f(i, s)
+	for d := range j.t {
+		v := (r + d) % j.t
+		for {
+			i := v + int(j.taken[v].Add(1)-1)*j.t
+			if i >= j.n {
+				break
+			}
+			j.f(i, s)
+		}
 	}
 }
 
@@ -169,8 +187,10 @@ var parTask taskJob
 // Tasks calls f(0, s), …, f(n−1, s) and returns when all have returned.
 // With Threads() = t > 1 and n > 1 the calls are spread over min(t, n)
 // runners (gemm_parallel.go) in one fork and one join: task i runs on
-// runner i mod t, tasks of one runner in increasing order, and s is that
-// runner's packing buffers, for GemmWith. Otherwise, and when another
+// runner i mod t, tasks of one runner in increasing order, unless that
+// runner has not started it when another has run out of tasks, which then
+// takes it; s is the packing buffers of the runner that runs the task, for
+// GemmWith. Otherwise, and when another
 // parallel call holds the workers, the tasks run on the calling goroutine
 // in the order 0, 1, … with s nil. Which core runs task i depends on the
 // operating system, so a caller that wants bit-identical results for every
@@ -191,6 +211,9 @@ func Tasks(n int, f func(i int, s *Scratch)) {
 	}
 	defer parMu.Unlock()
 	parTask.f, parTask.n, parTask.t = f, n, t
+	for r := range t {
+		parTask.taken[r].Store(0)
+	}
 	for r := 1; r < t; r++ {
 		fork(r, gemmJob{task: &parTask})
 	}

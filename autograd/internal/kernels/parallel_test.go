@@ -104,8 +104,8 @@ func BenchmarkParallel(b *testing.B) {
 }
 
 // TestTasks_RunsEachOnce: Tasks calls f once for every index, with 1, 2 and
-// 3 threads, for no, one and many tasks; task i gets runner i mod t's
-// packing buffers (nil when the tasks run serially); a GemmWith that a task
+// 3 threads, for no, one and many tasks; a task gets the packing buffers of
+// one of the call's runners (nil when the tasks run serially); a GemmWith that a task
 // calls with them gives Gemm's bits; a Tasks nested in a parallel one runs
 // all its tasks serially, with nil buffers; and a call allocates nothing.
 func TestTasks_RunsEachOnce(t *testing.T) {
@@ -152,7 +152,7 @@ func TestTasks_RunsEachOnce(t *testing.T) {
 				if runners < 2 {
 					require.Nil(t, scratch[i], "%s: task %d's buffers", where, i)
 				} else {
-					require.Same(t, &runnerScratch[i%runners], scratch[i], "%s: task %d's buffers", where, i)
+					require.True(t, isRunnerScratch(scratch[i], runners), "%s: task %d's buffers are no runner's", where, i)
 				}
 			}
 		}
@@ -164,6 +164,54 @@ func TestTasks_RunsEachOnce(t *testing.T) {
 	f := func(i int, _ *Scratch) { sum[i] += float64(i) }
 	withThreads(2, func() {
 		require.Zero(t, testing.AllocsPerRun(20, func() { Tasks(4, f) }))
+	})
+}
+
+// isRunnerScratch reports whether s is one of the first n runners' buffers.
+func isRunnerScratch(s *Scratch, n int) bool {
+	for r := range n {
+		if s == &runnerScratch[r] {
+			return true
+		}
+	}
+	return false
+}
+
+// TestTasks_Steals: a runner that has run out of its own tasks takes the
+// tasks another runner has not started. Every task runner 1 starts waits
+// until all the others are done, so runner 1 runs at most one task and
+// runner 0 must run every other, runner 1's own included (without stealing
+// runner 0 stops after its own, and the wait times out).
+func TestTasks_Steals(t *testing.T) {
+	withThreads(2, func() {
+		const n = 7
+		var ran [n]*Scratch
+		var done atomic.Int32
+		timedOut := false
+		Tasks(n, func(i int, s *Scratch) {
+			ran[i] = s
+			if s == &runnerScratch[1] {
+				start := time.Now()
+				for done.Load() < n-1 {
+					if time.Since(start) > 2*time.Second {
+						timedOut = true
+						return
+					}
+					time.Sleep(50 * time.Microsecond)
+				}
+				return
+			}
+			done.Add(1)
+		})
+		require.False(t, timedOut, "runner 0 did not take runner 1's tasks")
+		on1 := 0
+		for i, s := range ran {
+			require.True(t, isRunnerScratch(s, 2), "task %d ran on no runner", i)
+			if s == &runnerScratch[1] {
+				on1++
+			}
+		}
+		require.LessOrEqual(t, on1, 1, "tasks on runner 1")
 	})
 }
 
