@@ -26,8 +26,9 @@ another's buffers, so the results are the same to the bit whichever
 goroutine runs which chunk and however many there are
 (TestLossGrad_ThreadsBitIdentical): kernels.Tasks runs the chunks, one fork
 and one join for the forward and backward passes of the whole batch, chunk
-c always on runner c mod t with that runner's GEMM packing buffers, so that
-a chunk's activations stay in one core's cache from step to step. The sums
+c on runner c mod t (unless that runner is so late that another takes it)
+with that runner's GEMM packing buffers, so that a chunk's activations stay
+in one core's cache from step to step. The sums
 are kernels.AddAll, split like the Adam update that follows them, so a
 range of a gradient is summed and then updated by the same runner. With k = 1 (n ≤ chunkRows) the step computes what
 Forward and Backward compute, to the bit (TestLossGrad_MatchesForwardBackward);
