@@ -5,7 +5,10 @@ import "github.com/flowmatch/flowmatch/autograd"
 // ArenaField returns f evaluated in the arena a, for inference solves: on
 // a state x in the no-graph mode (what Sample passes) it evaluates
 // f(t, x.In(a)), so every op of the evaluation draws its memory from a,
-// copies the result to the heap (a no-graph [n, d] tensor) and Resets a.
+// copies the result to the heap (a no-graph [n, d] tensor) if it is a's,
+// and Resets a. A result that is not a's (a field that computes on the
+// heap, such as FastField) is returned as it is, with no copy; it must not
+// share memory with a tensor of a.
 // Each evaluation thus reuses the buffers of the one before: a network's
 // intermediate tensors (a U-Net's feature maps) are allocated once per
 // solve instead of once per evaluation, and only the result and the
@@ -33,7 +36,10 @@ func ArenaField(f Field, a *autograd.Arena) Field {
 		if !x.IsNoGraph() {
 			return f(t, x)
 		}
-		v := f(t, x.In(a)).Clone().NoGraph()
+		v := f(t, x.In(a))
+		if v.Arena() == a {
+			v = v.Clone().NoGraph()
+		}
 		a.Reset()
 		return v
 	}

@@ -36,7 +36,8 @@ func unetModel(cfg nn.UNetConfig, n int, seed uint64) labelled {
 // VelocityMLP by Euler, RK4 and Dopri5 (whose first-same-as-last stage is
 // kept across steps) and for a label-conditioned U-Net by Euler. A recorded
 // state bypasses the arena: the gradient of a loss through an Euler solve
-// is the heap's, bit for bit. Control: a field that returns the arena's
+// is the heap's, bit for bit; a heap result (FastField's) is returned with
+// no copy, and its samples are the heap's. Control: a field that returns the arena's
 // own tensor instead of a copy (and Resets) gives other samples (the next
 // op reuses, and zeroes, the buffer it reads) or NaN, so an evaluation that
 // escaped its Reset would show.
@@ -82,6 +83,20 @@ func TestArenaField_MatchesHeap(t *testing.T) {
 			require.True(t, err != nil || steparena.BitDiff("x(1)", hx2.Data, lx.Data) != nil, "an escaped evaluation must change the samples")
 		})
 	}
+	t.Run("fast", func(t *testing.T) {
+		// A heap result (FastField's) is returned without a copy, and the
+		// samples are the heap's.
+		net := nn.NewVelocityMLP(2, []int{16, 16}, autograd.ActSiLU, newRNG(8))
+		f := FastField(net, 4)
+		opts := SolveOptions{Method: RK4, Steps: 3}
+		hx, _, err := Integrate(f, x0.NoGraph(), 0, 1, opts)
+		require.NoError(t, err)
+		ax, _, err := Integrate(ArenaField(f, steparena.Poisoned()), x0.NoGraph(), 0, 1, opts)
+		require.NoError(t, err)
+		require.NoError(t, steparena.BitDiff("x(1)", hx.Data, ax.Data))
+		h := autograd.Full(8, 2, 1).NoGraph()
+		require.Same(t, h, ArenaField(func(float64, *autograd.Tensor) *autograd.Tensor { return h }, autograd.NewArena())(0, x0.NoGraph()))
+	})
 	t.Run("recorded", func(t *testing.T) {
 		grads := func(a *autograd.Arena) [][]float64 {
 			for _, p := range mlp.Params() {
