@@ -9,6 +9,7 @@ import (
 
 	"github.com/flowmatch/flowmatch/autograd"
 	"github.com/flowmatch/flowmatch/internal/steparena"
+	"github.com/flowmatch/flowmatch/internal/steparena/steparenatest"
 	"github.com/flowmatch/flowmatch/nn"
 )
 
@@ -138,12 +139,7 @@ func BenchmarkSampleUNet(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			var bytes, objects float64
-			for b.Loop() {
-				bytes, objects = steparena.PerStep(run, 5)
-			}
-			b.ReportMetric(bytes, "B/step")
-			b.ReportMetric(objects, "allocs/step")
+			steparenatest.ReportPerStep(b, run, 5)
 		})
 	}
 }
@@ -242,12 +238,7 @@ func BenchmarkMaxLikelihoodAllocs(b *testing.B) {
 	}{{"heap", steparena.Heap}, {"arena", autograd.NewArena}} {
 		b.Run(c.name, func(b *testing.B) {
 			run := func(steps int) { mlTrain(c.arena(), []int{256, 256, 256}, 256, steps, opts) }
-			var bytes, objects float64
-			for b.Loop() {
-				bytes, objects = steparena.PerStep(run, 2)
-			}
-			b.ReportMetric(bytes, "B/step")
-			b.ReportMetric(objects, "allocs/step")
+			steparenatest.ReportPerStep(b, run, 2)
 		})
 	}
 }
@@ -321,12 +312,7 @@ func BenchmarkLogLikelihoodAllocs(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			var bytes, objects float64
-			for b.Loop() {
-				bytes, objects = steparena.PerStep(run, 2)
-			}
-			b.ReportMetric(bytes, "B/step")
-			b.ReportMetric(objects, "allocs/step")
+			steparenatest.ReportPerStep(b, run, 2)
 		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/flowmatch/flowmatch/autograd"
 	"github.com/flowmatch/flowmatch/fm"
 	"github.com/flowmatch/flowmatch/internal/steparena"
+	"github.com/flowmatch/flowmatch/internal/steparena/steparenatest"
 	"github.com/flowmatch/flowmatch/nn"
 )
 
@@ -75,12 +76,7 @@ func BenchmarkTrainParamStep(b *testing.B) {
 	}{{"heap", steparena.Heap}, {"arena", autograd.NewArena}} {
 		b.Run(c.name, func(b *testing.B) {
 			defer steparena.Set(c.arena)()
-			var bytes, objects float64
-			for b.Loop() {
-				bytes, objects = steparena.PerStep(run, 20)
-			}
-			b.ReportMetric(bytes, "B/step")
-			b.ReportMetric(objects, "allocs/step")
+			steparenatest.ReportPerStep(b, run, 20)
 		})
 	}
 }
@@ -133,12 +129,7 @@ func BenchmarkSampleSDE(b *testing.B) {
 	}{{"heap", steparena.Heap}, {"arena", autograd.NewArena}} {
 		b.Run(c.name, func(b *testing.B) {
 			defer steparena.Set(c.arena)()
-			var bytes, objects float64
-			for b.Loop() {
-				bytes, objects = steparena.PerStep(run, 10)
-			}
-			b.ReportMetric(bytes, "B/step")
-			b.ReportMetric(objects, "allocs/step")
+			steparenatest.ReportPerStep(b, run, 10)
 		})
 	}
 }

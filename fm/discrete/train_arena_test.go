@@ -8,6 +8,7 @@ import (
 
 	"github.com/flowmatch/flowmatch/autograd"
 	"github.com/flowmatch/flowmatch/internal/steparena"
+	"github.com/flowmatch/flowmatch/internal/steparena/steparenatest"
 )
 
 // BenchmarkTrainStep measures what one steady-state step of Train
@@ -35,12 +36,7 @@ func BenchmarkTrainStep(b *testing.B) {
 		}{{"heap", steparena.Heap}, {"arena", autograd.NewArena}} {
 			b.Run(string(c.loss)+"/"+a.name, func(b *testing.B) {
 				defer steparena.Set(a.arena)()
-				var bytes, objects float64
-				for b.Loop() {
-					bytes, objects = steparena.PerStep(run, 20)
-				}
-				b.ReportMetric(bytes, "B/step")
-				b.ReportMetric(objects, "allocs/step")
+				steparenatest.ReportPerStep(b, run, 20)
 			})
 		}
 	}
@@ -145,12 +141,7 @@ func BenchmarkEuler(b *testing.B) {
 	}{{"heap", steparena.Heap}, {"arena", autograd.NewArena}} {
 		b.Run(c.name, func(b *testing.B) {
 			defer steparena.Set(c.arena)()
-			var bytes, objects float64
-			for b.Loop() {
-				bytes, objects = steparena.PerStep(run, 5)
-			}
-			b.ReportMetric(bytes, "B/step")
-			b.ReportMetric(objects, "allocs/step")
+			steparenatest.ReportPerStep(b, run, 5)
 		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/flowmatch/flowmatch/autograd"
 	"github.com/flowmatch/flowmatch/cnf"
 	"github.com/flowmatch/flowmatch/internal/steparena"
+	"github.com/flowmatch/flowmatch/internal/steparena/steparenatest"
 	"github.com/flowmatch/flowmatch/nn"
 )
 
@@ -43,12 +44,7 @@ func BenchmarkTrainStep(b *testing.B) {
 		}{{"heap", steparena.Heap}, {"arena", autograd.NewArena}} {
 			b.Run(data+"/"+c.name, func(b *testing.B) {
 				defer steparena.Set(c.arena)()
-				var bytes, objects float64
-				for b.Loop() {
-					bytes, objects = steparena.PerStep(run, 20)
-				}
-				b.ReportMetric(bytes, "B/step")
-				b.ReportMetric(objects, "allocs/step")
+				steparenatest.ReportPerStep(b, run, 20)
 			})
 		}
 	}
@@ -175,12 +171,7 @@ func BenchmarkIntegrate(b *testing.B) {
 	}{{"heap", steparena.Heap}, {"arena", autograd.NewArena}} {
 		b.Run(c.name, func(b *testing.B) {
 			defer steparena.Set(c.arena)()
-			var bytes, objects float64
-			for b.Loop() {
-				bytes, objects = steparena.PerStep(run, 5)
-			}
-			b.ReportMetric(bytes, "B/step")
-			b.ReportMetric(objects, "allocs/step")
+			steparenatest.ReportPerStep(b, run, 5)
 		})
 	}
 }

@@ -15,7 +15,8 @@
 // TestTrainParam_ArenaBitIdentical, riemann's and discrete's
 // TestTrain_ArenaBitIdentical. PerStep measures the bytes and objects a
 // steady step allocates, for the loops' benchmarks (fm's
-// BenchmarkTrainParamStep, riemann's and discrete's BenchmarkTrainStep). TestBitDiff, TestPerStep, TestIn and TestSet
+// BenchmarkTrainParamStep, riemann's and discrete's BenchmarkTrainStep),
+// which report them through steparenatest.ReportPerStep. TestBitDiff, TestPerStep, TestIn and TestSet
 // check the helpers.
 //
 // # Notation

@@ -1,0 +1,23 @@
+// Package steparenatest holds the benchmark half of package steparena: the
+// loop that measures a steady step's allocations and reports them, written
+// once for every training and sampling loop's benchmark.
+package steparenatest
+
+import (
+	"testing"
+
+	"github.com/flowmatch/flowmatch/internal/steparena"
+)
+
+// ReportPerStep runs steparena.PerStep(run, k) in b's loop and reports the
+// bytes and heap objects one steady-state step allocates as the metrics
+// B/step and allocs/step (b's ns/op is then the time of the 3k steps of
+// one measurement). TestReportPerStep.
+func ReportPerStep(b *testing.B, run func(steps int), k int) {
+	var bytes, objects float64
+	for b.Loop() {
+		bytes, objects = steparena.PerStep(run, k)
+	}
+	b.ReportMetric(bytes, "B/step")
+	b.ReportMetric(objects, "allocs/step")
+}
