@@ -70,15 +70,7 @@ func BenchmarkTrainParamStep(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	for _, c := range []struct {
-		name  string
-		arena func() *autograd.Arena
-	}{{"heap", steparena.Heap}, {"arena", autograd.NewArena}} {
-		b.Run(c.name, func(b *testing.B) {
-			defer steparena.Set(c.arena)()
-			steparenatest.ReportPerStep(b, run, 20)
-		})
-	}
+	steparenatest.HeapAndArena(b, run, 20)
 }
 
 // TestSampleSDE_ArenaBitIdentical: fm.SampleSDE with its arena, in Poison
@@ -123,13 +115,5 @@ func BenchmarkSampleSDE(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	for _, c := range []struct {
-		name  string
-		arena func() *autograd.Arena
-	}{{"heap", steparena.Heap}, {"arena", autograd.NewArena}} {
-		b.Run(c.name, func(b *testing.B) {
-			defer steparena.Set(c.arena)()
-			steparenatest.ReportPerStep(b, run, 10)
-		})
-	}
+	steparenatest.HeapAndArena(b, run, 10)
 }

@@ -135,13 +135,5 @@ func BenchmarkEuler(b *testing.B) {
 	m := NewPosteriorMLP(p, 16, []int{128, 128}, autograd.ActSiLU, newRNG(4))
 	x0 := p.SampleSource(1000, newRNG(5))
 	run := func(steps int) { Euler(m, p, x0, steps, newRNG(6)) }
-	for _, c := range []struct {
-		name  string
-		arena func() *autograd.Arena
-	}{{"heap", steparena.Heap}, {"arena", autograd.NewArena}} {
-		b.Run(c.name, func(b *testing.B) {
-			defer steparena.Set(c.arena)()
-			steparenatest.ReportPerStep(b, run, 5)
-		})
-	}
+	steparenatest.HeapAndArena(b, run, 5)
 }

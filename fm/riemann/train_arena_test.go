@@ -38,15 +38,7 @@ func BenchmarkTrainStep(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		for _, c := range []struct {
-			name  string
-			arena func() *autograd.Arena
-		}{{"heap", steparena.Heap}, {"arena", autograd.NewArena}} {
-			b.Run(data+"/"+c.name, func(b *testing.B) {
-				defer steparena.Set(c.arena)()
-				steparenatest.ReportPerStep(b, run, 20)
-			})
-		}
+		b.Run(data, func(b *testing.B) { steparenatest.HeapAndArena(b, run, 20) })
 	}
 }
 
@@ -165,13 +157,5 @@ func BenchmarkIntegrate(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	for _, c := range []struct {
-		name  string
-		arena func() *autograd.Arena
-	}{{"heap", steparena.Heap}, {"arena", autograd.NewArena}} {
-		b.Run(c.name, func(b *testing.B) {
-			defer steparena.Set(c.arena)()
-			steparenatest.ReportPerStep(b, run, 5)
-		})
-	}
+	steparenatest.HeapAndArena(b, run, 5)
 }

@@ -6,6 +6,7 @@ package steparenatest
 import (
 	"testing"
 
+	"github.com/flowmatch/flowmatch/autograd"
 	"github.com/flowmatch/flowmatch/internal/steparena"
 )
 
@@ -20,4 +21,19 @@ func ReportPerStep(b *testing.B, run func(steps int), k int) {
 	}
 	b.ReportMetric(bytes, "B/step")
 	b.ReportMetric(objects, "allocs/step")
+}
+
+// HeapAndArena runs ReportPerStep(b, run, k) as two sub-benchmarks: "heap",
+// with steparena.New returning nil, and "arena", with it returning a new
+// autograd.Arena, so that each loop's benchmark shows what the arena saves.
+func HeapAndArena(b *testing.B, run func(steps int), k int) {
+	for _, c := range []struct {
+		name  string
+		arena func() *autograd.Arena
+	}{{"heap", steparena.Heap}, {"arena", autograd.NewArena}} {
+		b.Run(c.name, func(b *testing.B) {
+			defer steparena.Set(c.arena)()
+			ReportPerStep(b, run, k)
+		})
+	}
 }
