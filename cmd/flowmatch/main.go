@@ -12,6 +12,7 @@
 //	flowmatch sample -checkpoint model.safetensors -n 1000 -out samples.csv
 //	flowmatch train  -data mnist14|mnist -cond label -cond-drop 0.1 -out model.safetensors   (images by label; demo -data mnist14 too)
 //	flowmatch train  -data mnist14 -model unet -channels 16 -out unet.safetensors           (a U-Net instead of the MLP; sample detects it)
+//	flowmatch train  -data mnist -model unet -channels 8 -mult 1,2,4 -out unet.safetensors  (28×28 with three resolutions, 28 → 14 → 7)
 //	flowmatch sample -checkpoint model.safetensors -class 3 -guidance 2 -n 64 -out grid.png  (classifier-free guidance)
 //	flowmatch loglik -checkpoint model.safetensors -data name|file [-n 1000] [-out logp.csv]
 //	flowmatch plot   -checkpoint model.safetensors [-data name|file] -out dir
