@@ -97,15 +97,16 @@
 //
 //	model                      seed  steps   w=1 acc  FD      w=2 acc  FD
 //	MLP 512³                   1      6879   0.739    25.03   0.962    92.11
+//	MLP 512³                   2      7622   0.735    25.71   0.960    84.38
 //	U-Net Ch 8 mult 1-2-4      1      1361   0.648    35.19   0.886    38.98
 //	U-Net Ch 8 mult 1-2-4      2      1597   0.709    27.25   0.930    42.17
 //
 // The third level took the U-Net from FD 128.6 / 108.5 (two levels, Ch 16,
 // round 3) to 27–35 / 39–42. At w = 2 it now wins on Fréchet distance by a
-// factor 2.2–2.6 (the MLP's round-3 run: 100.37), far beyond the 3–8
-// between runs of one model; at w = 1 the two models tie within the spread
-// between runs (the U-Net's two seeds differ by 7.9); the MLP keeps the
-// accuracy. The tables, the older build's runs and what they mean are in
+// factor 2.0–2.6 (the MLP's round-3 run: 100.37), far beyond the 3–16
+// between runs of one model; at w = 1 both MLP runs beat both U-Net runs,
+// by less than the U-Net's own spread between seeds (7.9); the MLP keeps
+// the accuracy. The tables, the older build's runs and what they mean are in
 // tutorials/13-convolution/README.md.
 package main
 
