@@ -119,23 +119,7 @@ func TestUNet_Grad(t *testing.T) {
 	c := autograd.FromSlice(2, 3, []float64{0.2, 0.7, 0.1, 1, 0, 0.5})
 	names := []string{"time.0.weight", "context.weight", "in.weight", "down.conv2.bias", "mid.0.skip.weight",
 		"mid.1.emb.weight", "up.conv1.weight", "up.norm1.weight", "norm_out.bias", "out.weight"}
-	slots := map[string]**autograd.Tensor{}
-	for _, s := range u.slots() {
-		slots[s.name] = s.p
-	}
-	xs := []*autograd.Tensor{x, tt, c}
-	for _, n := range names {
-		p, ok := slots[n]
-		require.True(t, ok, n)
-		xs = append(xs, (*p).Detach())
-	}
-	f := func(v []*autograd.Tensor) *autograd.Tensor {
-		for i, n := range names {
-			*slots[n] = v[3+i]
-		}
-		return u.ForwardCond(v[1], v[0], v[2])
-	}
-	require.NoError(t, autograd.GradCheck(f, xs, nil))
+	gradCheckUNet(t, u, x, tt, c, names)
 }
 
 // TestUNet_Checkpoint: SaveUNet then LoadUNet gives the same field bit for
@@ -295,19 +279,11 @@ func TestUNet_Levels(t *testing.T) {
 	mustMisuse(t, "nn.NewUNet", func() { NewUNet(bad, rng) })
 }
 
-// TestUNet_GradLevels checks the backward pass of the three-level U-Net
-// (deepUNet) with autograd.GradCheck with respect to x, t, the context and
-// one parameter of each block of the levels below the top (Down[1], Up[1],
-// the middle blocks at 2×1 pixels) and of the level-0 blocks that now sit
-// around them.
-func TestUNet_GradLevels(t *testing.T) {
-	u := deepUNet(42)
-	rng := newRNG(43)
-	x := autograd.Normal(2, u.Dim(), 0, 1, rng)
-	tt := autograd.FromSlice(2, 1, []float64{0.2, 0.9})
-	c := autograd.FromSlice(2, 3, []float64{0.4, 0.1, 0.5, 0, 1, 0.3})
-	names := []string{"down.conv1.weight", "down.1.skip.weight", "down.1.norm2.bias", "mid.0.conv2.weight",
-		"mid.1.emb.weight", "up.1.conv1.weight", "up.1.skip.bias", "up.norm1.weight", "out.bias"}
+// gradCheckUNet runs autograd.GradCheck on u.ForwardCond(tt, x, c) with
+// respect to x, tt, c and the parameters named, which it swaps for
+// GradCheck's leaves through their slots.
+func gradCheckUNet(t *testing.T, u *UNet, x, tt, c *autograd.Tensor, names []string) {
+	t.Helper()
 	slots := map[string]**autograd.Tensor{}
 	for _, s := range u.slots() {
 		slots[s.name] = s.p
@@ -325,6 +301,22 @@ func TestUNet_GradLevels(t *testing.T) {
 		return u.ForwardCond(v[1], v[0], v[2])
 	}
 	require.NoError(t, autograd.GradCheck(f, xs, nil))
+}
+
+// TestUNet_GradLevels checks the backward pass of the three-level U-Net
+// (deepUNet) with autograd.GradCheck with respect to x, t, the context and
+// one parameter of each block of the levels below the top (Down[1], Up[1],
+// the middle blocks at 2×1 pixels) and of the level-0 blocks that now sit
+// around them.
+func TestUNet_GradLevels(t *testing.T) {
+	u := deepUNet(42)
+	rng := newRNG(43)
+	x := autograd.Normal(2, u.Dim(), 0, 1, rng)
+	tt := autograd.FromSlice(2, 1, []float64{0.2, 0.9})
+	c := autograd.FromSlice(2, 3, []float64{0.4, 0.1, 0.5, 0, 1, 0.3})
+	names := []string{"down.conv1.weight", "down.1.skip.weight", "down.1.norm2.bias", "mid.0.conv2.weight",
+		"mid.1.emb.weight", "up.1.conv1.weight", "up.1.skip.bias", "up.norm1.weight", "out.bias"}
+	gradCheckUNet(t, u, x, tt, c, names)
 }
 
 // TestUNet_LearnsOneBatch: Adam on the squared error of one fixed batch
