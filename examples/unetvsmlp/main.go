@@ -292,6 +292,17 @@ func run(args []string, stdout io.Writer) error {
 	if !*doEval && *saveDir == "" {
 		return errors.New("-eval=false without -save would throw the models away")
 	}
+	// The outputs are checked before minutes of work go into them.
+	if *saveDir != "" {
+		if err := prepareOutDir(*saveDir); err != nil {
+			return fmt.Errorf("-save %s: %v", *saveDir, err)
+		}
+	}
+	if *samplesOut != "" {
+		if err := prepareOutDir(filepath.Dir(*samplesOut)); err != nil {
+			return fmt.Errorf("-samples-out %s: %v", *samplesOut, err)
+		}
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -728,6 +739,22 @@ func combineRows(list string, n, side int) (r result, w float64, x *ag.Tensor, e
 	}
 	r.Scores = []score{{At: sn.At, Steps: r.Steps, Raw: sn.Raw, W: w}}
 	return r, w, x, nil
+}
+
+// prepareOutDir makes the folder dir if it is missing (with its parents)
+// and checks that it can hold a new file, so that -save and -samples-out
+// fail before the training or sampling they would keep, not after.
+// TestPrepareOutDir.
+func prepareOutDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".unetvsmlp-check*")
+	if err != nil {
+		return fmt.Errorf("cannot write in %s: %w", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 // readRunMeta reads the run's numbers that -save writes into a checkpoint's

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -84,6 +85,24 @@ func TestRun_FlagErrors(t *testing.T) {
 	} {
 		require.ErrorContains(t, run(c.args, &out), c.want, c.args)
 	}
+}
+
+// TestPrepareOutDir: a missing folder is made with its parents and a
+// probe file leaves nothing behind; a path under a regular file is an
+// error, and run reports it for -save and -samples-out, naming the flag,
+// before it loads any data or trains.
+func TestPrepareOutDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "b")
+	require.NoError(t, prepareOutDir(dir))
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Empty(t, entries, "the probe file must be removed")
+	file := filepath.Join(t.TempDir(), "f")
+	require.NoError(t, os.WriteFile(file, nil, 0o644))
+	require.Error(t, prepareOutDir(filepath.Join(file, "sub")))
+	var out bytes.Buffer
+	require.ErrorContains(t, run([]string{"-save", filepath.Join(file, "sub"), "-eval=false", "-budget", "100ms", "-unet", ""}, &out), "-save")
+	require.ErrorContains(t, run([]string{"-samples-out", filepath.Join(file, "x.safetensors")}, &out), "-samples-out")
 }
 
 // A snapshot written by -save loads back (-load) with its numbers and its
