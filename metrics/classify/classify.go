@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strconv"
 
 	"github.com/flowmatch/flowmatch/autograd"
@@ -391,13 +392,19 @@ func Load(path string) (*Classifier, map[string]string, error) {
 // LoadOrTrain returns the classifier saved at path if the file exists (Load), else trains one
 // on x and labels with cfg (Train), saves it to path with extra metadata and returns it; trained
 // reports which happened. A file that exists but does not load is an error naming it (it is not
-// overwritten). The demo keeps its MNIST classifier this way, so it is trained once.
-// TestLoadOrTrain.
+// overwritten), and so is a folder that cannot take the file, found before any training. The demo
+// keeps its MNIST classifier this way, so it is trained once. TestLoadOrTrain.
 func LoadOrTrain(path string, x *autograd.Tensor, labels []int, cfg Config, extra map[string]string) (c *Classifier, trained bool, err error) {
 	if _, statErr := os.Stat(path); statErr == nil {
 		c, _, err = Load(path)
 		return c, false, err
 	}
+	probe, err := os.CreateTemp(filepath.Dir(path), ".classify-check*")
+	if err != nil {
+		return nil, false, fmt.Errorf("classify: cannot save a classifier to %s (nothing trained): %w", path, err)
+	}
+	probe.Close()
+	os.Remove(probe.Name())
 	if c, err = Train(x, labels, cfg); err != nil {
 		return nil, false, err
 	}

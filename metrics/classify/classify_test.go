@@ -352,7 +352,8 @@ func TestTrain_MNIST(t *testing.T) {
 }
 
 // TestLoadOrTrain: the first call trains and saves, the second loads the same classifier
-// (identical logits) without training; an unreadable file is an error naming it.
+// (identical logits) without training; an unreadable file is an error naming it; a missing
+// folder is an error before any training.
 func TestLoadOrTrain(t *testing.T) {
 	_, tr, ev := fast(t)
 	path := filepath.Join(t.TempDir(), "c.safetensors")
@@ -368,6 +369,12 @@ func TestLoadOrTrain(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte("not a checkpoint"), 0o644))
 	_, _, err = LoadOrTrain(path, small.X, small.Labels, Config{}, nil)
 	require.ErrorContains(t, err, path)
+	// A folder that does not exist is found before training: with no
+	// data at all, training would fail otherwise (or panic).
+	missing := filepath.Join(t.TempDir(), "no", "c.safetensors")
+	_, trained, err = LoadOrTrain(missing, nil, nil, Config{}, nil)
+	require.ErrorContains(t, err, "nothing trained")
+	require.False(t, trained)
 }
 
 // TestEvaluate: real images measured as samples of their own labels give the classifier's
