@@ -129,19 +129,12 @@ func TestArenaField_MatchesHeap(t *testing.T) {
 func BenchmarkSampleUNet(b *testing.B) {
 	m := unetModel(nn.UNetConfig{C: 1, H: 14, W: 14, Ch: 16, Groups: 4, Emb: 64, Ctx: 11, Classes: 10}, 64, 5)
 	x0 := autograd.Normal(64, m.u.Dim(), 0, 1, newRNG(6))
-	for _, c := range []struct {
-		name  string
-		arena func() *autograd.Arena
-	}{{"heap", steparena.Heap}, {"arena", autograd.NewArena}} {
-		b.Run(c.name, func(b *testing.B) {
-			run := func(steps int) {
-				if _, _, err := Integrate(ArenaField(FieldOf(m), c.arena()), x0.NoGraph(), 0, 1, SolveOptions{Method: Euler, Steps: steps}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			steparenatest.ReportPerStep(b, run, 5)
-		})
+	run := func(b *testing.B, steps int) {
+		if _, _, err := Integrate(ArenaField(FieldOf(m), steparena.New()), x0.NoGraph(), 0, 1, SolveOptions{Method: Euler, Steps: steps}); err != nil {
+			b.Fatal(err)
+		}
 	}
+	steparenatest.HeapAndArena(b, run, 5)
 }
 
 // TestSample_UsesArena: Sample hands the field its state in an arena (the
@@ -232,15 +225,8 @@ func TestMaxLikelihood_ArenaBitIdentical(t *testing.T) {
 // B/step and allocs/step are the point; ns/op is the time of the 6 steps.
 func BenchmarkMaxLikelihoodAllocs(b *testing.B) {
 	opts := SolveOptions{Method: Euler, Steps: 8}
-	for _, c := range []struct {
-		name  string
-		arena func() *autograd.Arena
-	}{{"heap", steparena.Heap}, {"arena", autograd.NewArena}} {
-		b.Run(c.name, func(b *testing.B) {
-			run := func(steps int) { mlTrain(c.arena(), []int{256, 256, 256}, 256, steps, opts) }
-			steparenatest.ReportPerStep(b, run, 2)
-		})
-	}
+	run := func(_ *testing.B, steps int) { mlTrain(steparena.New(), []int{256, 256, 256}, 256, steps, opts) }
+	steparenatest.HeapAndArena(b, run, 2)
 }
 
 // TestLogLikelihood_ArenaBitIdentical: an inference LogLikelihood (Dopri5,
@@ -301,18 +287,10 @@ func BenchmarkLogLikelihoodAllocs(b *testing.B) {
 	net := nn.NewVelocityMLP(2, []int{256, 256, 256}, autograd.ActSiLU, newRNG(53))
 	f := FieldOf(net.Frozen())
 	x := moons(1000, 0.1, newRNG(54)).NoGraph()
-	for _, c := range []struct {
-		name  string
-		arena func() *autograd.Arena
-	}{{"heap", steparena.Heap}, {"arena", autograd.NewArena}} {
-		b.Run(c.name, func(b *testing.B) {
-			defer steparena.Set(c.arena)()
-			run := func(steps int) {
-				if _, _, err := LogLikelihood(f, x, 1, 0, StandardNormalLogProb, nil, SolveOptions{Method: RK4, Steps: steps}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			steparenatest.ReportPerStep(b, run, 2)
-		})
+	run := func(b *testing.B, steps int) {
+		if _, _, err := LogLikelihood(f, x, 1, 0, StandardNormalLogProb, nil, SolveOptions{Method: RK4, Steps: steps}); err != nil {
+			b.Fatal(err)
+		}
 	}
+	steparenatest.HeapAndArena(b, run, 2)
 }

@@ -62,7 +62,7 @@ func TestTrainParam_ArenaBitIdentical(t *testing.T) {
 // the 60 steps.
 func BenchmarkTrainParamStep(b *testing.B) {
 	p := fm.VP{}
-	run := func(steps int) {
+	run := func(b *testing.B, steps int) {
 		model := nn.NewVelocityMLP(2, []int{64, 64}, autograd.ActSiLU, fm.NewRand(1))
 		_, err := fm.TrainParam(model, fm.ParamTrainConfig{Path: p, Param: fm.ParamScore, Weight: fm.DSMWeight(p), BatchSize: 256, Steps: steps, LR: 1e-3, Seed: 2,
 			TMin: 1e-3, TMax: 1, Data: func(n int, rng *rand.Rand) *autograd.Tensor { return autograd.Normal(n, 2, 1, 0.5, rng) }})
@@ -110,7 +110,7 @@ func BenchmarkSampleSDE(b *testing.B) {
 	model := nn.NewVelocityMLP(2, []int{256, 256, 256}, autograd.ActSiLU, fm.NewRand(1))
 	x0 := autograd.Normal(1000, 2, 0, 1, fm.NewRand(2))
 	g := func(float64) float64 { return 1 }
-	run := func(steps int) {
+	run := func(b *testing.B, steps int) {
 		if _, err := fm.SampleSDE(model.Forward, fm.VP{}, g, x0, steps, fm.NewRand(3)); err != nil {
 			b.Fatal(err)
 		}

@@ -24,21 +24,13 @@ func BenchmarkTrainStep(b *testing.B) {
 		loss Loss
 	}{{Uniform, LossCE}, {Mask, LossGKL}} {
 		p := Path{Sched: Linear{}, Source: c.src, V: 8, D: 2}
-		run := func(steps int) {
+		run := func(b *testing.B, steps int) {
 			m := NewPosteriorMLP(p, 16, []int{128, 128}, autograd.ActSiLU, newRNG(4))
 			if _, err := Train(m, TrainConfig{Data: q.Sampler(), Loss: c.loss, Batch: 256, Steps: steps, LR: 1e-3, Seed: 5}); err != nil {
 				b.Fatal(err)
 			}
 		}
-		for _, a := range []struct {
-			name  string
-			arena func() *autograd.Arena
-		}{{"heap", steparena.Heap}, {"arena", autograd.NewArena}} {
-			b.Run(string(c.loss)+"/"+a.name, func(b *testing.B) {
-				defer steparena.Set(a.arena)()
-				steparenatest.ReportPerStep(b, run, 20)
-			})
-		}
+		b.Run(string(c.loss), func(b *testing.B) { steparenatest.HeapAndArena(b, run, 20) })
 	}
 }
 
@@ -134,6 +126,6 @@ func BenchmarkEuler(b *testing.B) {
 	p := Path{Sched: Linear{}, Source: Uniform, V: 8, D: 2}
 	m := NewPosteriorMLP(p, 16, []int{128, 128}, autograd.ActSiLU, newRNG(4))
 	x0 := p.SampleSource(1000, newRNG(5))
-	run := func(steps int) { Euler(m, p, x0, steps, newRNG(6)) }
+	run := func(_ *testing.B, steps int) { Euler(m, p, x0, steps, newRNG(6)) }
 	steparenatest.HeapAndArena(b, run, 5)
 }

@@ -27,7 +27,7 @@ func BenchmarkTrainStep(b *testing.B) {
 			b.Fatal(err)
 		}
 		m := d.Manifold()
-		run := func(steps int) {
+		run := func(b *testing.B, steps int) {
 			var model Model
 			if data == "sphere-vmf" {
 				model = nn.NewVelocityMLP(3, []int{64, 64}, autograd.ActSiLU, newRNG(1))
@@ -152,7 +152,7 @@ func BenchmarkIntegrate(b *testing.B) {
 	m := Sphere{D: 2}
 	model := nn.NewVelocityMLP(3, []int{64, 64}, autograd.ActSiLU, newRNG(1))
 	x0 := m.Uniform(1000, newRNG(2))
-	run := func(steps int) {
+	run := func(b *testing.B, steps int) {
 		if _, err := Integrate(m, cnf.FieldOf(model.Frozen()), x0, 0, 1, steps, cnf.RK4, nil); err != nil {
 			b.Fatal(err)
 		}

@@ -23,17 +23,21 @@ func ReportPerStep(b *testing.B, run func(steps int), k int) {
 	b.ReportMetric(objects, "allocs/step")
 }
 
-// HeapAndArena runs ReportPerStep(b, run, k) as two sub-benchmarks: "heap",
-// with steparena.New returning nil, and "arena", with it returning a new
+// HeapAndArena runs ReportPerStep as two sub-benchmarks: "heap", with
+// steparena.New returning nil, and "arena", with it returning a new
 // autograd.Arena, so that each loop's benchmark shows what the arena saves.
-func HeapAndArena(b *testing.B, run func(steps int), k int) {
+// run(b, steps) runs a whole loop of that many steps and is handed the
+// sub-benchmark, so that it can stop it (b.Fatal must be called from the
+// goroutine of the benchmark that fails). A loop that takes its arena as an
+// argument gets it from steparena.New.
+func HeapAndArena(b *testing.B, run func(b *testing.B, steps int), k int) {
 	for _, c := range []struct {
 		name  string
 		arena func() *autograd.Arena
 	}{{"heap", steparena.Heap}, {"arena", autograd.NewArena}} {
 		b.Run(c.name, func(b *testing.B) {
 			defer steparena.Set(c.arena)()
-			ReportPerStep(b, run, k)
+			ReportPerStep(b, func(steps int) { run(b, steps) }, k)
 		})
 	}
 }
